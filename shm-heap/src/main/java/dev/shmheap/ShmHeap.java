@@ -1,0 +1,592 @@
+package dev.shmheap;
+
+import dev.shmheap.internal.buddy.BuddyAllocator;
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.internal.lock.SpinLock;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.memory.NativeIo;
+import dev.shmheap.internal.pagemap.ExtentReservations;
+import dev.shmheap.internal.pagemap.PageMap;
+import dev.shmheap.internal.slab.SetSource;
+import dev.shmheap.internal.slab.SlabAllocator;
+import dev.shmheap.internal.verify.HeapVerifier;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+
+import static dev.shmheap.internal.layout.HeaderDescriptor.*;
+
+/**
+ * A heap in a memory-mapped file that several processes allocate from at once. Blocks are
+ * named by their <em>offset</em> in the file, which means the same in every process; turn
+ * one into an address with {@link #address(long)} only inside the process that uses it.
+ *
+ * <p>Small requests ({@code size <= C && alignment <= C} for C in 64..4096) come from slab
+ * classes, larger ones from a buddy allocator; see the README for the policy details.
+ * Instances are thread-safe; {@link #close()} must not race with other calls on the same
+ * instance.
+ *
+ * <pre>{@code
+ * try (ShmHeap heap = ShmHeap.openOrCreate(Path.of("/dev/shm/demo.heap"), 64 << 20)) {
+ *     long block = heap.allocate(128);
+ *     heap.putLong(block, 42);
+ *     // hand `block` to another process, which calls heap.getLong(block) and heap.free(block)
+ * }
+ * }</pre>
+ */
+public final class ShmHeap implements AutoCloseable {
+    /** What {@link #tryAllocate} returns when the heap cannot satisfy a request. */
+    public static final long NO_SPACE = -1;
+    /** The alignment {@link #allocate(long)} uses. */
+    public static final long DEFAULT_ALIGNMENT = 8;
+
+    private final Path path;
+    private final HeapLayout layout;
+    private final MappedMemory memory;
+    private final int fd;
+    private final PageMap pages;
+    private final BuddyAllocator buddy;
+    private final SlabAllocator slab;
+    private final ProcessTable processTable;
+    private final long token = ProcessIdentity.current();
+    private final int processSlot;
+    private final String buddyLockName;
+    private final String[] classLockNames = new String[SizeClasses.COUNT];
+    private volatile boolean closed;
+
+    private ShmHeap(Path path, HeapLayout layout, MappedMemory memory, int fd) {
+        this.path = path;
+        this.layout = layout;
+        this.memory = memory;
+        this.fd = fd;
+        this.pages = new PageMap(memory, layout, new ExtentReservations(memory, layout, fd));
+        this.buddy = new BuddyAllocator(memory, layout, pages);
+        this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource());
+        this.processTable = new ProcessTable(memory, layout.processTableOffset());
+        this.buddyLockName = "buddy lock of " + path;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            classLockNames[c] = "lock of class " + SizeClasses.blockSize(c) + " of " + path;
+        }
+        this.processSlot = processTable.register(token);
+    }
+
+    /**
+     * Creates a heap of {@code capacityBytes} data bytes (rounded up to 4 KiB pages, at least
+     * 32 KiB, at most 1 TiB) in a new file and opens it. The file is a little larger than the
+     * capacity: metadata takes 16 bytes per 4 KiB page plus 28 KiB, and the data region starts
+     * at an aligned offset.
+     *
+     * @throws FileAlreadyExistsException if {@code file} exists
+     * @throws IOException                if the file cannot be created or (without
+     *                                    {@link CreateOption#SPARSE}) its space cannot be reserved
+     * @throws IllegalArgumentException   if the capacity is out of range
+     */
+    public static ShmHeap create(Path file, long capacityBytes, CreateOption... options) throws IOException {
+        EnumSet<CreateOption> set = EnumSet.noneOf(CreateOption.class);
+        for (CreateOption option : options) {
+            set.add(java.util.Objects.requireNonNull(option, "options must not contain null"));
+        }
+        HeapLayout layout = HeapLayout.forCapacity(capacityBytes, set.contains(CreateOption.SPARSE));
+        HeapFiles.create(file, layout, set.contains(CreateOption.GROUP_ACCESS));
+        return open(file);
+    }
+
+    /**
+     * Attaches to an existing heap, created by any process.
+     *
+     * @throws NoSuchFileException  if {@code file} does not exist
+     * @throws HeapFormatException  if it is not a heap, is of another format version, is
+     *                              truncated, or its header is corrupt
+     */
+    public static ShmHeap open(Path file) throws IOException {
+        String name = file.toString();
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = channel.size();
+            ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
+            while (header.hasRemaining() && channel.read(header, header.position()) > 0) {
+                // read until the header is complete or the file ends
+            }
+            HeapLayout layout = HeapLayout.read(header.clear(), size, name);
+            MappedMemory memory = MappedMemory.map(channel, layout.fileLength());
+            int fd = -1;
+            try {
+                fd = layout.sparse() ? NativeIo.openReadWrite(file.toString()) : -1;
+                return new ShmHeap(file, layout, memory, fd);
+            } catch (RuntimeException e) {
+                memory.close();
+                if (fd >= 0) {
+                    NativeIo.closeQuietly(fd);
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Opens {@code file} if it exists, else creates it with {@code capacityBytes}. Safe when
+     * many processes call it at once: exactly one creates the heap, all get the same heap.
+     * An existing heap keeps its own capacity; see {@link #capacity()}.
+     */
+    public static ShmHeap openOrCreate(Path file, long capacityBytes, CreateOption... options) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return open(file);
+            } catch (NoSuchFileException e) {
+                try {
+                    return create(file, capacityBytes, options);
+                } catch (FileAlreadyExistsException raced) {
+                    if (attempt >= 10) {
+                        throw raced;
+                    }
+                    // Another process published it between our open and our link: open it.
+                }
+            }
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Bytes of the data region: what {@link HeapStats#totalBytes()} reports. */
+    public long capacity() {
+        return layout.capacity();
+    }
+
+    /** Length of the heap file: capacity plus metadata. */
+    public long fileLength() {
+        return layout.fileLength();
+    }
+
+    /** The largest block {@code allocate} can ever return. */
+    public long largestBlockSize() {
+        return layout.largestBlock();
+    }
+
+    /** The largest alignment {@code allocate} accepts: min(2 MiB, largest block). */
+    public long maxAlignment() {
+        return layout.maxAlignment();
+    }
+
+    /** Allocates at least {@code size} bytes aligned to 8; see {@link #allocate(long, long)}. */
+    public long allocate(long size) {
+        return allocate(size, DEFAULT_ALIGNMENT);
+    }
+
+    /**
+     * Allocates at least {@code size} bytes whose offset is a multiple of {@code alignment}
+     * (and, since mappings start on a page boundary, whose address is too, up to 4096).
+     *
+     * @return the block's offset in the file
+     * @throws IllegalArgumentException if size is not positive or exceeds the largest block,
+     *                                  or alignment is not a power of two or exceeds {@link #maxAlignment()}
+     * @throws HeapFullException        if no free block is large enough now
+     */
+    public long allocate(long size, long alignment) {
+        long offset = tryAllocate(size, alignment);
+        if (offset == NO_SPACE) {
+            String reason = pages.reservations().lastFailure();
+            throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment + ": "
+                    + availableBytes() + " bytes available of " + layout.capacity() + ", largest free block "
+                    + largestFreeBlock() + (reason == null || !layout.sparse() ? "" : "; " + reason),
+                    size, alignment, availableBytes());
+        }
+        return offset;
+    }
+
+    /**
+     * Like {@link #allocate(long, long)} but returns {@link #NO_SPACE} instead of throwing when
+     * the heap is full, for hot paths that handle backpressure themselves. Misuse still throws.
+     */
+    public long tryAllocate(long size, long alignment) {
+        ensureOpen();
+        checkRequest(size, alignment);
+        int c = SizeClasses.classFor(size, alignment);
+        long offset = c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+        if (offset != NO_SPACE) {
+            return offset;
+        }
+        if (releaseEmptySets() > 0) {
+            offset = c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+        }
+        if (offset == NO_SPACE && c > 0) {
+            // No room for a whole set of this class: serve the block from one buddy page.
+            offset = allocateBuddy(0);
+        }
+        return offset;
+    }
+
+    private void checkRequest(long size, long alignment) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("size=" + size + " must be positive");
+        }
+        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
+            throw new IllegalArgumentException("alignment=" + alignment + " must be a power of two");
+        }
+        if (alignment > layout.maxAlignment()) {
+            throw new IllegalArgumentException("alignment=" + alignment + " exceeds the largest alignment " + layout.maxAlignment()
+                    + " of heap " + path);
+        }
+        if (size > layout.largestBlock()) {
+            throw new IllegalArgumentException("size=" + size + " exceeds the largest block " + layout.largestBlock() + " of heap " + path);
+        }
+    }
+
+    private long allocateSlab(int c) {
+        lockClass(c);
+        try {
+            long offset = slab.allocate(c);
+            return offset == SlabAllocator.NO_BLOCK ? NO_SPACE : offset;
+        } finally {
+            unlockClass(c);
+        }
+    }
+
+    private long allocateBuddy(int order) {
+        lockBuddy();
+        try {
+            long page = buddy.allocate(order, token);
+            return page == BuddyAllocator.NO_BLOCK ? NO_SPACE : layout.pageOffset(page);
+        } finally {
+            unlockBuddy();
+        }
+    }
+
+    /**
+     * Frees the block at {@code offset}, whichever process allocated it; its size is known from
+     * the heap's metadata.
+     *
+     * @throws IllegalArgumentException naming the offset if it is outside the data region, not
+     *                                  the start of a block, or not allocated (double free); the
+     *                                  heap is unchanged then
+     */
+    public void free(long offset) {
+        ensureOpen();
+        checkInData(offset);
+        long page = layout.pageOf(offset);
+        for (int attempt = 0; attempt < 8; attempt++) {
+            long word0 = pages.word0(page);
+            int kind = PageMapEntry.kind(word0);
+            if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
+                int c = PageMapEntry.sizeClass(word0);
+                lockClass(c);
+                try {
+                    if (slab.free(c, offset) == SlabAllocator.FREED) {
+                        return;
+                    }
+                } finally {
+                    unlockClass(c);
+                }
+            } else if (kind == PageMapEntry.USED && offset == layout.pageOffset(page)) {
+                lockBuddy();
+                try {
+                    if (PageMapEntry.kind(pages.word0(page)) == PageMapEntry.USED) {
+                        buddy.free(page);
+                        return;
+                    }
+                } finally {
+                    unlockBuddy();
+                }
+            } else {
+                break;
+            }
+        }
+        throw new IllegalArgumentException(describeNonBlock(offset));
+    }
+
+    /**
+     * The usable size of the live block at {@code offset} (the slab block size or the buddy
+     * block size, at least what was requested).
+     *
+     * @throws IllegalArgumentException if {@code offset} is not the start of a live block
+     */
+    public long usableSize(long offset) {
+        ensureOpen();
+        checkInData(offset);
+        long page = layout.pageOf(offset);
+        long word0 = pages.word0(page);
+        int kind = PageMapEntry.kind(word0);
+        if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
+            long size = slab.liveBlockSize(PageMapEntry.sizeClass(word0), offset);
+            if (size > 0) {
+                return size;
+            }
+        } else if (kind == PageMapEntry.USED && offset == layout.pageOffset(page)) {
+            return BuddyAllocator.blockBytes(PageMapEntry.order(word0));
+        }
+        throw new IllegalArgumentException(describeNonBlock(offset));
+    }
+
+    /** Says what lies at {@code offset} when it is not the start of a live block. */
+    private String describeNonBlock(long offset) {
+        long page = layout.pageOf(offset);
+        for (int order = 0; order <= layout.maxOrder(); order++) {
+            long head = page & -(1L << order);
+            long word0 = pages.word0(head);
+            int kind = PageMapEntry.kind(word0);
+            if (kind == PageMapEntry.NONE || kind == PageMapEntry.SLAB_PAGE || PageMapEntry.order(word0) < order) {
+                continue;
+            }
+            long start = layout.pageOffset(head);
+            long bytes = BuddyAllocator.blockBytes(PageMapEntry.order(word0));
+            return switch (kind) {
+                case PageMapEntry.FREE -> "offset " + offset + " lies in the free " + bytes + "-byte block at offset " + start
+                        + ": double free, or never allocated";
+                case PageMapEntry.USED -> "offset " + offset + " is " + (offset - start) + " bytes into the " + bytes
+                        + "-byte block at offset " + start + ": free takes the offset allocate returned";
+                case PageMapEntry.SLAB -> "offset " + offset + " is not a live block of the slab set at offset " + start;
+                default -> "offset " + offset + " lies in a block whose page-map entry is corrupt: " + PageMapEntry.toString(word0);
+            };
+        }
+        return "offset " + offset + " is not in any block: the page map around page " + page + " is corrupt";
+    }
+
+    /**
+     * Returns every empty slab set to the buddy allocator (done automatically when a request
+     * cannot be met otherwise) and returns the number of bytes released.
+     */
+    public long trim() {
+        ensureOpen();
+        return releaseEmptySets();
+    }
+
+    private long releaseEmptySets() {
+        long released = 0;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            lockClass(c);
+            try {
+                released += slab.releaseEmptySets(c);
+            } finally {
+                unlockClass(c);
+            }
+        }
+        return released;
+    }
+
+    /** Heap-wide statistics from the shared counters. */
+    public HeapStats stats() {
+        ensureOpen();
+        List<SizeClassStats> classes = new ArrayList<>(SizeClasses.COUNT);
+        long slabUsed = 0;
+        long slabCapacity = 0;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            long sets = memory.getLongVolatile(classOffset(c, CLASS_SET_COUNT));
+            long used = memory.getLongVolatile(classOffset(c, CLASS_USED_BLOCKS));
+            classes.add(new SizeClassStats(SizeClasses.blockSize(c), sets, sets * SizeClasses.SET_SIZE, used,
+                    memory.getLongVolatile(classOffset(c, CLASS_ALLOCATIONS)), memory.getLongVolatile(classOffset(c, CLASS_FREES))));
+            slabUsed += used * SizeClasses.blockSize(c);
+            slabCapacity += sets * SizeClasses.setBytes(c);
+        }
+        long buddyFree = memory.getLongVolatile(BUDDY_FREE_BYTES_OFFSET);
+        long buddyUsed = Math.max(0, memory.getLongVolatile(BUDDY_ALLOCATED_BYTES_OFFSET) - slabCapacity);
+        long[] freeBlocks = new long[layout.maxOrder() + 1];
+        for (int order = 0; order < freeBlocks.length; order++) {
+            freeBlocks[order] = memory.getLongVolatile(freeCountOffset(order));
+        }
+        long used = slabUsed + buddyUsed;
+        return new HeapStats(layout.capacity(), used, layout.capacity() - used, buddyFree, buddyUsed, largestFreeBlock(), freeBlocks,
+                memory.getLongVolatile(BUDDY_ALLOCATIONS_OFFSET), memory.getLongVolatile(BUDDY_FREES_OFFSET), classes,
+                processTable.entries().size());
+    }
+
+    private long availableBytes() {
+        return stats().availableBytes();
+    }
+
+    private long largestFreeBlock() {
+        for (int order = layout.maxOrder(); order >= 0; order--) {
+            if (memory.getLongVolatile(freeListHeadOffset(order)) != 0) {
+                return BuddyAllocator.blockBytes(order);
+            }
+        }
+        return 0;
+    }
+
+    /** The processes registered in the heap's process table. */
+    public List<AttachedProcess> attachedProcesses() {
+        ensureOpen();
+        return processTable.entries();
+    }
+
+    /**
+     * Walks all metadata and checks the invariants: the page map partitions the data region
+     * into valid blocks, the free lists and partial-set lists hold exactly the blocks the page
+     * map says, and every counter agrees with a recount. Holds every lock while it runs (a lock
+     * held by a dead process is reported, not taken over), so the report is of one moment.
+     */
+    public VerifyReport verify() {
+        ensureOpen();
+        return new HeapVerifier(memory, layout, pages, processTable, token, path.toString()).verify();
+    }
+
+    // ---- bounds-checked accessors: the access must lie inside the data region ----
+
+    /** The address of {@code offset} in this process; valid until {@link #close()}. */
+    public long address(long offset) {
+        ensureOpen();
+        checkInData(offset);
+        return memory.baseAddress() + offset;
+    }
+
+    public long getLong(long offset) {
+        return memory.getLong(checkData(offset, Long.BYTES));
+    }
+
+    public void putLong(long offset, long value) {
+        memory.putLong(checkData(offset, Long.BYTES), value);
+    }
+
+    public long getLongVolatile(long offset) {
+        return memory.getLongVolatile(checkData(offset, Long.BYTES));
+    }
+
+    public void putLongRelease(long offset, long value) {
+        memory.putLongRelease(checkData(offset, Long.BYTES), value);
+    }
+
+    public boolean compareAndSetLong(long offset, long expected, long value) {
+        return memory.compareAndSetLong(checkData(offset, Long.BYTES), expected, value);
+    }
+
+    public int getInt(long offset) {
+        return memory.getInt(checkData(offset, Integer.BYTES));
+    }
+
+    public void putInt(long offset, int value) {
+        memory.putInt(checkData(offset, Integer.BYTES), value);
+    }
+
+    public byte getByte(long offset) {
+        return memory.getByte(checkData(offset, 1));
+    }
+
+    public void putByte(long offset, byte value) {
+        memory.putByte(checkData(offset, 1), value);
+    }
+
+    public void getBytes(long offset, byte[] dst, int dstIndex, int length) {
+        memory.getBytes(checkData(offset, length), dst, dstIndex, length);
+    }
+
+    public void putBytes(long offset, byte[] src, int srcIndex, int length) {
+        memory.putBytes(checkData(offset, length), src, srcIndex, length);
+    }
+
+    private long checkData(long offset, long length) {
+        if (closed) {
+            throw new IllegalStateException("heap " + path + " is closed");
+        }
+        if (offset < layout.dataOffset() || length < 0 || offset > layout.dataEnd() - length) {
+            throw new IndexOutOfBoundsException("access of " + length + " bytes at offset " + offset + " is outside the data region ["
+                    + layout.dataOffset() + ", " + layout.dataEnd() + ") of heap " + path);
+        }
+        return offset;
+    }
+
+    private void checkInData(long offset) {
+        if (!layout.inData(offset)) {
+            throw new IllegalArgumentException("offset " + offset + " is outside the data region [" + layout.dataOffset() + ", "
+                    + layout.dataEnd() + ") of heap " + path);
+        }
+    }
+
+    // ---- locking: every lock is taken here, and a takeover repairs before use ----
+
+    private void lockBuddy() {
+        if (SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, buddyLockName) == SpinLock.Acquired.TAKEN_OVER) {
+            try {
+                buddy.rebuild();
+            } catch (RuntimeException e) {
+                unlockBuddy();
+                throw e;
+            }
+        }
+    }
+
+    private void unlockBuddy() {
+        SpinLock.release(memory, BUDDY_LOCK_OFFSET, token);
+    }
+
+    private void lockClass(int c) {
+        long lock = classOffset(c, CLASS_LOCK);
+        if (SpinLock.acquire(memory, lock, token, classLockNames[c]) == SpinLock.Acquired.TAKEN_OVER) {
+            try {
+                lockBuddy();
+                try {
+                    slab.rebuild(c);
+                } finally {
+                    unlockBuddy();
+                }
+            } catch (RuntimeException e) {
+                unlockClass(c);
+                throw e;
+            }
+        }
+    }
+
+    private void unlockClass(int c) {
+        SpinLock.release(memory, classOffset(c, CLASS_LOCK), token);
+    }
+
+    /** Slab sets come from the buddy allocator, under its lock, nested inside a class lock. */
+    private final class BuddySetSource implements SetSource {
+        @Override
+        public long takeSet(int order) {
+            lockBuddy();
+            try {
+                long page = buddy.allocate(order, token);
+                return page == BuddyAllocator.NO_BLOCK ? NO_SET : page;
+            } finally {
+                unlockBuddy();
+            }
+        }
+
+        @Override
+        public void returnSet(long page) {
+            lockBuddy();
+            try {
+                buddy.free(page);
+            } finally {
+                unlockBuddy();
+            }
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("heap " + path + " is closed");
+        }
+    }
+
+    /** Unmaps the heap and leaves the process table; the file stays for other processes. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        processTable.deregister(processSlot, token);
+        memory.close();
+        if (fd >= 0) {
+            NativeIo.closeQuietly(fd);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ShmHeap{" + path + ", capacity=" + layout.capacity() + "}";
+    }
+}

@@ -1,0 +1,38 @@
+package dev.shmheap;
+
+import java.util.List;
+
+/**
+ * What {@link ShmHeap#verify()} checked and every problem it found. {@link #ok()} is true when
+ * there is no problem; notes (for example a dead process still registered) do not count as
+ * problems.
+ *
+ * @param blocks       blocks visited by the page-map walk
+ * @param freeBytes    bytes in free buddy blocks, recounted
+ * @param usedBytes    bytes in blocks handed out, recounted
+ * @param problems     inconsistencies, each naming the page or offset at fault
+ * @param notes        facts worth knowing that are not inconsistencies
+ */
+public record VerifyReport(long blocks, long freeBytes, long usedBytes, List<String> problems, List<String> notes) {
+    public VerifyReport {
+        problems = List.copyOf(problems);
+        notes = List.copyOf(notes);
+    }
+
+    public boolean ok() {
+        return problems.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder(ok() ? "heap OK" : "heap INCONSISTENT: " + problems.size() + " problem(s)");
+        sb.append(" (").append(blocks).append(" blocks, ").append(usedBytes).append(" bytes used, ").append(freeBytes).append(" bytes free)");
+        for (String p : problems) {
+            sb.append("\n  problem: ").append(p);
+        }
+        for (String n : notes) {
+            sb.append("\n  note: ").append(n);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,243 @@
+package dev.shmheap.internal.buddy;
+
+import dev.shmheap.HeapCorruptedException;
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.pagemap.ExtentReservations;
+import dev.shmheap.internal.pagemap.PageMap;
+import dev.shmheap.internal.pagemap.PageMapWalker;
+
+import static dev.shmheap.internal.layout.PageMapEntry.FREE;
+import static dev.shmheap.internal.layout.PageMapEntry.USED;
+
+/**
+ * The buddy allocator over the data region: blocks of {@code 4 KiB << order}, each at a page
+ * index that is a multiple of {@code 2^order}, split on allocate and merged with their buddy
+ * ({@code page ^ 2^order}) on free. It knows nothing of locking: every method expects the
+ * caller to hold the buddy lock.
+ *
+ * <p>Truth and caches: the page map's head entries are the truth; the per-order free lists,
+ * doubly linked through the entries (word 0 link = next, word 1 = previous), are a cache that
+ * {@link #rebuild()} recreates from a walk. Each step writes the entry that is not yet
+ * reachable first and commits with one store to the reachable head, so a walk always sees a
+ * partition of the data region:
+ * <ul>
+ *   <li>split of {@code p} (order k) into halves: write the upper half {@code p + 2^(k-1)} as
+ *       FREE(k-1), then commit {@code p} as order k-1;</li>
+ *   <li>merge of {@code p} with its free buddy {@code b}: commit the lower one as FREE(k+1),
+ *       then clear the upper one's entry.</li>
+ * </ul>
+ *
+ * <p>Counters (under the same lock): {@code free bytes + allocated bytes == capacity}, where
+ * allocated bytes include the blocks that back slab sets.
+ */
+public final class BuddyAllocator {
+    public static final long NO_BLOCK = -1;
+
+    private final MappedMemory memory;
+    private final HeapLayout layout;
+    private final PageMap pages;
+    private final ExtentReservations reservations;
+
+    public BuddyAllocator(MappedMemory memory, HeapLayout layout, PageMap pages) {
+        this.memory = memory;
+        this.layout = layout;
+        this.pages = pages;
+        this.reservations = pages.reservations();
+    }
+
+    /**
+     * Lays the whole data region out as free blocks, largest first; returns false when a
+     * sparse heap cannot reserve the page-map slices of their heads.
+     */
+    public boolean initialize() {
+        long page = 0;
+        long remaining = layout.pageCount();
+        for (int order = layout.maxOrder(); order >= 0; order--) {
+            if ((remaining & (1L << order)) != 0) {
+                if (!reservations.reservePageMap(page)) {
+                    return false;
+                }
+                pushFree(page, order);
+                page += 1L << order;
+            }
+        }
+        remaining = layout.capacity();
+        memory.putLong(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, remaining);
+        memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, 0);
+        return true;
+    }
+
+    public static long blockBytes(int order) {
+        return (long) SizeClasses.PAGE_SIZE << order;
+    }
+
+    /** The smallest order whose blocks hold {@code bytes}. */
+    public static int orderFor(long bytes) {
+        long pagesNeeded = (bytes + SizeClasses.PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
+        return pagesNeeded <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(pagesNeeded - 1);
+    }
+
+    /**
+     * Takes a block of {@code order}, marks it USED by {@code owner} and returns its first
+     * page, or {@link #NO_BLOCK} when no free block is large enough or backing store could not
+     * be reserved (nothing is changed then).
+     */
+    public long allocate(int order, long owner) {
+        if (order > layout.maxOrder()) {
+            return NO_BLOCK;
+        }
+        int found = order;
+        long page = NO_BLOCK;
+        for (; found <= layout.maxOrder(); found++) {
+            long head = memory.getLong(HeaderDescriptor.freeListHeadOffset(found));
+            if (head != 0) {
+                page = pages.pageOfLink(head, "free-list head of order " + found);
+                expectFree(page, found, "free-list head of order " + found);
+                break;
+            }
+        }
+        if (page == NO_BLOCK) {
+            return NO_BLOCK;
+        }
+        for (int k = order; k < found; k++) {
+            if (!reservations.reservePageMap(page + (1L << k))) {
+                return NO_BLOCK;
+            }
+        }
+        if (!reservations.reserveData(page, 1L << order)) {
+            return NO_BLOCK;
+        }
+        unlink(page, found);
+        while (found > order) {
+            found--;
+            pushFree(page + (1L << found), found);
+            pages.putWord0(page, PageMapEntry.word0(FREE, found, 0, 0));
+        }
+        pages.putWord1(page, owner);
+        pages.putWord0(page, PageMapEntry.word0(USED, order, 0, 0));
+        long bytes = blockBytes(order);
+        addCounter(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, -bytes);
+        addCounter(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, bytes);
+        addCounter(HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, 1);
+        return page;
+    }
+
+    /**
+     * Frees the USED block whose head is {@code page} and merges it with free buddies. The
+     * caller has checked that {@code page} is a USED head (under this lock).
+     */
+    public void free(long page) {
+        long word0 = pages.word0(page);
+        if (PageMapEntry.kind(word0) != USED) {
+            throw new IllegalStateException("page " + page + " is " + PageMapEntry.toString(word0) + ", not a USED block");
+        }
+        int order = PageMapEntry.order(word0);
+        long bytes = blockBytes(order);
+        pages.putWord1(page, 0);
+        pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, 0));
+        while (order < layout.maxOrder()) {
+            long buddy = page ^ (1L << order);
+            if (buddy + (1L << order) > layout.pageCount()) {
+                break;
+            }
+            long buddyWord = pages.word0(buddy);
+            if (PageMapEntry.kind(buddyWord) != FREE || PageMapEntry.order(buddyWord) != order) {
+                break;
+            }
+            unlink(buddy, order);
+            long low = Math.min(page, buddy);
+            long high = Math.max(page, buddy);
+            pages.putWord0(low, PageMapEntry.word0(FREE, order + 1, 0, 0));
+            pages.putWord0(high, 0);
+            pages.putWord1(high, 0);
+            page = low;
+            order++;
+        }
+        pushFree(page, order);
+        addCounter(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, bytes);
+        addCounter(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, -bytes);
+        addCounter(HeaderDescriptor.BUDDY_FREES_OFFSET, 1);
+    }
+
+    /** Pushes the block at {@code page} on its order's free list, writing its entry as FREE. */
+    private void pushFree(long page, int order) {
+        long headOffset = HeaderDescriptor.freeListHeadOffset(order);
+        long oldHead = memory.getLong(headOffset);
+        pages.putWord1(page, 0);
+        pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, oldHead));
+        if (oldHead != 0) {
+            long next = pages.pageOfLink(oldHead, "free-list head of order " + order);
+            pages.putWord1(next, page + 1);
+        }
+        memory.putLongRelease(headOffset, page + 1);
+        addCounter(HeaderDescriptor.freeCountOffset(order), 1);
+    }
+
+    private void unlink(long page, int order) {
+        long word0 = pages.word0(page);
+        long next = PageMapEntry.link(word0);
+        long prev = pages.word1(page);
+        String where = "free block at page " + page + " (order " + order + ")";
+        if (prev == 0) {
+            long headOffset = HeaderDescriptor.freeListHeadOffset(order);
+            if (memory.getLong(headOffset) != page + 1) {
+                throw new HeapCorruptedException(where + " has no predecessor but is not the head of its free list");
+            }
+            memory.putLongRelease(headOffset, next);
+        } else {
+            long prevPage = pages.pageOfLink(prev, where + " previous link");
+            expectFree(prevPage, order, where + " predecessor");
+            pages.putWord0(prevPage, PageMapEntry.withLink(pages.word0(prevPage), next));
+        }
+        if (next != 0) {
+            long nextPage = pages.pageOfLink(next, where + " next link");
+            expectFree(nextPage, order, where + " successor");
+            pages.putWord1(nextPage, prev);
+        }
+        pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, 0));
+        pages.putWord1(page, 0);
+        addCounter(HeaderDescriptor.freeCountOffset(order), -1);
+    }
+
+    private void expectFree(long page, int order, String where) {
+        long word0 = pages.word0(page);
+        if (PageMapEntry.kind(word0) != FREE || PageMapEntry.order(word0) != order) {
+            throw new HeapCorruptedException(where + ": page " + page + " is " + PageMapEntry.toString(word0)
+                    + ", expected a FREE block of order " + order);
+        }
+    }
+
+    private void addCounter(long offset, long delta) {
+        memory.putLongRelease(offset, memory.getLong(offset) + delta);
+    }
+
+    /**
+     * Recreates the free lists and counters from the page map, after a process died holding
+     * the buddy lock. Returns the number of free blocks relinked.
+     */
+    public long rebuild() {
+        for (int order = 0; order < HeaderDescriptor.ORDER_COUNT; order++) {
+            memory.putLong(HeaderDescriptor.freeListHeadOffset(order), 0);
+            memory.putLong(HeaderDescriptor.freeCountOffset(order), 0);
+        }
+        long[] freeBytes = {0};
+        long[] relinked = {0};
+        PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
+            if (PageMapEntry.kind(word0) == FREE) {
+                pushFree(page, PageMapEntry.order(word0));
+                freeBytes[0] += blockBytes(PageMapEntry.order(word0));
+                relinked[0]++;
+            }
+            return true;
+        }, problem -> {
+            throw new HeapCorruptedException("cannot rebuild the free lists: " + problem);
+        });
+        memory.putLong(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, freeBytes[0]);
+        memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, layout.capacity() - freeBytes[0]);
+        return relinked[0];
+    }
+}

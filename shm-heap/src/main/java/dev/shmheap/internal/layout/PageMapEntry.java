@@ -1,0 +1,102 @@
+package dev.shmheap.internal.layout;
+
+/**
+ * One page-map entry: 16 bytes describing one 4 KiB page of the data region. The page map is
+ * the authoritative state of the data region; free lists and partial-set lists are caches
+ * over it that can be rebuilt from it.
+ *
+ * <pre>
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  | kind  |   order   | class |      reserved, zero               |  0  word 0
+ *  +-------+-----------+-------+-----------------------------------+
+ *  |                  link: page index + 1, 0 = none               |  4
+ *  +---------------------------------------------------------------+
+ *  |                  word 1 (64): meaning depends on kind         |  8
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ * </pre>
+ *
+ * <table>
+ * <caption>kinds</caption>
+ * <tr><th>kind</th><th>page is</th><th>link</th><th>word 1</th></tr>
+ * <tr><td>0 NONE</td><td>inside a block whose head is an earlier page</td><td>0</td><td>0</td></tr>
+ * <tr><td>1 FREE</td><td>head of a free buddy block of {@code order}</td><td>next on the order's free list</td><td>previous on it (page + 1)</td></tr>
+ * <tr><td>2 USED</td><td>head of a buddy block handed to a user</td><td>0</td><td>allocating process token</td></tr>
+ * <tr><td>3 SLAB</td><td>head of a slab set of {@code class}, order == class</td><td>next set on the class's partial list</td><td>occupancy: bit i set = block i used</td></tr>
+ * <tr><td>4 SLAB_PAGE</td><td>a later page of a slab set of {@code class}</td><td>0</td><td>0</td></tr>
+ * </table>
+ *
+ * <p>A block of order {@code k} covers pages {@code [p, p + 2^k)} with {@code p} a multiple
+ * of {@code 2^k}. Only head entries are authoritative: a walk from page 0 that jumps
+ * {@code 2^order} pages at each head visits exactly the blocks. Each change of a block's
+ * state is committed by one aligned 64-bit store to its head's word 0 (after word 1 is
+ * written), so a process killed between two stores leaves a walkable map.
+ */
+public final class PageMapEntry {
+    public static final int LENGTH = 16;
+    public static final int WORD0 = 0;
+    public static final int WORD1 = 8;
+
+    public static final int NONE = 0;
+    public static final int FREE = 1;
+    public static final int USED = 2;
+    public static final int SLAB = 3;
+    public static final int SLAB_PAGE = 4;
+
+    private static final int KIND_BITS = 4;
+    private static final int ORDER_SHIFT = 4;
+    private static final int ORDER_BITS = 6;
+    private static final int CLASS_SHIFT = 10;
+    private static final int CLASS_BITS = 4;
+    private static final int LINK_SHIFT = 32;
+    private static final long RESERVED_MASK = 0xFFFF_C000L;
+
+    private PageMapEntry() {
+    }
+
+    public static int kind(long word0) {
+        return (int) (word0 & ((1 << KIND_BITS) - 1));
+    }
+
+    public static int order(long word0) {
+        return (int) ((word0 >>> ORDER_SHIFT) & ((1 << ORDER_BITS) - 1));
+    }
+
+    public static int sizeClass(long word0) {
+        return (int) ((word0 >>> CLASS_SHIFT) & ((1 << CLASS_BITS) - 1));
+    }
+
+    /** The linked page index + 1, or 0 for none. */
+    public static long link(long word0) {
+        return word0 >>> LINK_SHIFT;
+    }
+
+    public static boolean reservedBitsClear(long word0) {
+        return (word0 & RESERVED_MASK) == 0;
+    }
+
+    public static long word0(int kind, int order, int sizeClass, long link) {
+        return kind | ((long) order << ORDER_SHIFT) | ((long) sizeClass << CLASS_SHIFT) | (link << LINK_SHIFT);
+    }
+
+    public static long withLink(long word0, long link) {
+        return (word0 & 0xFFFF_FFFFL) | (link << LINK_SHIFT);
+    }
+
+    public static String kindName(int kind) {
+        return switch (kind) {
+            case NONE -> "NONE";
+            case FREE -> "FREE";
+            case USED -> "USED";
+            case SLAB -> "SLAB";
+            case SLAB_PAGE -> "SLAB_PAGE";
+            default -> "INVALID(" + kind + ")";
+        };
+    }
+
+    public static String toString(long word0) {
+        return kindName(kind(word0)) + "{order=" + order(word0) + ", class=" + sizeClass(word0) + ", link=" + link(word0) + "}";
+    }
+}

@@ -1,0 +1,122 @@
+package dev.shmheap.internal.pagemap;
+
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.memory.NativeIo;
+
+/**
+ * Backing-store reservation of a sparse heap, one bit per 1 MiB extent of the data region in
+ * each of two bitmaps of the extent map: "the extent's page-map slice is reserved" (one page
+ * of the page map: 256 entries of 16 bytes) and "the extent's data is reserved".
+ *
+ * <p>Invariant: nothing writes a page-map entry or hands out data whose extent bit is clear;
+ * a clear page-map bit means every entry of that slice is NONE and is read as such without
+ * touching the page (on tmpfs even a read fault on a hole allocates, and can SIGBUS).
+ * Bits are only ever set, under the buddy lock, after posix_fallocate succeeded. A heap
+ * created without SPARSE has every bit set at creation.
+ */
+public final class ExtentReservations {
+    private final MappedMemory memory;
+    private final HeapLayout layout;
+    private final int fd;
+    private String lastFailure;
+
+    /** @param fd a read-write descriptor of the heap file, or -1 for a fully reserved heap */
+    public ExtentReservations(MappedMemory memory, HeapLayout layout, int fd) {
+        this.memory = memory;
+        this.layout = layout;
+        this.fd = fd;
+    }
+
+    /** Marks every extent reserved; for heaps created without SPARSE. */
+    public void markAllReserved() {
+        for (long w = 0; w < layout.extentWords(); w++) {
+            long bits = w == layout.extentWords() - 1 && layout.extentCount() % 64 != 0
+                    ? (1L << (layout.extentCount() % 64)) - 1 : -1L;
+            memory.putLong(layout.pageMapReservedBitmapOffset() + w * 8, bits);
+            memory.putLong(layout.dataReservedBitmapOffset() + w * 8, bits);
+        }
+    }
+
+    public boolean pageMapReserved(long page) {
+        return !layout.sparse() || bit(layout.pageMapReservedBitmapOffset(), page / HeapLayout.PAGES_PER_EXTENT);
+    }
+
+    public boolean dataReserved(long extent) {
+        return !layout.sparse() || bit(layout.dataReservedBitmapOffset(), extent);
+    }
+
+    /** Reserves the page-map slice holding {@code page}'s entry; false when the filesystem is full. */
+    public boolean reservePageMap(long page) {
+        long extent = page / HeapLayout.PAGES_PER_EXTENT;
+        if (pageMapReserved(page)) {
+            return true;
+        }
+        long sliceOffset = layout.pageMapOffset() + extent * SizeClasses.PAGE_SIZE;
+        if (!fallocate(sliceOffset, SizeClasses.PAGE_SIZE, "page map of extent " + extent)) {
+            return false;
+        }
+        setBit(layout.pageMapReservedBitmapOffset(), extent);
+        return true;
+    }
+
+    /** Reserves the data extents under pages {@code [first, first + count)}. */
+    public boolean reserveData(long firstPage, long pageCount) {
+        if (!layout.sparse()) {
+            return true;
+        }
+        long firstExtent = firstPage / HeapLayout.PAGES_PER_EXTENT;
+        long lastExtent = (firstPage + pageCount - 1) / HeapLayout.PAGES_PER_EXTENT;
+        for (long e = firstExtent; e <= lastExtent; e++) {
+            if (dataReserved(e)) {
+                continue;
+            }
+            long runEnd = e;
+            while (runEnd + 1 <= lastExtent && !dataReserved(runEnd + 1)) {
+                runEnd++;
+            }
+            long start = layout.dataOffset() + (e << HeapLayout.EXTENT_SHIFT);
+            long end = Math.min(layout.dataEnd(), layout.dataOffset() + ((runEnd + 1) << HeapLayout.EXTENT_SHIFT));
+            if (!fallocate(start, end - start, "data extents " + e + ".." + runEnd)) {
+                return false;
+            }
+            for (long r = e; r <= runEnd; r++) {
+                setBit(layout.dataReservedBitmapOffset(), r);
+            }
+            e = runEnd;
+        }
+        return true;
+    }
+
+    /** Why the last reservation failed, for the heap-full message. */
+    public String lastFailure() {
+        return lastFailure;
+    }
+
+    private boolean fallocate(long offset, long length, String what) {
+        if (fd < 0) {
+            lastFailure = "no file descriptor to reserve " + what;
+            return false;
+        }
+        int errno = NativeIo.fallocate(fd, offset, length);
+        if (errno != 0) {
+            lastFailure = "the filesystem could not reserve " + length + " bytes at file offset " + offset + " for " + what + ": "
+                    + NativeIo.describeErrno(errno);
+            return false;
+        }
+        return true;
+    }
+
+    private boolean bit(long bitmapOffset, long index) {
+        return (memory.getLongVolatile(bitmapOffset + (index >>> 6) * 8) & (1L << index)) != 0;
+    }
+
+    private void setBit(long bitmapOffset, long index) {
+        long wordOffset = bitmapOffset + (index >>> 6) * 8;
+        long old;
+        do {
+            old = memory.getLongVolatile(wordOffset);
+        } while (!memory.compareAndSetLong(wordOffset, old, old | (1L << index)));
+    }
+}

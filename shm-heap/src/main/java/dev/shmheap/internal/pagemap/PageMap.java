@@ -1,0 +1,76 @@
+package dev.shmheap.internal.pagemap;
+
+import dev.shmheap.HeapCorruptedException;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.memory.MappedMemory;
+
+/**
+ * Range-checked access to the page map ({@link PageMapEntry} describes one entry). Page
+ * indexes come from links stored in the file, so every one is checked against the page count
+ * before it is turned into an address; an entry whose page-map slice was never reserved is
+ * read as NONE without touching the file.
+ */
+public final class PageMap {
+    private final MappedMemory memory;
+    private final HeapLayout layout;
+    private final ExtentReservations reservations;
+    private final long pageCount;
+
+    public PageMap(MappedMemory memory, HeapLayout layout, ExtentReservations reservations) {
+        this.memory = memory;
+        this.layout = layout;
+        this.reservations = reservations;
+        this.pageCount = layout.pageCount();
+    }
+
+    public long pageCount() {
+        return pageCount;
+    }
+
+    public ExtentReservations reservations() {
+        return reservations;
+    }
+
+    public long word0(long page) {
+        checkPage(page);
+        return reservations.pageMapReserved(page) ? memory.getLongVolatile(layout.entryOffset(page) + PageMapEntry.WORD0) : 0;
+    }
+
+    public long word1(long page) {
+        checkPage(page);
+        return reservations.pageMapReserved(page) ? memory.getLongVolatile(layout.entryOffset(page) + PageMapEntry.WORD1) : 0;
+    }
+
+    /** Writes word 1; the caller reserved the entry's slice. */
+    public void putWord1(long page, long value) {
+        memory.putLong(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD1, value);
+    }
+
+    /** Commits a state change with one ordered 64-bit store after the stores before it. */
+    public void putWord0(long page, long value) {
+        memory.putLongRelease(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD0, value);
+    }
+
+    /** Turns a stored link (page + 1, 0 = none) into a page index, or throws naming {@code where}. */
+    public long pageOfLink(long link, String where) {
+        if (link <= 0 || link > pageCount) {
+            throw new HeapCorruptedException(where + " holds link " + link + ", outside pages 1.." + pageCount);
+        }
+        return link - 1;
+    }
+
+    private void checkPage(long page) {
+        if (page < 0 || page >= pageCount) {
+            throw new HeapCorruptedException("page index " + page + " is outside the page map of " + pageCount + " pages");
+        }
+    }
+
+    private long checkWritable(long page) {
+        checkPage(page);
+        if (!reservations.pageMapReserved(page)) {
+            throw new IllegalStateException("write to page-map entry " + page + " whose slice is not reserved");
+        }
+        return page;
+    }
+}

@@ -1,0 +1,235 @@
+package dev.shmheap.internal.slab;
+
+import dev.shmheap.HeapCorruptedException;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.pagemap.PageMap;
+import dev.shmheap.internal.pagemap.PageMapWalker;
+
+import static dev.shmheap.internal.layout.HeaderDescriptor.*;
+import static dev.shmheap.internal.layout.PageMapEntry.SLAB;
+import static dev.shmheap.internal.layout.PageMapEntry.SLAB_PAGE;
+import static dev.shmheap.internal.layout.PageMapEntry.USED;
+
+/**
+ * The slab layer: size class {@code c} hands out blocks of {@code 64 << c} bytes from sets of
+ * 64 blocks, each set one buddy block of order {@code c}. Every method expects the caller to
+ * hold the class's lock; growth and shrinking go through a {@link SetSource}.
+ *
+ * <p>Truth and caches: a set's occupancy is one 64-bit word (word 1 of its head entry, bit i
+ * = block i used), changed by one store per allocate or free. The class's partial list (sets
+ * with a free block, linked through word 0 of the head entries) and its counters are caches:
+ * <pre>
+ *   set on the partial list  &lt;=&gt;  occupancy != all ones
+ *   used blocks              ==  sum of popcount(occupancy) over the class's sets
+ *   set count * 64           ==  total blocks
+ * </pre>
+ * {@link #rebuild} recreates them from the page map.
+ *
+ * <p>Policy for empty sets: a set whose last block is freed stays on the partial list, so an
+ * allocate/free cycle at a class boundary never bounces a set between the slab and the buddy.
+ * Empty sets go back to the buddy when the heap cannot satisfy a request otherwise, or on
+ * {@code trim()}.
+ */
+public final class SlabAllocator {
+    public static final long NO_BLOCK = -1;
+    /** {@link #free} result: the set no longer belongs to the class the caller locked. */
+    public static final int FREED = 0;
+    public static final int WRONG_CLASS = 1;
+
+    private final MappedMemory memory;
+    private final HeapLayout layout;
+    private final PageMap pages;
+    private final SetSource source;
+
+    public SlabAllocator(MappedMemory memory, HeapLayout layout, PageMap pages, SetSource source) {
+        this.memory = memory;
+        this.layout = layout;
+        this.pages = pages;
+        this.source = source;
+    }
+
+    /** Returns the offset of a free block of class {@code c}, or {@link #NO_BLOCK}. */
+    public long allocate(int c) {
+        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+        long head = memory.getLong(headOffset);
+        if (head == 0) {
+            long page = source.takeSet(SizeClasses.setOrder(c));
+            if (page == SetSource.NO_SET) {
+                return NO_BLOCK;
+            }
+            installSet(c, page);
+            head = page + 1;
+        }
+        long set = pages.pageOfLink(head, "partial-set head of class " + SizeClasses.blockSize(c));
+        long word0 = expectSetHead(set, c, "partial-set head of class " + SizeClasses.blockSize(c));
+        long occupancy = pages.word1(set);
+        if (occupancy == -1L) {
+            throw new HeapCorruptedException("full slab set at page " + set + " is on the partial list of class " + SizeClasses.blockSize(c));
+        }
+        int block = Long.numberOfTrailingZeros(~occupancy);
+        long updated = occupancy | (1L << block);
+        pages.putWord1(set, updated);
+        if (updated == -1L) {
+            memory.putLong(headOffset, PageMapEntry.link(word0));
+            pages.putWord0(set, PageMapEntry.withLink(word0, 0));
+        }
+        increment(c, CLASS_USED_BLOCKS, 1);
+        increment(c, CLASS_ALLOCATIONS, 1);
+        return layout.pageOffset(set) + (long) block * SizeClasses.blockSize(c);
+    }
+
+    /**
+     * Frees the block at {@code offset}, which the caller found in a page of class {@code c}.
+     * Returns {@link #WRONG_CLASS} when, under the lock, the page no longer belongs to class
+     * {@code c}; throws {@link IllegalArgumentException} for an interior offset or a free block.
+     */
+    public int free(int c, long offset) {
+        long page = layout.pageOf(offset);
+        long pageWord = pages.word0(page);
+        int kind = PageMapEntry.kind(pageWord);
+        if ((kind != SLAB && kind != SLAB_PAGE) || PageMapEntry.sizeClass(pageWord) != c) {
+            return WRONG_CLASS;
+        }
+        long set = page & -(1L << SizeClasses.setOrder(c));
+        long word0 = expectSetHead(set, c, "slab page " + page);
+        long blockSize = SizeClasses.blockSize(c);
+        long within = offset - layout.pageOffset(set);
+        if (within % blockSize != 0) {
+            long blockStart = offset - within % blockSize;
+            throw new IllegalArgumentException("offset " + offset + " is " + (within % blockSize) + " bytes into the " + blockSize
+                    + "-byte slab block at offset " + blockStart + ": free takes the offset allocate returned");
+        }
+        int block = (int) (within / blockSize);
+        long occupancy = pages.word1(set);
+        if ((occupancy & (1L << block)) == 0) {
+            throw new IllegalArgumentException("offset " + offset + " is a free " + blockSize
+                    + "-byte slab block: double free, or never allocated");
+        }
+        pages.putWord1(set, occupancy & ~(1L << block));
+        if (occupancy == -1L) {
+            long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+            pages.putWord0(set, PageMapEntry.withLink(word0, memory.getLong(headOffset)));
+            memory.putLong(headOffset, set + 1);
+        }
+        increment(c, CLASS_USED_BLOCKS, -1);
+        increment(c, CLASS_FREES, 1);
+        return FREED;
+    }
+
+    /** The block size if {@code offset} is a live block of class {@code c}, else -1. */
+    public long liveBlockSize(int c, long offset) {
+        long page = layout.pageOf(offset);
+        long pageWord = pages.word0(page);
+        int kind = PageMapEntry.kind(pageWord);
+        if ((kind != SLAB && kind != SLAB_PAGE) || PageMapEntry.sizeClass(pageWord) != c) {
+            return -1;
+        }
+        long set = page & -(1L << SizeClasses.setOrder(c));
+        expectSetHead(set, c, "slab page " + page);
+        long blockSize = SizeClasses.blockSize(c);
+        long within = offset - layout.pageOffset(set);
+        if (within % blockSize != 0 || (pages.word1(set) & (1L << (within / blockSize))) == 0) {
+            return -1;
+        }
+        return blockSize;
+    }
+
+    /** Returns every empty set of class {@code c} to the buddy; returns the bytes released. */
+    public long releaseEmptySets(int c) {
+        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+        long released = 0;
+        long previous = -1;
+        long link = memory.getLong(headOffset);
+        long steps = 0;
+        while (link != 0) {
+            if (++steps > layout.pageCount()) {
+                throw new HeapCorruptedException("partial list of class " + SizeClasses.blockSize(c) + " has a cycle");
+            }
+            long set = pages.pageOfLink(link, "partial list of class " + SizeClasses.blockSize(c));
+            long word0 = expectSetHead(set, c, "partial list of class " + SizeClasses.blockSize(c));
+            long next = PageMapEntry.link(word0);
+            if (pages.word1(set) == 0) {
+                if (previous < 0) {
+                    memory.putLong(headOffset, next);
+                } else {
+                    pages.putWord0(previous, PageMapEntry.withLink(pages.word0(previous), next));
+                }
+                uninstallSet(c, set);
+                source.returnSet(set);
+                released += SizeClasses.setBytes(c);
+            } else {
+                previous = set;
+            }
+            link = next;
+        }
+        return released;
+    }
+
+    private void installSet(int c, long page) {
+        int order = SizeClasses.setOrder(c);
+        for (long p = 1; p < (1L << order); p++) {
+            pages.putWord1(page + p, 0);
+            pages.putWord0(page + p, PageMapEntry.word0(SLAB_PAGE, order, c, 0));
+        }
+        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+        pages.putWord1(page, 0);
+        pages.putWord0(page, PageMapEntry.word0(SLAB, order, c, memory.getLong(headOffset)));
+        memory.putLong(headOffset, page + 1);
+        increment(c, CLASS_SET_COUNT, 1);
+    }
+
+    /** Turns an empty set back into a USED buddy block (head first, so a walk never sees a torn set). */
+    private void uninstallSet(int c, long page) {
+        int order = SizeClasses.setOrder(c);
+        pages.putWord1(page, 0);
+        pages.putWord0(page, PageMapEntry.word0(USED, order, 0, 0));
+        for (long p = 1; p < (1L << order); p++) {
+            pages.putWord0(page + p, 0);
+        }
+        increment(c, CLASS_SET_COUNT, -1);
+    }
+
+    private long expectSetHead(long set, int c, String where) {
+        long word0 = pages.word0(set);
+        if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.sizeClass(word0) != c) {
+            throw new HeapCorruptedException(where + ": page " + set + " is " + PageMapEntry.toString(word0)
+                    + ", expected the head of a slab set of class " + SizeClasses.blockSize(c));
+        }
+        return word0;
+    }
+
+    private void increment(int c, int field, long delta) {
+        long offset = classOffset(c, field);
+        memory.putLongRelease(offset, memory.getLong(offset) + delta);
+    }
+
+    /**
+     * Recreates class {@code c}'s partial list and counters from the page map, after a process
+     * died holding its lock. The caller also holds the buddy lock so the map holds still.
+     */
+    public void rebuild(int c) {
+        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+        memory.putLong(headOffset, 0);
+        long[] sets = {0};
+        long[] used = {0};
+        PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
+            if (PageMapEntry.kind(word0) == SLAB && PageMapEntry.sizeClass(word0) == c) {
+                sets[0]++;
+                used[0] += Long.bitCount(word1);
+                long link = word1 == -1L ? 0 : memory.getLong(headOffset);
+                pages.putWord0(page, PageMapEntry.withLink(word0, link));
+                if (word1 != -1L) {
+                    memory.putLong(headOffset, page + 1);
+                }
+            }
+            return true;
+        }, problem -> {
+            throw new HeapCorruptedException("cannot rebuild class " + SizeClasses.blockSize(c) + ": " + problem);
+        });
+        memory.putLong(classOffset(c, CLASS_SET_COUNT), sets[0]);
+        memory.putLong(classOffset(c, CLASS_USED_BLOCKS), used[0]);
+    }
+}

@@ -1,0 +1,285 @@
+package dev.shmheap.internal.verify;
+
+import dev.shmheap.AttachedProcess;
+import dev.shmheap.VerifyReport;
+import dev.shmheap.internal.buddy.BuddyAllocator;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.internal.lock.SpinLock;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.pagemap.PageMap;
+import dev.shmheap.internal.pagemap.PageMapWalker;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+import static dev.shmheap.internal.layout.HeaderDescriptor.*;
+
+/**
+ * The full walker behind {@code ShmHeap.verify()}: recounts everything from the page map and
+ * compares the caches and counters with it.
+ *
+ * <pre>
+ *   walk covers pages [0, pageCount) with valid heads, exactly once
+ *   free list of order k   == { FREE heads of order k }, prev/next links agree, no cycle
+ *   partial list of c      == { SLAB heads of class c with occupancy != all ones }
+ *   free count of order k  == |free list of order k|
+ *   buddy free bytes       == sum of FREE block bytes;  allocated == capacity - free
+ *   class c sets, used     == SLAB heads of c, sum of popcount(occupancy)
+ *   no FREE block has a FREE buddy of its order (merging is complete)
+ *   USED and SLAB blocks lie in reserved extents (sparse heaps)
+ * </pre>
+ *
+ * <p>It takes every lock so that the figures are of one moment, except a lock whose owner is
+ * dead: that is reported and the walk goes on without it.
+ */
+public final class HeapVerifier {
+    private static final int MAX_PROBLEMS = 200;
+
+    private final MappedMemory memory;
+    private final HeapLayout layout;
+    private final PageMap pages;
+    private final ProcessTable processTable;
+    private final long token;
+    private final String file;
+    private final List<String> problems = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private long suppressed;
+
+    public HeapVerifier(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, long token, String file) {
+        this.memory = memory;
+        this.layout = layout;
+        this.pages = pages;
+        this.processTable = processTable;
+        this.token = token;
+        this.file = file;
+    }
+
+    public VerifyReport verify() {
+        List<Long> held = new ArrayList<>();
+        try {
+            for (int c = 0; c < SizeClasses.COUNT; c++) {
+                lock(classOffset(c, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c), held);
+            }
+            lock(BUDDY_LOCK_OFFSET, "buddy lock", held);
+            return check();
+        } finally {
+            for (int i = held.size() - 1; i >= 0; i--) {
+                SpinLock.release(memory, held.get(i), token);
+            }
+        }
+    }
+
+    private void lock(long offset, String name, List<Long> held) {
+        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name + " of " + file) != null) {
+            held.add(offset);
+        } else {
+            problem(name + " is held by dead " + ProcessIdentity.describe(memory.getLongVolatile(offset))
+                    + ": the structure it protects may be half-updated (the next allocation repairs it)");
+        }
+    }
+
+    private VerifyReport check() {
+        long pageCount = layout.pageCount();
+        BitSet freeHeads = new BitSet();
+        BitSet partialSets = new BitSet();
+        long[] freeBlocksPerOrder = new long[ORDER_COUNT];
+        long[] setsPerClass = new long[SizeClasses.COUNT];
+        long[] usedPerClass = new long[SizeClasses.COUNT];
+        long[] blocks = {0};
+        long[] freeBytes = {0};
+        long[] buddyUsedBytes = {0};
+        long[] deadOwnedBytes = {0};
+        long[] covered = {0};
+        PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
+            blocks[0]++;
+            int order = PageMapEntry.order(word0);
+            long bytes = BuddyAllocator.blockBytes(order);
+            covered[0] += 1L << order;
+            switch (PageMapEntry.kind(word0)) {
+                case PageMapEntry.FREE -> {
+                    freeHeads.set(Math.toIntExact(page));
+                    freeBlocksPerOrder[order]++;
+                    freeBytes[0] += bytes;
+                    checkMerged(page, order);
+                }
+                case PageMapEntry.USED -> {
+                    buddyUsedBytes[0] += bytes;
+                    checkDataReserved(page, order);
+                    if (word1 == 0 || !ProcessIdentity.isAlive(word1)) {
+                        deadOwnedBytes[0] += bytes;
+                    }
+                }
+                case PageMapEntry.SLAB -> {
+                    int c = PageMapEntry.sizeClass(word0);
+                    setsPerClass[c]++;
+                    usedPerClass[c] += Long.bitCount(word1);
+                    if (word1 != -1L) {
+                        partialSets.set(Math.toIntExact(page));
+                    } else if (PageMapEntry.link(word0) != 0) {
+                        problem("page " + page + ": full slab set carries a partial-list link");
+                    }
+                    checkSetPages(page, c);
+                    checkDataReserved(page, order);
+                }
+                default -> throw new IllegalStateException("walker visited a non-head");
+            }
+            return true;
+        }, this::problem);
+        if (covered[0] != pageCount && problems.isEmpty()) {
+            problem("the page-map walk covered " + covered[0] + " pages of " + pageCount);
+        }
+
+        for (int order = 0; order < ORDER_COUNT; order++) {
+            long onList = checkFreeList(order, freeHeads);
+            long counted = memory.getLongVolatile(freeCountOffset(order));
+            if (counted != onList) {
+                problem("free-block count of order " + order + " is " + counted + ", the free list holds " + onList);
+            }
+            if (order < freeBlocksPerOrder.length && onList != freeBlocksPerOrder[order] && problems.isEmpty()) {
+                problem("free list of order " + order + " holds " + onList + " blocks, the page map has " + freeBlocksPerOrder[order]);
+            }
+        }
+        freeHeads.stream().limit(10).forEach(page -> problem("free block at page " + page + " is on no free list"));
+
+        long slabBytes = 0;
+        long slabUsedBytes = 0;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            checkPartialList(c, partialSets);
+            expectCounter(classOffset(c, CLASS_SET_COUNT), setsPerClass[c], "set count of class " + SizeClasses.blockSize(c));
+            expectCounter(classOffset(c, CLASS_USED_BLOCKS), usedPerClass[c], "used blocks of class " + SizeClasses.blockSize(c));
+            slabBytes += setsPerClass[c] * SizeClasses.setBytes(c);
+            slabUsedBytes += usedPerClass[c] * SizeClasses.blockSize(c);
+        }
+        partialSets.stream().limit(10).forEach(page -> problem("slab set at page " + page + " has a free block but is on no partial list"));
+
+        expectCounter(BUDDY_FREE_BYTES_OFFSET, freeBytes[0], "buddy free bytes");
+        expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes, "buddy allocated bytes");
+
+        for (AttachedProcess p : processTable.entries()) {
+            if (!p.alive()) {
+                notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
+            }
+        }
+        if (deadOwnedBytes[0] > 0) {
+            notes.add(deadOwnedBytes[0] + " bytes of buddy blocks are held by processes that no longer run");
+        }
+        if (suppressed > 0) {
+            problems.add("... and " + suppressed + " more problems");
+        }
+        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes, problems, notes);
+    }
+
+    private void checkMerged(long page, int order) {
+        if (order >= layout.maxOrder()) {
+            return;
+        }
+        long buddy = page ^ (1L << order);
+        if (buddy + (1L << order) > layout.pageCount()) {
+            return;
+        }
+        long word0 = pages.word0(buddy);
+        if (PageMapEntry.kind(word0) == PageMapEntry.FREE && PageMapEntry.order(word0) == order) {
+            problem("free blocks at pages " + page + " and " + buddy + " are buddies of order " + order + " but were not merged");
+        }
+    }
+
+    private void checkSetPages(long head, int c) {
+        int order = SizeClasses.setOrder(c);
+        long expected = PageMapEntry.word0(PageMapEntry.SLAB_PAGE, order, c, 0);
+        for (long p = 1; p < (1L << order); p++) {
+            long word0 = pages.word0(head + p);
+            if (word0 != expected) {
+                problem("page " + (head + p) + " of the slab set at page " + head + " is " + PageMapEntry.toString(word0)
+                        + ", expected SLAB_PAGE of class " + SizeClasses.blockSize(c));
+                return;
+            }
+        }
+    }
+
+    private void checkDataReserved(long page, int order) {
+        long first = page / HeapLayout.PAGES_PER_EXTENT;
+        long last = (page + (1L << order) - 1) / HeapLayout.PAGES_PER_EXTENT;
+        for (long e = first; e <= last; e++) {
+            if (!pages.reservations().dataReserved(e)) {
+                problem("block at page " + page + " is handed out but data extent " + e + " is not reserved");
+                return;
+            }
+        }
+    }
+
+    private long checkFreeList(int order, BitSet freeHeads) {
+        String where = "free list of order " + order;
+        long link = memory.getLongVolatile(freeListHeadOffset(order));
+        long previous = 0;
+        long count = 0;
+        while (link != 0) {
+            if (link < 0 || link > layout.pageCount()) {
+                problem(where + ": link " + link + " (after " + count + " blocks) is outside pages 1.." + layout.pageCount());
+                break;
+            }
+            long page = link - 1;
+            long word0 = pages.word0(page);
+            if (PageMapEntry.kind(word0) != PageMapEntry.FREE || PageMapEntry.order(word0) != order) {
+                problem(where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected FREE of order " + order);
+                break;
+            }
+            if (!freeHeads.get(Math.toIntExact(page))) {
+                problem(where + ": page " + page + " is listed twice or is not a block head (cycle?)");
+                break;
+            }
+            freeHeads.clear(Math.toIntExact(page));
+            if (pages.word1(page) != previous) {
+                problem(where + ": page " + page + " has previous link " + pages.word1(page) + ", expected " + previous);
+            }
+            count++;
+            previous = link;
+            link = PageMapEntry.link(word0);
+        }
+        return count;
+    }
+
+    private void checkPartialList(int c, BitSet partialSets) {
+        String where = "partial list of class " + SizeClasses.blockSize(c);
+        long link = memory.getLongVolatile(classOffset(c, CLASS_PARTIAL_HEAD));
+        long count = 0;
+        while (link != 0) {
+            if (link < 0 || link > layout.pageCount()) {
+                problem(where + ": link " + link + " (after " + count + " sets) is outside pages 1.." + layout.pageCount());
+                return;
+            }
+            long page = link - 1;
+            long word0 = pages.word0(page);
+            if (PageMapEntry.kind(word0) != PageMapEntry.SLAB || PageMapEntry.sizeClass(word0) != c) {
+                problem(where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected a set of this class");
+                return;
+            }
+            if (!partialSets.get(Math.toIntExact(page))) {
+                problem(where + ": set at page " + page + " is full, listed twice, or part of a cycle");
+                return;
+            }
+            partialSets.clear(Math.toIntExact(page));
+            count++;
+            link = PageMapEntry.link(word0);
+        }
+    }
+
+    private void expectCounter(long offset, long recounted, String name) {
+        long stored = memory.getLongVolatile(offset);
+        if (stored != recounted) {
+            problem(name + " is " + stored + " in the header, a recount gives " + recounted);
+        }
+    }
+
+    private void problem(String problem) {
+        if (problems.size() < MAX_PROBLEMS) {
+            problems.add(problem);
+        } else {
+            suppressed++;
+        }
+    }
+}
