@@ -432,6 +432,71 @@ public final class ShmHeap implements AutoCloseable {
         return new HeapVerifier(memory, layout, pages, processTable, token, path.toString()).verify();
     }
 
+    /**
+     * Visits every block of the data region in address order: free and used buddy blocks and
+     * slab sets. Reads the page map without locks, so on a heap that other processes are
+     * changing it is a picture of a moving target; parts it cannot read as blocks are skipped.
+     */
+    public void forEachBlock(java.util.function.Consumer<BlockInfo> visitor) {
+        ensureOpen();
+        dev.shmheap.internal.pagemap.PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
+            long offset = layout.pageOffset(page);
+            long length = BuddyAllocator.blockBytes(PageMapEntry.order(word0));
+            visitor.accept(switch (PageMapEntry.kind(word0)) {
+                case PageMapEntry.FREE -> new BlockInfo(offset, length, BlockInfo.Kind.FREE, 0, 0);
+                case PageMapEntry.USED -> new BlockInfo(offset, length, BlockInfo.Kind.USED, 0, 0);
+                default -> new BlockInfo(offset, length, BlockInfo.Kind.SLAB_SET, SizeClasses.blockSize(PageMapEntry.sizeClass(word0)),
+                        Long.bitCount(word1));
+            });
+            return true;
+        }, problem -> { });
+    }
+
+    /**
+     * Repairs the heap after processes died in it: takes over every lock a dead process holds,
+     * rebuilds all free lists, partial-set lists and counters from the page map, and removes
+     * dead processes from the process table. Safe while other live processes use the heap
+     * (it takes every lock), but refuses if a live process holds a lock for more than a second.
+     *
+     * @throws IllegalStateException naming the lock and its live owner in that case
+     */
+    public RecoveryReport recover() {
+        ensureOpen();
+        long[] lockOffsets = new long[SizeClasses.COUNT + 1];
+        String[] names = new String[SizeClasses.COUNT + 1];
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            lockOffsets[c] = classOffset(c, CLASS_LOCK);
+            names[c] = classLockNames[c];
+        }
+        lockOffsets[SizeClasses.COUNT] = BUDDY_LOCK_OFFSET;
+        names[SizeClasses.COUNT] = buddyLockName;
+        int held = 0;
+        int takenOver = 0;
+        try {
+            for (; held < lockOffsets.length; held++) {
+                long owner = memory.getLongVolatile(lockOffsets[held]);
+                SpinLock.Acquired acquired = SpinLock.acquireWithin(memory, lockOffsets[held], token, names[held],
+                        java.util.concurrent.TimeUnit.SECONDS.toNanos(1));
+                if (acquired == null) {
+                    throw new IllegalStateException("cannot recover " + path + ": the " + names[held] + " is held by live "
+                            + dev.shmheap.internal.lock.ProcessIdentity.describe(owner));
+                }
+                if (acquired == SpinLock.Acquired.TAKEN_OVER) {
+                    takenOver++;
+                }
+            }
+            long relinked = buddy.rebuild();
+            for (int c = 0; c < SizeClasses.COUNT; c++) {
+                slab.rebuild(c);
+            }
+            return new RecoveryReport(takenOver, processTable.removeDead(), relinked);
+        } finally {
+            for (int i = held - 1; i >= 0; i--) {
+                SpinLock.release(memory, lockOffsets[i], token);
+            }
+        }
+    }
+
     // ---- bounds-checked accessors: the access must lie inside the data region ----
 
     /** The address of {@code offset} in this process; valid until {@link #close()}. */

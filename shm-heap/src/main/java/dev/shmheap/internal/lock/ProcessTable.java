@@ -60,6 +60,19 @@ public final class ProcessTable {
         memory.compareAndSetLong(slotOffset(slot) + TOKEN, token, 0);
     }
 
+    /** Frees the slots of processes that no longer run; returns how many. */
+    public int removeDead() {
+        int removed = 0;
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            long offset = slotOffset(slot);
+            long token = memory.getLongVolatile(offset + TOKEN);
+            if (token != 0 && !ProcessIdentity.isAlive(token) && memory.compareAndSetLong(offset + TOKEN, token, 0)) {
+                removed++;
+            }
+        }
+        return removed;
+    }
+
     public List<AttachedProcess> entries() {
         List<AttachedProcess> entries = new ArrayList<>();
         for (int slot = 0; slot < SLOT_COUNT; slot++) {

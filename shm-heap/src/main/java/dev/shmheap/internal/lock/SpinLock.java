@@ -43,7 +43,18 @@ public final class SpinLock {
         if (memory.compareAndSetLong(lockOffset, 0, token)) {
             return Acquired.ACQUIRED;
         }
-        return acquireSlow(memory, lockOffset, token, lockName, true);
+        return acquireSlow(memory, lockOffset, token, lockName, true, Long.MAX_VALUE);
+    }
+
+    /**
+     * Like {@link #acquire} but gives up after {@code timeoutNanos} while a live process holds
+     * the lock, returning {@code null}.
+     */
+    public static Acquired acquireWithin(MappedMemory memory, long lockOffset, long token, String lockName, long timeoutNanos) {
+        if (memory.compareAndSetLong(lockOffset, 0, token)) {
+            return Acquired.ACQUIRED;
+        }
+        return acquireSlow(memory, lockOffset, token, lockName, true, timeoutNanos);
     }
 
     /**
@@ -54,10 +65,11 @@ public final class SpinLock {
         if (memory.compareAndSetLong(lockOffset, 0, token)) {
             return Acquired.ACQUIRED;
         }
-        return acquireSlow(memory, lockOffset, token, lockName, false);
+        return acquireSlow(memory, lockOffset, token, lockName, false, Long.MAX_VALUE);
     }
 
-    private static Acquired acquireSlow(MappedMemory memory, long lockOffset, long token, String lockName, boolean takeOver) {
+    private static Acquired acquireSlow(MappedMemory memory, long lockOffset, long token, String lockName, boolean takeOver,
+                                        long timeoutNanos) {
         long start = System.nanoTime();
         long nextLivenessCheck = start + LIVENESS_CHECK_NANOS;
         long nextReport = start + REPORT_NANOS;
@@ -91,6 +103,9 @@ public final class SpinLock {
                     }
                     continue;
                 }
+            }
+            if (now - start >= timeoutNanos) {
+                return null;
             }
             if (now - nextReport >= 0) {
                 nextReport = now + REPORT_NANOS;
