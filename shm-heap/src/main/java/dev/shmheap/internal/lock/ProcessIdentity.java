@@ -46,11 +46,13 @@ public final class ProcessIdentity {
      */
     public static boolean isAlive(long token) {
         long pid = token >>> 32;
-        if (pid <= 0) {
-            return false;
-        }
         if (pid == ProcessHandle.current().pid()) {
             return token == CURRENT;
+        }
+        if (pid <= 0 || (token & 0xFFFF_FFFFL) == 0) {
+            // No JVM starts at tick 0 after boot; such a token is garbage (kernel threads do
+            // start at 0, so without this check a stray bit could name kthreadd as owner).
+            return false;
         }
         Long start;
         try {
