@@ -10,6 +10,7 @@ import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.memory.NativeIo;
+import dev.shmheap.internal.names.NameDirectory;
 import dev.shmheap.internal.pagemap.ExtentReservations;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.slab.SetSource;
@@ -61,9 +62,11 @@ public final class ShmHeap implements AutoCloseable {
     private final BuddyAllocator buddy;
     private final SlabAllocator slab;
     private final ProcessTable processTable;
+    private final NameDirectory names;
     private final long token = ProcessIdentity.current();
     private final int processSlot;
     private final String buddyLockName;
+    private final String nameLockName;
     private final String[] classLockNames = new String[SizeClasses.COUNT];
     private volatile boolean closed;
 
@@ -76,7 +79,9 @@ public final class ShmHeap implements AutoCloseable {
         this.buddy = new BuddyAllocator(memory, layout, pages);
         this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource());
         this.processTable = new ProcessTable(memory, layout.processTableOffset());
+        this.names = new NameDirectory(memory, layout.nameDirectoryOffset());
         this.buddyLockName = "buddy lock of " + path;
+        this.nameLockName = "name-directory lock of " + path;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             classLockNames[c] = "lock of class " + SizeClasses.blockSize(c) + " of " + path;
         }
@@ -429,7 +434,7 @@ public final class ShmHeap implements AutoCloseable {
      */
     public VerifyReport verify() {
         ensureOpen();
-        return new HeapVerifier(memory, layout, pages, processTable, token, path.toString()).verify();
+        return new HeapVerifier(memory, layout, pages, processTable, names, token, path.toString()).verify();
     }
 
     /**
@@ -495,6 +500,76 @@ public final class ShmHeap implements AutoCloseable {
                 SpinLock.release(memory, lockOffsets[i], token);
             }
         }
+    }
+
+    // ---- name directory: rendezvous by name ----
+
+    /**
+     * Binds {@code name} (1 to 47 UTF-8 bytes) to the live block at {@code offset}, so that other
+     * processes can {@link #lookup} it. Unbind a name before freeing its block.
+     *
+     * @throws IllegalArgumentException if the name is empty or too long, or the offset is not a live block
+     * @throws IllegalStateException    if the name is already bound
+     * @throws ShmHeapException         if all 256 entries are in use
+     */
+    public void bind(String name, long offset) {
+        ensureOpen();
+        byte[] bytes = NameDirectory.encode(name);
+        usableSize(offset);
+        lockNames();
+        try {
+            names.bind(bytes, name, offset);
+        } finally {
+            unlockNames();
+        }
+    }
+
+    /** The offset bound to {@code name}, if any. */
+    public java.util.OptionalLong lookup(String name) {
+        ensureOpen();
+        byte[] bytes = NameDirectory.encode(name);
+        lockNames();
+        try {
+            return names.lookup(bytes);
+        } finally {
+            unlockNames();
+        }
+    }
+
+    /**
+     * Removes the binding of {@code name} and returns the offset it named.
+     *
+     * @throws IllegalArgumentException if the name is invalid or not bound
+     */
+    public long unbind(String name) {
+        ensureOpen();
+        byte[] bytes = NameDirectory.encode(name);
+        lockNames();
+        try {
+            return names.unbind(bytes).orElseThrow(() -> new IllegalArgumentException("name '" + name + "' is not bound in heap " + path));
+        } finally {
+            unlockNames();
+        }
+    }
+
+    /** Every bound name and its offset. */
+    public java.util.Map<String, Long> names() {
+        ensureOpen();
+        lockNames();
+        try {
+            return names.entries();
+        } finally {
+            unlockNames();
+        }
+    }
+
+    private void lockNames() {
+        // Entries commit with one store, so a takeover from a dead owner needs no repair.
+        SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, nameLockName);
+    }
+
+    private void unlockNames() {
+        SpinLock.release(memory, NAME_DIRECTORY_LOCK_OFFSET, token);
     }
 
     // ---- bounds-checked accessors: the access must lie inside the data region ----

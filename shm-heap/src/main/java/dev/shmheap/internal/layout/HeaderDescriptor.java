@@ -47,7 +47,9 @@ package dev.shmheap.internal.layout;
  *  +---------------------------------------------------------------+
  *  |       Free-block count per order 0..31 (64 each)              | 2560..2815
  *  +---------------------------------------------------------------+
- *  |                     reserved, zero                            | 2816..4095
+ *  |       Name-directory lock word (64), alone on 128 bytes       | 2816
+ *  +---------------------------------------------------------------+
+ *  |                     reserved, zero                            | 2944..4095
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -113,7 +115,10 @@ public final class HeaderDescriptor {
     /** Number of blocks on each order's free list, under the buddy lock. */
     public static final int FREE_COUNTS_OFFSET = CLASS_BLOCKS_OFFSET + SizeClasses.COUNT * CLASS_BLOCK_LENGTH;
 
-    public static final int HEADER_USED_LENGTH = FREE_COUNTS_OFFSET + ORDER_COUNT * 8;
+    /** Lock of the name directory, alone on 128 bytes. */
+    public static final int NAME_DIRECTORY_LOCK_OFFSET = FREE_COUNTS_OFFSET + ORDER_COUNT * 8;
+
+    public static final int HEADER_USED_LENGTH = NAME_DIRECTORY_LOCK_OFFSET + CACHE_LINE_PAIR;
 
     static {
         if (HEADER_USED_LENGTH > HEADER_LENGTH) {
@@ -166,7 +171,10 @@ public final class HeaderDescriptor {
                 return "state of class " + SizeClasses.blockSize((int) c);
             }
         }
-        if (offset >= FREE_COUNTS_OFFSET && offset < HEADER_USED_LENGTH) {
+        if (offset >= NAME_DIRECTORY_LOCK_OFFSET && offset < NAME_DIRECTORY_LOCK_OFFSET + 8) {
+            return "name-directory lock";
+        }
+        if (offset >= FREE_COUNTS_OFFSET && offset < NAME_DIRECTORY_LOCK_OFFSET) {
             return "free-block count of order " + (offset - FREE_COUNTS_OFFSET) / 8;
         }
         return "padding";

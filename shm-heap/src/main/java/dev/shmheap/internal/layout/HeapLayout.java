@@ -18,7 +18,7 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * +---------------------+ 4 KiB
  * | process table       | 4 KiB
  * +---------------------+ 8 KiB
- * | name directory      | 16 KiB, reserved for the name directory
+ * | name directory      | 16 KiB: 256 names of up to 47 bytes
  * +---------------------+ 24 KiB
  * | extent map          | two bitmaps, one bit per 1 MiB extent of the data region:
  * |                     | page-map slice reserved, data reserved (sparse heaps)
@@ -248,6 +248,10 @@ public final class HeapLayout {
 
     public long processTableOffset() {
         return HEADER_LENGTH;
+    }
+
+    public long nameDirectoryOffset() {
+        return HEADER_LENGTH + PROCESS_TABLE_LENGTH;
     }
 
     public int maxOrder() {

@@ -10,6 +10,7 @@ import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.names.NameDirectory;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.pagemap.PageMapWalker;
 
@@ -44,17 +45,20 @@ public final class HeapVerifier {
     private final HeapLayout layout;
     private final PageMap pages;
     private final ProcessTable processTable;
+    private final NameDirectory names;
     private final long token;
     private final String file;
     private final List<String> problems = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private long suppressed;
 
-    public HeapVerifier(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, long token, String file) {
+    public HeapVerifier(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, NameDirectory names,
+                        long token, String file) {
         this.memory = memory;
         this.layout = layout;
         this.pages = pages;
         this.processTable = processTable;
+        this.names = names;
         this.token = token;
         this.file = file;
     }
@@ -160,6 +164,7 @@ public final class HeapVerifier {
         expectCounter(BUDDY_FREE_BYTES_OFFSET, freeBytes[0], "buddy free bytes");
         expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes, "buddy allocated bytes");
 
+        checkNames();
         for (AttachedProcess p : processTable.entries()) {
             if (!p.alive()) {
                 notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
@@ -172,6 +177,39 @@ public final class HeapVerifier {
             problems.add("... and " + suppressed + " more problems");
         }
         return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes, problems, notes);
+    }
+
+    /** Every bound name must name a live block; the directory itself holds only valid states. */
+    private void checkNames() {
+        int corrupt = names.corruptEntries();
+        if (corrupt > 0) {
+            problem(corrupt + " name-directory entries have a state word that is neither empty nor bound");
+        }
+        names.entries().forEach((name, offset) -> {
+            if (!isLiveBlock(offset)) {
+                problem("name '" + name + "' is bound to offset " + offset + ", which is not a live block");
+            }
+        });
+    }
+
+    private boolean isLiveBlock(long offset) {
+        if (!layout.inData(offset)) {
+            return false;
+        }
+        long page = layout.pageOf(offset);
+        long word0 = pages.word0(page);
+        int kind = PageMapEntry.kind(word0);
+        if (kind == PageMapEntry.USED) {
+            return offset == layout.pageOffset(page);
+        }
+        if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
+            int c = PageMapEntry.sizeClass(word0);
+            long set = page & -(1L << SizeClasses.setOrder(c));
+            long within = offset - layout.pageOffset(set);
+            return PageMapEntry.kind(pages.word0(set)) == PageMapEntry.SLAB && within % SizeClasses.blockSize(c) == 0
+                    && (pages.word1(set) & (1L << (within / SizeClasses.blockSize(c)))) != 0;
+        }
+        return false;
     }
 
     private void checkMerged(long page, int order) {

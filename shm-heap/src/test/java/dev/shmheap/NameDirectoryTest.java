@@ -1,0 +1,98 @@
+package dev.shmheap;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.OptionalLong;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class NameDirectoryTest {
+    private Path path;
+    private ShmHeap heap;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        path = TestHeaps.newPath("names");
+        heap = ShmHeap.create(path, 1 << 20);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        heap.close();
+        TestHeaps.delete(path);
+    }
+
+    @Test
+    void shouldFindABoundNameFromAnotherInstance() throws Exception {
+        long block = heap.allocate(256);
+        heap.bind("orders", block);
+        try (ShmHeap other = ShmHeap.open(path)) {
+            assertEquals(OptionalLong.of(block), other.lookup("orders"));
+            assertEquals(Map.of("orders", block), other.names());
+        }
+        assertEquals(block, heap.unbind("orders"));
+        assertEquals(OptionalLong.empty(), heap.lookup("orders"));
+        assertTrue(heap.verify().ok());
+    }
+
+    @Test
+    void shouldRejectATakenName() {
+        long a = heap.allocate(64);
+        long b = heap.allocate(64);
+        heap.bind("x", a);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> heap.bind("x", b));
+        assertTrue(e.getMessage().contains("'x'") && e.getMessage().contains(Long.toString(a)), e.getMessage());
+        assertEquals(OptionalLong.of(a), heap.lookup("x"));
+    }
+
+    @Test
+    void shouldRejectEmptyAndTooLongNames() {
+        long a = heap.allocate(64);
+        assertThrows(IllegalArgumentException.class, () -> heap.bind("", a));
+        assertThrows(IllegalArgumentException.class, () -> heap.bind(null, a));
+        String longest = "n".repeat(47);
+        heap.bind(longest, a);
+        assertEquals(OptionalLong.of(a), heap.lookup(longest));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> heap.bind("n".repeat(48), a));
+        assertTrue(e.getMessage().contains("48"), e.getMessage());
+        // Multi-byte characters count in UTF-8 bytes: 24 x 2 bytes = 48.
+        assertThrows(IllegalArgumentException.class, () -> heap.bind("é".repeat(24), a));
+    }
+
+    @Test
+    void shouldRejectAnOffsetThatIsNotALiveBlock() {
+        long a = heap.allocate(64);
+        heap.free(a);
+        assertThrows(IllegalArgumentException.class, () -> heap.bind("freed", a));
+        assertThrows(IllegalArgumentException.class, () -> heap.bind("interior", heap.allocate(128) + 8));
+        assertEquals(OptionalLong.empty(), heap.lookup("freed"));
+    }
+
+    @Test
+    void shouldReportAFreedBlockThatIsStillBound() {
+        long a = heap.allocate(64);
+        heap.bind("stale", a);
+        heap.free(a);
+        VerifyReport report = heap.verify();
+        assertFalse(report.ok());
+        assertTrue(report.problems().get(0).contains("stale"), report.toString());
+        heap.unbind("stale");
+        assertTrue(heap.verify().ok());
+    }
+
+    @Test
+    void shouldFailClearlyWhenTheDirectoryIsFull() {
+        long a = heap.allocate(64);
+        for (int i = 0; i < 256; i++) {
+            heap.bind("n" + i, a);
+        }
+        ShmHeapException e = assertThrows(ShmHeapException.class, () -> heap.bind("one-more", a));
+        assertTrue(e.getMessage().contains("full"), e.getMessage());
+        heap.unbind("n7");
+        heap.bind("one-more", a);
+    }
+}
