@@ -224,12 +224,19 @@ public final class ShmHeap implements AutoCloseable {
         if (offset != NO_SPACE) {
             return offset;
         }
+        if (c > 0) {
+            // No room for a whole set of this class: serve the block from one buddy page rather
+            // than make other classes give up their empty sets (which would bounce them).
+            offset = allocateBuddy(0);
+            if (offset != NO_SPACE) {
+                return offset;
+            }
+        }
         if (releaseEmptySets() > 0) {
             offset = c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
-        }
-        if (offset == NO_SPACE && c > 0) {
-            // No room for a whole set of this class: serve the block from one buddy page.
-            offset = allocateBuddy(0);
+            if (offset == NO_SPACE && c > 0) {
+                offset = allocateBuddy(0);
+            }
         }
         return offset;
     }
@@ -252,21 +259,25 @@ public final class ShmHeap implements AutoCloseable {
 
     private long allocateSlab(int c) {
         lockClass(c);
+        boolean consistent = false;
         try {
             long offset = slab.allocate(c);
+            consistent = true;
             return offset == SlabAllocator.NO_BLOCK ? NO_SPACE : offset;
         } finally {
-            unlockClass(c);
+            unlockClass(c, consistent);
         }
     }
 
     private long allocateBuddy(int order) {
         lockBuddy();
+        boolean consistent = false;
         try {
             long page = buddy.allocate(order, token);
+            consistent = true;
             return page == BuddyAllocator.NO_BLOCK ? NO_SPACE : layout.pageOffset(page);
         } finally {
-            unlockBuddy();
+            unlockBuddy(consistent);
         }
     }
 
@@ -287,23 +298,36 @@ public final class ShmHeap implements AutoCloseable {
             int kind = PageMapEntry.kind(word0);
             if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
                 int c = PageMapEntry.sizeClass(word0);
+                int result;
                 lockClass(c);
+                boolean consistent = false;
                 try {
-                    if (slab.free(c, offset) == SlabAllocator.FREED) {
-                        return;
-                    }
+                    result = slab.free(c, offset);
+                    consistent = true;
                 } finally {
-                    unlockClass(c);
+                    unlockClass(c, consistent);
+                }
+                if (result == SlabAllocator.FREED) {
+                    return;
+                }
+                if (result == SlabAllocator.NOT_LIVE) {
+                    break;
                 }
             } else if (kind == PageMapEntry.USED && offset == layout.pageOffset(page)) {
                 lockBuddy();
+                boolean consistent = false;
+                boolean freed = false;
                 try {
                     if (PageMapEntry.kind(pages.word0(page)) == PageMapEntry.USED) {
                         buddy.free(page);
-                        return;
+                        freed = true;
                     }
+                    consistent = true;
                 } finally {
-                    unlockBuddy();
+                    unlockBuddy(consistent);
+                }
+                if (freed) {
+                    return;
                 }
             } else {
                 break;
@@ -352,11 +376,22 @@ public final class ShmHeap implements AutoCloseable {
                         + ": double free, or never allocated";
                 case PageMapEntry.USED -> "offset " + offset + " is " + (offset - start) + " bytes into the " + bytes
                         + "-byte block at offset " + start + ": free takes the offset allocate returned";
-                case PageMapEntry.SLAB -> "offset " + offset + " is not a live block of the slab set at offset " + start;
+                case PageMapEntry.SLAB -> describeInSet(offset, head, word0);
                 default -> "offset " + offset + " lies in a block whose page-map entry is corrupt: " + PageMapEntry.toString(word0);
             };
         }
         return "offset " + offset + " is not in any block: the page map around page " + page + " is corrupt";
+    }
+
+    private String describeInSet(long offset, long setPage, long word0) {
+        long blockSize = SizeClasses.blockSize(PageMapEntry.sizeClass(word0));
+        long within = offset - layout.pageOffset(setPage);
+        long blockStart = offset - within % blockSize;
+        if (within % blockSize != 0) {
+            return "offset " + offset + " is " + (within % blockSize) + " bytes into the " + blockSize + "-byte slab block at offset "
+                    + blockStart + ": free takes the offset allocate returned";
+        }
+        return "offset " + offset + " is a free " + blockSize + "-byte slab block: double free, or never allocated";
     }
 
     /**
@@ -372,10 +407,12 @@ public final class ShmHeap implements AutoCloseable {
         long released = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             lockClass(c);
+            boolean consistent = false;
             try {
                 released += slab.releaseEmptySets(c);
+                consistent = true;
             } finally {
-                unlockClass(c);
+                unlockClass(c, consistent);
             }
         }
         return released;
@@ -386,17 +423,16 @@ public final class ShmHeap implements AutoCloseable {
         ensureOpen();
         List<SizeClassStats> classes = new ArrayList<>(SizeClasses.COUNT);
         long slabUsed = 0;
-        long slabCapacity = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             long sets = memory.getLongVolatile(classOffset(c, CLASS_SET_COUNT));
             long used = memory.getLongVolatile(classOffset(c, CLASS_USED_BLOCKS));
             classes.add(new SizeClassStats(SizeClasses.blockSize(c), sets, sets * SizeClasses.SET_SIZE, used,
                     memory.getLongVolatile(classOffset(c, CLASS_ALLOCATIONS)), memory.getLongVolatile(classOffset(c, CLASS_FREES))));
             slabUsed += used * SizeClasses.blockSize(c);
-            slabCapacity += sets * SizeClasses.setBytes(c);
         }
         long buddyFree = memory.getLongVolatile(BUDDY_FREE_BYTES_OFFSET);
-        long buddyUsed = Math.max(0, memory.getLongVolatile(BUDDY_ALLOCATED_BYTES_OFFSET) - slabCapacity);
+        long setBytes = memory.getLongVolatile(BUDDY_SET_BYTES_OFFSET);
+        long buddyUsed = memory.getLongVolatile(BUDDY_ALLOCATED_BYTES_OFFSET) - setBytes;
         long[] freeBlocks = new long[layout.maxOrder() + 1];
         for (int order = 0; order < freeBlocks.length; order++) {
             freeBlocks[order] = memory.getLongVolatile(freeCountOffset(order));
@@ -479,12 +515,11 @@ public final class ShmHeap implements AutoCloseable {
         int takenOver = 0;
         try {
             for (; held < lockOffsets.length; held++) {
-                long owner = memory.getLongVolatile(lockOffsets[held]);
                 SpinLock.Acquired acquired = SpinLock.acquireWithin(memory, lockOffsets[held], token, names[held],
                         java.util.concurrent.TimeUnit.SECONDS.toNanos(1));
                 if (acquired == null) {
-                    throw new IllegalStateException("cannot recover " + path + ": the " + names[held] + " is held by live "
-                            + dev.shmheap.internal.lock.ProcessIdentity.describe(owner));
+                    throw new IllegalStateException("cannot recover " + path + ": the " + names[held] + " is "
+                            + SpinLock.lockStateToString(memory.getLongVolatile(lockOffsets[held])) + " for over a second");
                 }
                 if (acquired == SpinLock.Acquired.TAKEN_OVER) {
                     takenOver++;
@@ -645,62 +680,93 @@ public final class ShmHeap implements AutoCloseable {
 
     // ---- locking: every lock is taken here, and a takeover repairs before use ----
 
+    /**
+     * Takes the buddy lock; after a takeover from a dead owner, rebuilds the free lists first.
+     * A rebuild that fails leaves the lock marked for repair for the next taker.
+     */
     private void lockBuddy() {
         if (SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, buddyLockName) == SpinLock.Acquired.TAKEN_OVER) {
+            boolean repaired = false;
             try {
                 buddy.rebuild();
-            } catch (RuntimeException e) {
-                unlockBuddy();
-                throw e;
+                repaired = true;
+            } finally {
+                if (!repaired) {
+                    unlockBuddy(false);
+                }
             }
         }
     }
 
-    private void unlockBuddy() {
-        SpinLock.release(memory, BUDDY_LOCK_OFFSET, token);
+    /**
+     * Releases the buddy lock; {@code consistent == false} means the section ended early with
+     * an exception and may have left the lists half-updated, so the lock is left marked for
+     * repair and the next taker rebuilds them from the page map.
+     */
+    private void unlockBuddy(boolean consistent) {
+        if (consistent) {
+            SpinLock.release(memory, BUDDY_LOCK_OFFSET, token);
+        } else {
+            SpinLock.releasePoisoned(memory, BUDDY_LOCK_OFFSET, token);
+        }
     }
 
+    /** Takes a class lock; after a takeover, rebuilds the class (under the buddy lock) first. */
     private void lockClass(int c) {
         long lock = classOffset(c, CLASS_LOCK);
         if (SpinLock.acquire(memory, lock, token, classLockNames[c]) == SpinLock.Acquired.TAKEN_OVER) {
+            boolean repaired = false;
             try {
                 lockBuddy();
+                boolean consistent = false;
                 try {
                     slab.rebuild(c);
+                    consistent = true;
                 } finally {
-                    unlockBuddy();
+                    unlockBuddy(consistent);
                 }
-            } catch (RuntimeException e) {
-                unlockClass(c);
-                throw e;
+                repaired = true;
+            } finally {
+                if (!repaired) {
+                    unlockClass(c, false);
+                }
             }
         }
     }
 
-    private void unlockClass(int c) {
-        SpinLock.release(memory, classOffset(c, CLASS_LOCK), token);
+    /** Releases a class lock, marked for repair unless {@code consistent} (see {@link #unlockBuddy}). */
+    private void unlockClass(int c, boolean consistent) {
+        if (consistent) {
+            SpinLock.release(memory, classOffset(c, CLASS_LOCK), token);
+        } else {
+            SpinLock.releasePoisoned(memory, classOffset(c, CLASS_LOCK), token);
+        }
     }
 
     /** Slab sets come from the buddy allocator, under its lock, nested inside a class lock. */
     private final class BuddySetSource implements SetSource {
         @Override
-        public long takeSet(int order) {
+        public long takeSet(int sizeClass) {
             lockBuddy();
+            boolean consistent = false;
             try {
-                long page = buddy.allocate(order, token);
+                long page = buddy.allocateSet(sizeClass);
+                consistent = true;
                 return page == BuddyAllocator.NO_BLOCK ? NO_SET : page;
             } finally {
-                unlockBuddy();
+                unlockBuddy(consistent);
             }
         }
 
         @Override
         public void returnSet(long page) {
             lockBuddy();
+            boolean consistent = false;
             try {
                 buddy.free(page);
+                consistent = true;
             } finally {
-                unlockBuddy();
+                unlockBuddy(consistent);
             }
         }
     }

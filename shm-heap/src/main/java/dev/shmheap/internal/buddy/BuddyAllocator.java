@@ -32,7 +32,7 @@ import static dev.shmheap.internal.layout.PageMapEntry.USED;
  * </ul>
  *
  * <p>Counters (under the same lock): {@code free bytes + allocated bytes == capacity}, where
- * allocated bytes include the blocks that back slab sets.
+ * allocated bytes include the blocks that back slab sets, and {@code set bytes} counts those.
  */
 public final class BuddyAllocator {
     public static final long NO_BLOCK = -1;
@@ -68,6 +68,7 @@ public final class BuddyAllocator {
         remaining = layout.capacity();
         memory.putLong(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, remaining);
         memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, 0);
+        memory.putLong(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, 0);
         return true;
     }
 
@@ -87,6 +88,21 @@ public final class BuddyAllocator {
      * be reserved (nothing is changed then).
      */
     public long allocate(int order, long owner) {
+        return take(order, owner, PageMapEntry.word0(USED, order, 0, 0));
+    }
+
+    /**
+     * Takes a block for a slab set of class {@code sizeClass} and commits it directly as an
+     * empty, unlinked set head, so that a process killed before the slab layer finishes the
+     * set leaves a set its class rebuild completes, not a USED block nobody owns.
+     */
+    public long allocateSet(int sizeClass) {
+        int order = SizeClasses.setOrder(sizeClass);
+        return take(order, 0, PageMapEntry.word0(PageMapEntry.SLAB, order, sizeClass, 0));
+    }
+
+    private long take(int order, long commitWord1, long commitWord0) {
+        reservations.clearFailure();
         if (order > layout.maxOrder()) {
             return NO_BLOCK;
         }
@@ -117,9 +133,12 @@ public final class BuddyAllocator {
             pushFree(page + (1L << found), found);
             pages.putWord0(page, PageMapEntry.word0(FREE, found, 0, 0));
         }
-        pages.putWord1(page, owner);
-        pages.putWord0(page, PageMapEntry.word0(USED, order, 0, 0));
+        pages.putWord1(page, commitWord1);
+        pages.putWord0(page, commitWord0);
         long bytes = blockBytes(order);
+        if (PageMapEntry.kind(commitWord0) == PageMapEntry.SLAB) {
+            addCounter(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, bytes);
+        }
         addCounter(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, -bytes);
         addCounter(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, bytes);
         addCounter(HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, 1);
@@ -127,18 +146,23 @@ public final class BuddyAllocator {
     }
 
     /**
-     * Frees the USED block whose head is {@code page} and merges it with free buddies. The
-     * caller has checked that {@code page} is a USED head (under this lock).
+     * Frees the block whose head is {@code page} and merges it with free buddies: a USED block
+     * the caller checked under this lock, or an empty slab set whose other pages the slab layer
+     * already cleared. One store turns the head FREE; merging goes on from there.
      */
     public void free(long page) {
         long word0 = pages.word0(page);
-        if (PageMapEntry.kind(word0) != USED) {
-            throw new IllegalStateException("page " + page + " is " + PageMapEntry.toString(word0) + ", not a USED block");
+        int kind = PageMapEntry.kind(word0);
+        if (kind != USED && !(kind == PageMapEntry.SLAB && pages.word1(page) == 0)) {
+            throw new IllegalStateException("page " + page + " is " + PageMapEntry.toString(word0) + ", not a USED block or an empty set");
         }
         int order = PageMapEntry.order(word0);
         long bytes = blockBytes(order);
         pages.putWord1(page, 0);
         pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, 0));
+        if (kind == PageMapEntry.SLAB) {
+            addCounter(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, -bytes);
+        }
         while (order < layout.maxOrder()) {
             long buddy = page ^ (1L << order);
             if (buddy + (1L << order) > layout.pageCount()) {
@@ -167,35 +191,50 @@ public final class BuddyAllocator {
     private void pushFree(long page, int order) {
         long headOffset = HeaderDescriptor.freeListHeadOffset(order);
         long oldHead = memory.getLong(headOffset);
+        long next = -1;
+        if (oldHead != 0) {
+            next = pages.pageOfLink(oldHead, "free-list head of order " + order);
+            expectFree(next, order, "free-list head of order " + order);
+        }
         pages.putWord1(page, 0);
         pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, oldHead));
-        if (oldHead != 0) {
-            long next = pages.pageOfLink(oldHead, "free-list head of order " + order);
+        if (next >= 0) {
             pages.putWord1(next, page + 1);
         }
         memory.putLongRelease(headOffset, page + 1);
         addCounter(HeaderDescriptor.freeCountOffset(order), 1);
     }
 
+    /** Removes a free block from its list; checks both neighbours before the first store. */
     private void unlink(long page, int order) {
         long word0 = pages.word0(page);
         long next = PageMapEntry.link(word0);
         long prev = pages.word1(page);
         String where = "free block at page " + page + " (order " + order + ")";
+        long headOffset = HeaderDescriptor.freeListHeadOffset(order);
+        long prevPage = -1;
+        long nextPage = -1;
         if (prev == 0) {
-            long headOffset = HeaderDescriptor.freeListHeadOffset(order);
             if (memory.getLong(headOffset) != page + 1) {
                 throw new HeapCorruptedException(where + " has no predecessor but is not the head of its free list");
             }
-            memory.putLongRelease(headOffset, next);
         } else {
-            long prevPage = pages.pageOfLink(prev, where + " previous link");
+            prevPage = pages.pageOfLink(prev, where + " previous link");
             expectFree(prevPage, order, where + " predecessor");
-            pages.putWord0(prevPage, PageMapEntry.withLink(pages.word0(prevPage), next));
+            if (PageMapEntry.link(pages.word0(prevPage)) != page + 1) {
+                throw new HeapCorruptedException(where + ": its predecessor at page " + prevPage + " does not link to it");
+            }
         }
         if (next != 0) {
-            long nextPage = pages.pageOfLink(next, where + " next link");
+            nextPage = pages.pageOfLink(next, where + " next link");
             expectFree(nextPage, order, where + " successor");
+        }
+        if (prevPage < 0) {
+            memory.putLongRelease(headOffset, next);
+        } else {
+            pages.putWord0(prevPage, PageMapEntry.withLink(pages.word0(prevPage), next));
+        }
+        if (nextPage >= 0) {
             pages.putWord1(nextPage, prev);
         }
         pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, 0));
@@ -225,12 +264,15 @@ public final class BuddyAllocator {
             memory.putLong(HeaderDescriptor.freeCountOffset(order), 0);
         }
         long[] freeBytes = {0};
+        long[] setBytes = {0};
         long[] relinked = {0};
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             if (PageMapEntry.kind(word0) == FREE) {
                 pushFree(page, PageMapEntry.order(word0));
                 freeBytes[0] += blockBytes(PageMapEntry.order(word0));
                 relinked[0]++;
+            } else if (PageMapEntry.kind(word0) == PageMapEntry.SLAB) {
+                setBytes[0] += blockBytes(PageMapEntry.order(word0));
             }
             return true;
         }, problem -> {
@@ -238,6 +280,7 @@ public final class BuddyAllocator {
         });
         memory.putLong(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, freeBytes[0]);
         memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, layout.capacity() - freeBytes[0]);
+        memory.putLong(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, setBytes[0]);
         return relinked[0];
     }
 }

@@ -29,14 +29,15 @@ package dev.shmheap.internal.layout;
  *  |                     Flags (64): bit 0 SPARSE                  | 104
  *  |                     Creator token (64)                        | 112
  *  |                     Creation time, epoch ms (64)              | 120
- *  |                     CRC32C of bytes 0..127 (64)               | 128
+ *  |                     Creator's pid namespace inode (64)        | 128
+ *  |                     CRC32C of bytes 0..135 (64)               | 136
  *  +---------------------------------------------------------------+
- *  |                     reserved, zero                            | 136..255
+ *  |                     reserved, zero                            | 144..255
  *  +---------------------------------------------------------------+
  *  |       Buddy lock word (64), alone on 128 bytes                | 256
  *  +---------------------------------------------------------------+
  *  |       Buddy state: free bytes, allocated bytes, allocations,  | 384
- *  |       frees (64 each), on 128 bytes                           |
+ *  |       frees, slab-set bytes (64 each), on 128 bytes           |
  *  +---------------------------------------------------------------+
  *  |       Free-list heads, one per order 0..31 (64 each)          | 512..767
  *  +---------------------------------------------------------------+
@@ -53,7 +54,7 @@ package dev.shmheap.internal.layout;
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * <p>Bytes 0..127 never change after creation and are covered by the checksum at 128, so a
+ * <p>Bytes 0..135 never change after creation and are covered by the checksum at 136, so a
  * corrupt layout field is caught at {@code open} instead of steering offsets astray.
  * Every lock word has 128 bytes to itself (two cache lines, so adjacent-line prefetch cannot
  * make two locks share), and the state a lock protects sits on the lines after it: only the
@@ -87,8 +88,10 @@ public final class HeaderDescriptor {
     public static final int FLAGS_OFFSET = 104;
     public static final int CREATOR_OFFSET = 112;
     public static final int CREATED_MILLIS_OFFSET = 120;
+    /** Process tokens name pids of this namespace; other namespaces must not open the heap. */
+    public static final int PID_NAMESPACE_OFFSET = 128;
     /** Length of the immutable part that the checksum covers. */
-    public static final int IMMUTABLE_LENGTH = 128;
+    public static final int IMMUTABLE_LENGTH = 136;
     public static final int CHECKSUM_OFFSET = IMMUTABLE_LENGTH;
 
     public static final long FLAG_SPARSE = 1L;
@@ -99,6 +102,8 @@ public final class HeaderDescriptor {
     public static final int BUDDY_ALLOCATED_BYTES_OFFSET = BUDDY_STATE_OFFSET + 8;
     public static final int BUDDY_ALLOCATIONS_OFFSET = BUDDY_STATE_OFFSET + 16;
     public static final int BUDDY_FREES_OFFSET = BUDDY_STATE_OFFSET + 24;
+    /** Bytes of the allocated blocks that are slab sets (so user bytes = allocated - set bytes). */
+    public static final int BUDDY_SET_BYTES_OFFSET = BUDDY_STATE_OFFSET + 32;
     public static final int FREE_LIST_HEADS_OFFSET = BUDDY_STATE_OFFSET + CACHE_LINE_PAIR;
     public static final int ORDER_COUNT = 32;
 
@@ -155,13 +160,13 @@ public final class HeaderDescriptor {
         if (offset >= BUDDY_LOCK_OFFSET && offset < BUDDY_LOCK_OFFSET + 8) {
             return "buddy lock";
         }
-        if (offset >= BUDDY_STATE_OFFSET && offset < BUDDY_STATE_OFFSET + 32) {
+        if (offset >= BUDDY_STATE_OFFSET && offset < BUDDY_STATE_OFFSET + 40) {
             return "buddy counter";
         }
         if (offset >= FREE_LIST_HEADS_OFFSET && offset < CLASS_BLOCKS_OFFSET) {
             return "free-list head of order " + (offset - FREE_LIST_HEADS_OFFSET) / 8;
         }
-        if (offset >= CLASS_BLOCKS_OFFSET && offset < HEADER_USED_LENGTH) {
+        if (offset >= CLASS_BLOCKS_OFFSET && offset < FREE_COUNTS_OFFSET) {
             long c = (offset - CLASS_BLOCKS_OFFSET) / CLASS_BLOCK_LENGTH;
             long field = (offset - CLASS_BLOCKS_OFFSET) % CLASS_BLOCK_LENGTH;
             if (field < 8) {

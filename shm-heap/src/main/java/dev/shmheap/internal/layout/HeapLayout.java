@@ -1,6 +1,7 @@
 package dev.shmheap.internal.layout;
 
 import dev.shmheap.HeapFormatException;
+import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.memory.MappedMemory;
 
 import java.nio.ByteBuffer;
@@ -111,9 +112,14 @@ public final class HeapLayout {
         }
         long capacity = header.getLong(CAPACITY_OFFSET);
         if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || capacity % SizeClasses.PAGE_SIZE != 0) {
-            throw new HeapFormatException(file + ": header capacity " + capacity + " is not a valid capacity");
+            throw new HeapFormatException(file + ": header capacity " + capacity + " is not a valid capacity (a multiple of "
+                    + SizeClasses.PAGE_SIZE + " in [" + MIN_CAPACITY + ", " + MAX_CAPACITY + "])");
         }
         long flags = header.getLong(FLAGS_OFFSET);
+        if ((flags & ~FLAG_SPARSE) != 0) {
+            throw new HeapFormatException(file + ": unknown header flags 0x" + Long.toHexString(flags) + ", this version knows only 0x"
+                    + Long.toHexString(FLAG_SPARSE) + " (SPARSE)");
+        }
         HeapLayout expected = new HeapLayout(capacity, (flags & FLAG_SPARSE) != 0);
         expected.expectInt(header, HEADER_LENGTH_OFFSET, HEADER_LENGTH, "header length", file);
         expected.expectInt(header, PAGE_SIZE_OFFSET, SizeClasses.PAGE_SIZE, "page size", file);
@@ -129,8 +135,12 @@ public final class HeapLayout {
         expected.expectLong(header, EXTENT_MAP_OFFSET_OFFSET, expected.extentMapOffset, "extent map offset", file);
         expected.expectLong(header, PAGE_MAP_OFFSET_OFFSET, expected.pageMapOffset, "page map offset", file);
         expected.expectLong(header, DATA_OFFSET_OFFSET, expected.dataOffset, "data offset", file);
-        if ((flags & ~FLAG_SPARSE) != 0) {
-            throw new HeapFormatException(file + ": unknown header flags 0x" + Long.toHexString(flags));
+        long creatorNamespace = header.getLong(PID_NAMESPACE_OFFSET);
+        long ourNamespace = ProcessIdentity.pidNamespace();
+        if (creatorNamespace != 0 && ourNamespace != 0 && creatorNamespace != ourNamespace) {
+            throw new HeapFormatException(file + ": the heap was created in pid namespace " + creatorNamespace + ", this process is in "
+                    + ourNamespace + "; lock owners are pids, which cannot be checked across namespaces (share the pid namespace, "
+                    + "e.g. docker run --pid=host)");
         }
         if (actualFileLength < expected.fileLength) {
             throw new HeapFormatException(file + ": truncated heap file: " + actualFileLength + " bytes, its header says " + expected.fileLength);
@@ -176,6 +186,7 @@ public final class HeapLayout {
         memory.putLong(FLAGS_OFFSET, sparse ? FLAG_SPARSE : 0);
         memory.putLong(CREATOR_OFFSET, creatorToken);
         memory.putLong(CREATED_MILLIS_OFFSET, createdMillis);
+        memory.putLong(PID_NAMESPACE_OFFSET, ProcessIdentity.pidNamespace());
         byte[] immutable = new byte[IMMUTABLE_LENGTH];
         memory.getBytes(0, immutable, 0, IMMUTABLE_LENGTH);
         ByteBuffer view = ByteBuffer.wrap(immutable).order(ByteOrder.LITTLE_ENDIAN);
@@ -183,7 +194,7 @@ public final class HeapLayout {
         memory.putLong(CHECKSUM_OFFSET, checksum(view));
     }
 
-    /** CRC32C of the immutable bytes 0..127, as if the magic were already set. */
+    /** CRC32C of the immutable bytes, as if the magic were already set. */
     private static long checksum(ByteBuffer header) {
         CRC32C crc = new CRC32C();
         ByteBuffer immutable = header.duplicate().order(ByteOrder.LITTLE_ENDIAN);

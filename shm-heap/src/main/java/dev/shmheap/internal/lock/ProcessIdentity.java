@@ -1,5 +1,7 @@
 package dev.shmheap.internal.lock;
 
+import dev.shmheap.internal.memory.NativeIo;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,10 +41,11 @@ public final class ProcessIdentity {
     }
 
     /**
-     * True while the process that wrote {@code token} runs. A token whose pid is gone, or
-     * whose pid now belongs to a process started at another time, is dead. Where /proc
-     * cannot be read for another reason the answer is "alive": never take a lock from a
-     * process we cannot prove dead.
+     * True while the process that wrote {@code token} runs. A token whose pid is gone, whose
+     * pid now belongs to a process started at another time, or whose process is a zombie
+     * (killed, not yet reaped) is dead. Where /proc cannot tell (hidden by {@code hidepid}, or
+     * unreadable) and {@code kill(pid, 0)} says the pid exists, the answer is "alive": never
+     * take a lock from a process we cannot prove dead.
      */
     public static boolean isAlive(long token) {
         long pid = token >>> 32;
@@ -54,35 +57,66 @@ public final class ProcessIdentity {
             // start at 0, so without this check a stray bit could name kthreadd as owner).
             return false;
         }
-        Long start;
+        String[] stat;
         try {
-            start = readStartTicks(pid);
+            stat = readStat(pid);
         } catch (NoSuchFileException e) {
-            return false;
+            // Gone from /proc: dead, unless /proc hides other users' processes (hidepid) and
+            // kill(pid, 0) finds it; then we cannot check its start time and must assume alive.
+            return pid <= Integer.MAX_VALUE && NativeIo.processExists((int) pid);
         } catch (IOException | RuntimeException e) {
             return true;
         }
-        return start != null && (start & 0xFFFF_FFFFL) == (token & 0xFFFF_FFFFL);
+        if (stat == null) {
+            return true;
+        }
+        if (stat[0].equals("Z") || stat[0].equals("X")) {
+            return false;
+        }
+        try {
+            return (Long.parseLong(stat[19]) & 0xFFFF_FFFFL) == (token & 0xFFFF_FFFFL);
+        } catch (NumberFormatException e) {
+            return true;
+        }
     }
 
     private static Long startTicks(long pid) {
         try {
-            return readStartTicks(pid);
-        } catch (IOException e) {
+            String[] stat = readStat(pid);
+            return stat == null ? null : Long.parseLong(stat[19]);
+        } catch (IOException | NumberFormatException e) {
             return null;
         }
     }
 
-    /** Field 22 of /proc/PID/stat; the command name (field 2) may contain spaces and ')'. */
-    private static Long readStartTicks(long pid) throws IOException {
+    /**
+     * The fields of /proc/PID/stat from field 3 (state) on, so field 22 (start time) is at
+     * index 19; null if the line cannot be parsed. The command name (field 2) may contain
+     * spaces and ')', hence the split after the last ')'.
+     */
+    private static String[] readStat(long pid) throws IOException {
         String stat = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "stat")), StandardCharsets.US_ASCII);
         int close = stat.lastIndexOf(')');
-        if (close < 0) {
+        if (close < 0 || close + 2 > stat.length()) {
             return null;
         }
         String[] fields = stat.substring(close + 2).trim().split(" ");
-        // fields[0] is field 3 (state), so field 22 is fields[19].
-        return fields.length > 19 ? Long.parseLong(fields[19]) : null;
+        return fields.length > 19 ? fields : null;
+    }
+
+    /**
+     * The inode of this process's pid namespace ({@code /proc/self/ns/pid}), 0 if unknown.
+     * Tokens are only meaningful inside one pid namespace, so a heap records its creator's.
+     */
+    public static long pidNamespace() {
+        try {
+            String link = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString();
+            int open = link.indexOf('[');
+            int close = link.indexOf(']');
+            return open >= 0 && close > open ? Long.parseLong(link.substring(open + 1, close)) : 0;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     public static String describe(long token) {

@@ -98,7 +98,8 @@ public final class SpinLock {
                         return null;
                     }
                     if (memory.compareAndSetLong(lockOffset, owner, token)) {
-                        LOG.log(System.Logger.Level.WARNING, "took over " + lockName + " from dead " + ProcessIdentity.describe(owner));
+                        LOG.log(System.Logger.Level.WARNING, owner == POISONED ? "repairing " + lockName + ", marked for repair"
+                                : "took over " + lockName + " from dead " + ProcessIdentity.describe(owner));
                         return Acquired.TAKEN_OVER;
                     }
                     continue;
@@ -120,13 +121,33 @@ public final class SpinLock {
     public static void release(MappedMemory memory, long lockOffset, long token) {
         long owner = memory.getLong(lockOffset);
         if (owner != token) {
-            throw new IllegalStateException("releasing a lock at offset " + lockOffset + " owned by " + lockStateToString(owner)
+            throw new IllegalStateException("releasing the lock at offset " + lockOffset + ", which is " + lockStateToString(owner)
                     + ", not by this process");
         }
         memory.putLongRelease(lockOffset, 0);
     }
 
+    /**
+     * Releases the lock marked as needing repair: the word is left at {@link #POISONED}, a token
+     * no process has, so the next acquirer sees a dead owner, takes over and repairs. Used when
+     * an operation failed part-way through with the lock held.
+     */
+    public static void releasePoisoned(MappedMemory memory, long lockOffset, long token) {
+        long owner = memory.getLong(lockOffset);
+        if (owner != token) {
+            throw new IllegalStateException("releasing the lock at offset " + lockOffset + ", which is " + lockStateToString(owner)
+                    + ", not by this process");
+        }
+        memory.putLongRelease(lockOffset, POISONED);
+    }
+
+    /** pid 0 never runs, so this owner is always dead: "repair before use". */
+    public static final long POISONED = 1L;
+
     public static String lockStateToString(long word) {
-        return word == 0 ? "free" : "held by " + ProcessIdentity.describe(word);
+        if (word == 0) {
+            return "free";
+        }
+        return word == POISONED ? "marked for repair" : "held by " + ProcessIdentity.describe(word);
     }
 }

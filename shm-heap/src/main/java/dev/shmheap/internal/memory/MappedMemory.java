@@ -59,18 +59,30 @@ public final class MappedMemory implements AutoCloseable {
 
     /** Plain write; unaligned offsets are allowed. */
     public void putLong(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         MEMORY.writeLong(address + check(offset, 8), value);
     }
 
     public void putLongRelease(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         MEMORY.writeOrderedLong(address + checkAligned(offset, 8), value);
     }
 
     public void putLongVolatile(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         MEMORY.writeVolatileLong(address + checkAligned(offset, 8), value);
     }
 
     public boolean compareAndSetLong(long offset, long expected, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         return MEMORY.compareAndSwapLong(address + checkAligned(offset, 8), expected, value);
     }
 
@@ -79,6 +91,9 @@ public final class MappedMemory implements AutoCloseable {
     }
 
     public void putInt(long offset, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         MEMORY.writeInt(address + check(offset, 4), value);
     }
 
@@ -87,6 +102,9 @@ public final class MappedMemory implements AutoCloseable {
     }
 
     public void putByte(long offset, byte value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         UnsafeMemory.unsafePutByte(address + check(offset, 1), value);
     }
 
@@ -96,11 +114,17 @@ public final class MappedMemory implements AutoCloseable {
     }
 
     public void putBytes(long offset, byte[] src, int srcIndex, int count) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         java.util.Objects.checkFromIndexSize(srcIndex, count, src.length);
         MEMORY.writeBytes(address + check(offset, count), src, srcIndex, count);
     }
 
     public void setMemory(long offset, long count, byte value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
         MEMORY.setMemory(address + check(offset, count), count, value);
     }
 

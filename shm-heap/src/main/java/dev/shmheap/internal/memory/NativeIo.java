@@ -24,6 +24,23 @@ public final class NativeIo {
 
     private static native int close(int fd) throws LastErrorException;
 
+    private static native int kill(int pid, int signal) throws LastErrorException;
+
+    private static final int ESRCH = 3;
+
+    /**
+     * Whether a process with this pid exists, by {@code kill(pid, 0)}: ESRCH means no; success
+     * or EPERM (it exists but belongs to another user) mean yes.
+     */
+    public static boolean processExists(int pid) {
+        try {
+            kill(pid, 0);
+            return true;
+        } catch (LastErrorException e) {
+            return e.getErrorCode() != ESRCH;
+        }
+    }
+
     /** Returns 0 or an errno value; it does not set errno. */
     private static native int posix_fallocate(int fd, long offset, long length);
 

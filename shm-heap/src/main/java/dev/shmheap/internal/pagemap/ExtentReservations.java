@@ -20,7 +20,7 @@ public final class ExtentReservations {
     private final MappedMemory memory;
     private final HeapLayout layout;
     private final int fd;
-    private String lastFailure;
+    private volatile String lastFailure;
 
     /** @param fd a read-write descriptor of the heap file, or -1 for a fully reserved heap */
     public ExtentReservations(MappedMemory memory, HeapLayout layout, int fd) {
@@ -89,7 +89,12 @@ public final class ExtentReservations {
         return true;
     }
 
-    /** Why the last reservation failed, for the heap-full message. */
+    /** Forgets the last failure; called as each buddy allocation starts. */
+    public void clearFailure() {
+        lastFailure = null;
+    }
+
+    /** Why the last reservation of this process failed, for the heap-full message. */
     public String lastFailure() {
         return lastFailure;
     }

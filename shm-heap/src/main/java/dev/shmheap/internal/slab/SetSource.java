@@ -7,9 +7,12 @@ package dev.shmheap.internal.slab;
 public interface SetSource {
     long NO_SET = -1;
 
-    /** A USED buddy block of {@code order}, as its first page, or {@link #NO_SET}. */
-    long takeSet(int order);
+    /**
+     * A buddy block for a set of class {@code sizeClass}, already committed as an empty,
+     * unlinked set head; its first page, or {@link #NO_SET}.
+     */
+    long takeSet(int sizeClass);
 
-    /** Gives back the USED buddy block whose head is {@code page}. */
+    /** Gives back the empty set whose head is {@code page}; its other pages are already cleared. */
     void returnSet(long page);
 }

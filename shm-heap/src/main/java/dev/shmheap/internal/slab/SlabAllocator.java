@@ -11,7 +11,6 @@ import dev.shmheap.internal.pagemap.PageMapWalker;
 import static dev.shmheap.internal.layout.HeaderDescriptor.*;
 import static dev.shmheap.internal.layout.PageMapEntry.SLAB;
 import static dev.shmheap.internal.layout.PageMapEntry.SLAB_PAGE;
-import static dev.shmheap.internal.layout.PageMapEntry.USED;
 
 /**
  * The slab layer: size class {@code c} hands out blocks of {@code 64 << c} bytes from sets of
@@ -35,9 +34,12 @@ import static dev.shmheap.internal.layout.PageMapEntry.USED;
  */
 public final class SlabAllocator {
     public static final long NO_BLOCK = -1;
-    /** {@link #free} result: the set no longer belongs to the class the caller locked. */
+    /** {@link #free} results. */
     public static final int FREED = 0;
+    /** The page no longer belongs to the class the caller locked. */
     public static final int WRONG_CLASS = 1;
+    /** The offset is inside a block or names a free block. */
+    public static final int NOT_LIVE = 2;
 
     private final MappedMemory memory;
     private final HeapLayout layout;
@@ -56,7 +58,7 @@ public final class SlabAllocator {
         long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
         long head = memory.getLong(headOffset);
         if (head == 0) {
-            long page = source.takeSet(SizeClasses.setOrder(c));
+            long page = source.takeSet(c);
             if (page == SetSource.NO_SET) {
                 return NO_BLOCK;
             }
@@ -84,7 +86,8 @@ public final class SlabAllocator {
     /**
      * Frees the block at {@code offset}, which the caller found in a page of class {@code c}.
      * Returns {@link #WRONG_CLASS} when, under the lock, the page no longer belongs to class
-     * {@code c}; throws {@link IllegalArgumentException} for an interior offset or a free block.
+     * {@code c}, and {@link #NOT_LIVE} (changing nothing) when the offset is not the start of
+     * a used block; the caller describes the misuse after releasing the lock.
      */
     public int free(int c, long offset) {
         long page = layout.pageOf(offset);
@@ -97,16 +100,10 @@ public final class SlabAllocator {
         long word0 = expectSetHead(set, c, "slab page " + page);
         long blockSize = SizeClasses.blockSize(c);
         long within = offset - layout.pageOffset(set);
-        if (within % blockSize != 0) {
-            long blockStart = offset - within % blockSize;
-            throw new IllegalArgumentException("offset " + offset + " is " + (within % blockSize) + " bytes into the " + blockSize
-                    + "-byte slab block at offset " + blockStart + ": free takes the offset allocate returned");
-        }
         int block = (int) (within / blockSize);
         long occupancy = pages.word1(set);
-        if ((occupancy & (1L << block)) == 0) {
-            throw new IllegalArgumentException("offset " + offset + " is a free " + blockSize
-                    + "-byte slab block: double free, or never allocated");
+        if (within % blockSize != 0 || (occupancy & (1L << block)) == 0) {
+            return NOT_LIVE;
         }
         pages.putWord1(set, occupancy & ~(1L << block));
         if (occupancy == -1L) {
@@ -168,28 +165,28 @@ public final class SlabAllocator {
         return released;
     }
 
+    /** Completes a set the buddy committed as an empty head: marks its pages, links it. */
     private void installSet(int c, long page) {
-        int order = SizeClasses.setOrder(c);
-        for (long p = 1; p < (1L << order); p++) {
-            pages.putWord1(page + p, 0);
-            pages.putWord0(page + p, PageMapEntry.word0(SLAB_PAGE, order, c, 0));
-        }
+        markSetPages(c, page, PageMapEntry.word0(SLAB_PAGE, SizeClasses.setOrder(c), c, 0));
         long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
-        pages.putWord1(page, 0);
-        pages.putWord0(page, PageMapEntry.word0(SLAB, order, c, memory.getLong(headOffset)));
+        pages.putWord0(page, PageMapEntry.word0(SLAB, SizeClasses.setOrder(c), c, memory.getLong(headOffset)));
         memory.putLong(headOffset, page + 1);
         increment(c, CLASS_SET_COUNT, 1);
     }
 
-    /** Turns an empty set back into a USED buddy block (head first, so a walk never sees a torn set). */
+    /**
+     * Clears the later pages of an unlinked empty set before the buddy frees its head: a crash
+     * in between leaves an empty set whose class rebuild marks its pages again.
+     */
     private void uninstallSet(int c, long page) {
-        int order = SizeClasses.setOrder(c);
-        pages.putWord1(page, 0);
-        pages.putWord0(page, PageMapEntry.word0(USED, order, 0, 0));
-        for (long p = 1; p < (1L << order); p++) {
-            pages.putWord0(page + p, 0);
-        }
+        markSetPages(c, page, 0);
         increment(c, CLASS_SET_COUNT, -1);
+    }
+
+    private void markSetPages(int c, long page, long word0) {
+        for (long p = 1; p < (1L << SizeClasses.setOrder(c)); p++) {
+            pages.putWord0(page + p, word0);
+        }
     }
 
     private long expectSetHead(long set, int c, String where) {
@@ -217,6 +214,7 @@ public final class SlabAllocator {
         long[] used = {0};
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             if (PageMapEntry.kind(word0) == SLAB && PageMapEntry.sizeClass(word0) == c) {
+                markSetPages(c, page, PageMapEntry.word0(SLAB_PAGE, SizeClasses.setOrder(c), c, 0));
                 sets[0]++;
                 used[0] += Long.bitCount(word1);
                 long link = word1 == -1L ? 0 : memory.getLong(headOffset);

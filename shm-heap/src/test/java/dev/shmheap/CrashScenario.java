@@ -1,0 +1,83 @@
+package dev.shmheap;
+
+/**
+ * The critical sections the crash-point test interrupts. Each prepares some state, then names
+ * one operation and how it changes the heap's used bytes. The crash points inside an operation
+ * are not listed here: they are counted from the stores it makes (see CrashPoints).
+ */
+enum CrashScenario {
+    /** First 64-byte block: the class takes a set from the buddy, which splits down from the top. */
+    SLAB_ALLOCATE_GROWING {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            return new Prepared(() -> heap.allocate(64), 64);
+        }
+    },
+    /** A block from a set that has room. */
+    SLAB_ALLOCATE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(128);
+            return new Prepared(() -> heap.allocate(128), 128);
+        }
+    },
+    /** The 64th block of a set: the set leaves the partial list. */
+    SLAB_ALLOCATE_FILLING_SET {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            for (int i = 0; i < 63; i++) {
+                heap.allocate(256);
+            }
+            return new Prepared(() -> heap.allocate(256), 256);
+        }
+    },
+    /** A free into a set that stays partial. */
+    SLAB_FREE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(512);
+            long block = heap.allocate(512);
+            return new Prepared(() -> heap.free(block), -512);
+        }
+    },
+    /** A free into a full set: the set goes back on the partial list. */
+    SLAB_FREE_INTO_FULL_SET {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long block = 0;
+            for (int i = 0; i < 64; i++) {
+                block = heap.allocate(64);
+            }
+            long last = block;
+            return new Prepared(() -> heap.free(last), -64);
+        }
+    },
+    /** A large block: the buddy splits a top-order block down. */
+    BUDDY_ALLOCATE_SPLITTING {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            return new Prepared(() -> heap.allocate(16384), 16384);
+        }
+    },
+    /** Freeing the only large block: the buddy merges all the way up. */
+    BUDDY_FREE_MERGING {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long block = heap.allocate(16384);
+            return new Prepared(() -> heap.free(block), -16384);
+        }
+    },
+    /** Returning an empty set to the buddy, which merges it back. */
+    TRIM_EMPTY_SET {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.free(heap.allocate(2048));
+            return new Prepared(heap::trim, 0);
+        }
+    };
+
+    record Prepared(Runnable operation, long usedDelta) {
+    }
+
+    abstract Prepared prepare(ShmHeap heap);
+}
