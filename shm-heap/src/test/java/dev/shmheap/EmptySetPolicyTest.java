@@ -39,6 +39,61 @@ class EmptySetPolicyTest {
     }
 
     @Test
+    void shouldNotBounceTheSecondSetAtASetBoundary() throws Exception {
+        Path path = TestHeaps.newPath("policy-boundary");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> firstSet = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                firstSet.add(heap.allocate(512));
+            }
+            heap.free(heap.allocate(512)); // the 65th block takes a second set, which then empties
+            HeapStats boundary = heap.stats();
+            assertEquals(2, boundary.sizeClass(512).sets());
+            for (int i = 0; i < 200; i++) {
+                heap.free(heap.allocate(512));
+            }
+            HeapStats after = heap.stats();
+            assertEquals(2, after.sizeClass(512).sets());
+            assertEquals(boundary.buddyAllocations(), after.buddyAllocations());
+            assertEquals(boundary.buddyFrees(), after.buddyFrees());
+            for (long block : firstSet) {
+                heap.free(block);
+            }
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldReuseTheClassesOwnEmptySetsBeforeTakingNewOnes() throws Exception {
+        Path path = TestHeaps.newPath("policy-reuse");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = new ArrayList<>();
+            for (int i = 0; i < 3 * 64; i++) {
+                blocks.add(heap.allocate(256));
+            }
+            for (long block : blocks) {
+                heap.free(block);
+            }
+            HeapStats emptied = heap.stats();
+            assertEquals(3, emptied.sizeClass(256).sets());
+            blocks.clear();
+            for (int i = 0; i < 3 * 64; i++) {
+                blocks.add(heap.allocate(256));
+            }
+            HeapStats refilled = heap.stats();
+            assertEquals(3, refilled.sizeClass(256).sets());
+            assertEquals(emptied.buddyAllocations(), refilled.buddyAllocations(), "all blocks came from the empty sets");
+            for (long block : blocks) {
+                heap.free(block);
+            }
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
     void shouldKeepAnEmptySetWithItsClass() throws Exception {
         Path path = TestHeaps.newPath("policy-keep");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
