@@ -3,9 +3,12 @@ package dev.shmheap;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -154,6 +157,42 @@ class BuddyTest {
             heap.free(a);
             assertEquals(1, sum(heap.stats().freeBlocksPerOrder()));
             assertEquals(MIB, heap.stats().largestFreeBlock());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldCoalesceBackToTheInitialBlocksOfARaggedHeap() throws Exception {
+        Path path = TestHeaps.newPath("buddy-ragged");
+        long capacity = (3L << 20) + 12 * 1024; // 771 pages: blocks of 2 MiB, 1 MiB, 8 KiB, 4 KiB
+        try (ShmHeap heap = ShmHeap.create(path, capacity)) {
+            HeapStats start = heap.stats();
+            long[] initial = start.freeBlocksPerOrder();
+            assertEquals(1, initial[9]);
+            assertEquals(1, initial[8]);
+            assertEquals(1, initial[1]);
+            assertEquals(1, initial[0]);
+            assertEquals(4, sum(initial));
+
+            List<Long> pages = new ArrayList<>();
+            for (long offset; (offset = heap.tryAllocate(8192, 8192)) != ShmHeap.NO_SPACE; ) {
+                pages.add(offset);
+            }
+            for (long offset; (offset = heap.tryAllocate(4096, 4096)) != ShmHeap.NO_SPACE; ) {
+                pages.add(offset);
+            }
+            assertEquals(capacity, heap.stats().usedBytes(), "the whole heap handed out");
+            assertEquals(0, heap.stats().largestFreeBlock());
+            Collections.shuffle(pages, new Random(7));
+            for (long offset : pages) {
+                heap.free(offset);
+            }
+            HeapStats end = heap.stats();
+            assertArrayEquals(initial, end.freeBlocksPerOrder(), "merged back, and never across the ragged end");
+            assertEquals(start.largestFreeBlock(), end.largestFreeBlock());
+            assertEquals(capacity, end.buddyFreeBytes());
+            assertTrue(heap.verify().ok(), heap.verify().toString());
         } finally {
             TestHeaps.delete(path);
         }
