@@ -1,0 +1,332 @@
+package dev.shmheap;
+
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.lock.ProcessTable;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.shmheap.internal.layout.HeaderDescriptor.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The page map is the truth; free lists, partial lists and counters are caches that verify()
+ * checks and recover() rebuilds. Locks held by dead processes are taken over. Corruption is
+ * written through a FileChannel, as another process would, while no instance is mid-operation.
+ */
+class RecoverTest {
+    private static final int CLASS_64 = 0;
+    private static final int CLASS_128 = 1;
+    private static final int CLASS_1024 = 4;
+
+    @Test
+    void shouldTakeOverNothingOnAHealthyHeap() throws Exception {
+        Path path = TestHeaps.newPath("recover-healthy");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            HeapStats before = heap.stats();
+            RecoveryReport report = heap.recover();
+            assertEquals(0, report.locksTakenOver());
+            assertEquals(0, report.deadProcessesRemoved());
+            assertEquals(sum(before.freeBlocksPerOrder()), report.freeBlocksRelinked(), "every free block relinked");
+            HeapStats after = heap.stats();
+            assertEquals(before.usedBytes(), after.usedBytes());
+            assertEquals(before.buddyFreeBytes(), after.buddyFreeBytes());
+            assertArrayEquals(before.freeBlocksPerOrder(), after.freeBlocksPerOrder());
+            assertEquals(before.sizeClasses(), after.sizeClasses());
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldRepairALostPartialListHead() throws Exception {
+        Path path = TestHeaps.newPath("recover-partial-lost");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long used = heap.stats().usedBytes();
+            writeLong(path, classOffset(CLASS_64, CLASS_PARTIAL_HEAD), 0);
+
+            expectProblem(heap, "on no partial list");
+            heap.recover();
+            expectHealthy(heap, used);
+            // The set is found again: the next block comes from it, not from a new set.
+            blocks.add(heap.allocate(64));
+            assertEquals(1, heap.stats().sizeClass(64).sets());
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldRepairAPartialListHeadThatPointsAtABuddyBlock() throws Exception {
+        Path path = TestHeaps.newPath("recover-partial-wrong");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long big = blocks.get(blocks.size() - 1); // a USED buddy block
+            long used = heap.stats().usedBytes();
+            long dataOffset = heap.fileLength() - heap.capacity();
+            long link = ((big - dataOffset) >>> 12) + 1;
+            writeLong(path, classOffset(CLASS_128, CLASS_PARTIAL_HEAD), link);
+
+            expectProblem(heap, "partial list of class 128");
+            heap.recover();
+            expectHealthy(heap, used);
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldRepairBuddyCounters() throws Exception {
+        Path path = TestHeaps.newPath("recover-buddy-counters");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            HeapStats before = heap.stats();
+            writeLong(path, BUDDY_FREE_BYTES_OFFSET, 12_345);
+            writeLong(path, BUDDY_ALLOCATED_BYTES_OFFSET, before.buddyUsedBytes() + 999_999);
+            writeLong(path, freeCountOffset(3), 77);
+            assertNotEquals(before.usedBytes(), heap.stats().usedBytes(), "the corrupt counter shows in the stats");
+
+            expectProblem(heap, "buddy free bytes");
+            expectProblem(heap, "buddy allocated bytes");
+            expectProblem(heap, "free-block count of order 3");
+            heap.recover();
+            expectHealthy(heap, before.usedBytes());
+            assertEquals(before.buddyFreeBytes(), heap.stats().buddyFreeBytes());
+            assertArrayEquals(before.freeBlocksPerOrder(), heap.stats().freeBlocksPerOrder());
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldRepairALostFreeListHead() throws Exception {
+        Path path = TestHeaps.newPath("recover-free-list");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            HeapStats before = heap.stats();
+            int order = highestNonEmptyOrder(before);
+            writeLong(path, freeListHeadOffset(order), 0);
+            assertTrue(heap.stats().largestFreeBlock() < before.largestFreeBlock(), "the lost block is not seen");
+
+            expectProblem(heap, "on no free list");
+            heap.recover();
+            expectHealthy(heap, before.usedBytes());
+            assertEquals(before.largestFreeBlock(), heap.stats().largestFreeBlock());
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldRepairAClassUsedBlocksCounter() throws Exception {
+        Path path = TestHeaps.newPath("recover-class-counter");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long used = heap.stats().usedBytes();
+            writeLong(path, classOffset(CLASS_1024, CLASS_USED_BLOCKS), 1000);
+            assertEquals(used + (1000 - 2) * 1024, heap.stats().usedBytes(), "the corrupt counter shows in the stats");
+            writeLong(path, classOffset(CLASS_1024, CLASS_SET_COUNT), 5);
+
+            expectProblem(heap, "used blocks of class 1024");
+            expectProblem(heap, "set count of class 1024");
+            heap.recover();
+            expectHealthy(heap, used);
+            assertEquals(2, heap.stats().sizeClass(1024).usedBlocks());
+            assertEquals(1, heap.stats().sizeClass(1024).sets());
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldTakeOverAClassLockOfADeadProcessOnAllocate() throws Exception {
+        Path path = TestHeaps.newPath("recover-dead-class-lock");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long used = heap.stats().usedBytes();
+            long dead = deadToken();
+            writeLong(path, classOffset(CLASS_64, CLASS_LOCK), dead);
+            expectProblem(heap, "lock of class 64 is held by dead");
+
+            blocks.add(heap.allocate(64)); // completes: the dead owner's lock is taken over
+            assertEquals(0, readLong(path, classOffset(CLASS_64, CLASS_LOCK)), "released after the allocation");
+            expectHealthy(heap, used + 64);
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldTakeOverTheBuddyLockOfADeadProcessOnAllocate() throws Exception {
+        Path path = TestHeaps.newPath("recover-dead-buddy-lock");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long used = heap.stats().usedBytes();
+            writeLong(path, BUDDY_LOCK_OFFSET, deadToken());
+            expectProblem(heap, "buddy lock is held by dead");
+
+            blocks.add(heap.allocate(8192));
+            assertEquals(0, readLong(path, BUDDY_LOCK_OFFSET));
+            expectHealthy(heap, used + 8192);
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    /** A process died holding the class lock halfway through a list update: the taker repairs first. */
+    @Test
+    void shouldRepairWhatADeadLockOwnerLeftHalfDone() throws Exception {
+        Path path = TestHeaps.newPath("recover-dead-half-done");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long used = heap.stats().usedBytes();
+            writeLong(path, classOffset(CLASS_64, CLASS_LOCK), deadToken());
+            writeLong(path, classOffset(CLASS_64, CLASS_PARTIAL_HEAD), 0);
+            writeLong(path, classOffset(CLASS_64, CLASS_USED_BLOCKS), 42);
+
+            blocks.add(heap.allocate(64));
+            HeapStats stats = heap.stats();
+            assertEquals(1, stats.sizeClass(64).sets(), "the partial set was found again, no new set taken");
+            assertEquals(4, stats.sizeClass(64).usedBlocks());
+            expectHealthy(heap, used + 64);
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldReportLocksTakenOverByRecover() throws Exception {
+        Path path = TestHeaps.newPath("recover-dead-locks");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            List<Long> blocks = allocateMix(heap);
+            long used = heap.stats().usedBytes();
+            long dead = deadToken();
+            writeLong(path, BUDDY_LOCK_OFFSET, dead);
+            writeLong(path, classOffset(CLASS_64, CLASS_LOCK), dead);
+            writeLong(path, classOffset(CLASS_1024, CLASS_LOCK), dead);
+            // The dead process is also still registered.
+            writeLong(path, ProcessTable.SLOT_LENGTH * 7L + HeaderDescriptor.HEADER_LENGTH + ProcessTable.TOKEN, dead);
+            assertEquals(2, heap.stats().attachedProcesses());
+
+            RecoveryReport report = heap.recover();
+            assertEquals(3, report.locksTakenOver());
+            assertEquals(1, report.deadProcessesRemoved());
+            assertEquals(0, readLong(path, BUDDY_LOCK_OFFSET));
+            assertEquals(0, readLong(path, classOffset(CLASS_64, CLASS_LOCK)));
+            assertEquals(0, readLong(path, classOffset(CLASS_1024, CLASS_LOCK)));
+            assertEquals(1, heap.stats().attachedProcesses());
+            expectHealthy(heap, used);
+            assertEquals(0, heap.recover().locksTakenOver(), "nothing left to take over");
+            freeAll(heap, blocks);
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    // ---- helpers ----
+
+    /** Slab blocks of 64, 128 and 1024 bytes and two buddy blocks, the large one last. */
+    private static List<Long> allocateMix(ShmHeap heap) {
+        List<Long> blocks = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            blocks.add(heap.allocate(64));
+        }
+        blocks.add(heap.allocate(100));
+        blocks.add(heap.allocate(1000));
+        blocks.add(heap.allocate(1000));
+        blocks.add(heap.allocate(5000));
+        blocks.add(heap.allocate(40_000));
+        assertTrue(heap.verify().ok(), heap.verify().toString());
+        return blocks;
+    }
+
+    private static void freeAll(ShmHeap heap, List<Long> blocks) {
+        for (long block : blocks) {
+            heap.free(block);
+        }
+        assertEquals(0, heap.stats().usedBytes());
+        assertTrue(heap.verify().ok(), heap.verify().toString());
+    }
+
+    private static void expectProblem(ShmHeap heap, String fragment) {
+        VerifyReport report = heap.verify();
+        assertFalse(report.ok(), "verify missed the corruption");
+        assertTrue(report.problems().stream().anyMatch(p -> p.contains(fragment)), "no problem mentions '" + fragment + "': " + report);
+    }
+
+    private static void expectHealthy(ShmHeap heap, long usedBytes) {
+        VerifyReport report = heap.verify();
+        assertTrue(report.ok(), report.toString());
+        assertEquals(usedBytes, heap.stats().usedBytes(), "usedBytes");
+        assertEquals(usedBytes, report.usedBytes(), "verify's recount of used bytes");
+    }
+
+    /** A token whose pid belonged to a child process that has exited (and been reaped). */
+    private static long deadToken() throws Exception {
+        for (int attempt = 0; attempt < 10; attempt++) {
+            Process child = new ProcessBuilder("true").start();
+            assertEquals(0, child.waitFor());
+            long pid = child.pid();
+            if (ProcessHandle.of(pid).isEmpty()) {
+                return (pid << 32) | 0x1234L;
+            }
+        }
+        throw new AssertionError("no exited child pid stayed unused");
+    }
+
+    private static void writeLong(Path path, long offset, long value) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            ByteBuffer buffer = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer, offset + buffer.position());
+            }
+        }
+    }
+
+    private static long readLong(Path path, long offset) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) > 0) {
+                // read the whole word
+            }
+            return buffer.getLong(0);
+        }
+    }
+
+    private static long sum(long[] values) {
+        long total = 0;
+        for (long v : values) {
+            total += v;
+        }
+        return total;
+    }
+
+    private static int highestNonEmptyOrder(HeapStats stats) {
+        long[] free = stats.freeBlocksPerOrder();
+        for (int order = free.length - 1; order >= 0; order--) {
+            if (free[order] > 0) {
+                return order;
+            }
+        }
+        throw new AssertionError("no free block");
+    }
+}
