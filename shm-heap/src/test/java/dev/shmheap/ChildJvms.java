@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 
 /**
  * Starts real child JVMs running a main class of the test sources, with the test classpath and
- * the JVM flags surefire passes in {@code shmheap.jvm.flags}. Each child's stdout and stderr go
+ * the JVM flags shm-heap needs ({@link JvmFlags#required()}). Each child's stdout and stderr go
  * to files in a control directory, so a chatty child can never block on a full pipe.
  */
 final class ChildJvms {
@@ -57,22 +57,17 @@ final class ChildJvms {
         return cp;
     }
 
-    static List<String> jvmFlags() {
-        List<String> flags = new ArrayList<>();
-        String configured = System.getProperty("shmheap.jvm.flags", "");
-        for (String flag : configured.trim().split("\\s+")) {
-            if (!flag.isEmpty()) {
-                flags.add(flag);
-            }
-        }
-        return flags;
-    }
-
     /** Starts {@code mainClass} with {@code args} in a new JVM; output goes to {@code dir}. */
     static Child start(Path dir, String name, Class<?> mainClass, Object... args) throws IOException {
+        return start(dir, name, List.of(), mainClass, args);
+    }
+
+    /** The same, with extra JVM options such as {@code -Dkey=value}. */
+    static Child start(Path dir, String name, List<String> jvmOptions, Class<?> mainClass, Object... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(jvmFlags());
+        command.addAll(JvmFlags.required());
+        command.addAll(jvmOptions);
         // Small, quick-starting children: the machine is shared and has two cores.
         command.add("-Xmx64m");
         command.add("-XX:+UseSerialGC");

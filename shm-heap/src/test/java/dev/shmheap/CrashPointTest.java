@@ -5,7 +5,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -103,14 +103,14 @@ class CrashPointTest {
     }
 
     private static ChildResult runChild(Path path, CrashScenario scenario, int crashAt) throws IOException, InterruptedException {
-        Process process = ChildJvm.start(CrashPointChild.class, List.of("-D" + CrashPoints.PROPERTY + "=" + crashAt),
-                path.toString(), scenario.name());
-        process.getOutputStream().close();
-        if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            fail("child for " + scenario + " at store " + crashAt + " did not finish");
+        Path dir = Files.createTempDirectory("shmheap-crash-");
+        try {
+            ChildJvms.Child child = ChildJvms.start(dir, "child", List.of("-D" + CrashPoints.PROPERTY + "=" + crashAt),
+                    CrashPointChild.class, path, scenario.name());
+            ChildJvms.awaitExit(List.of(child), TimeUnit.MINUTES.toMillis(2));
+            return new ChildResult(child.process().exitValue(), child.out(), child.err());
+        } finally {
+            ChildJvms.deleteRecursively(dir);
         }
-        return new ChildResult(process.exitValue(), new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
-                new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
     }
 }
