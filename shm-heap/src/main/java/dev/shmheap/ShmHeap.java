@@ -224,19 +224,22 @@ public final class ShmHeap implements AutoCloseable {
         if (offset != NO_SPACE) {
             return offset;
         }
-        if (c > 0) {
-            // No room for a whole set of this class: serve the block from one buddy page rather
-            // than make other classes give up their empty sets (which would bounce them).
+        boolean setCanFit = c < 0 || SizeClasses.setOrder(c) <= layout.maxOrder();
+        if (!setCanFit) {
+            // A set of this class can never fit this heap, so releasing other classes' empty
+            // sets for it would only make them bounce: serve the block from a page first.
             offset = allocateBuddy(0);
             if (offset != NO_SPACE) {
                 return offset;
             }
         }
         if (releaseEmptySets() > 0) {
-            offset = c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
-            if (offset == NO_SPACE && c > 0) {
-                offset = allocateBuddy(0);
-            }
+            offset = !setCanFit ? allocateBuddy(0)
+                    : c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+        }
+        if (offset == NO_SPACE && c > 0 && setCanFit) {
+            // No room for a whole set of this class: serve the block from one buddy page.
+            offset = allocateBuddy(0);
         }
         return offset;
     }
