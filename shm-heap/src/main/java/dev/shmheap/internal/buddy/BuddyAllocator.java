@@ -111,8 +111,8 @@ public final class BuddyAllocator {
         for (; found <= layout.maxOrder(); found++) {
             long head = memory.getLong(HeaderDescriptor.freeListHeadOffset(found));
             if (head != 0) {
-                page = pages.pageOfLink(head, "free-list head of order " + found);
-                expectFree(page, found, "free-list head of order " + found);
+                page = pages.pageOfLink(head, "free-list head of order", found);
+                expectFree(page, found, "free-list head of order", found);
                 break;
             }
         }
@@ -193,8 +193,8 @@ public final class BuddyAllocator {
         long oldHead = memory.getLong(headOffset);
         long next = -1;
         if (oldHead != 0) {
-            next = pages.pageOfLink(oldHead, "free-list head of order " + order);
-            expectFree(next, order, "free-list head of order " + order);
+            next = pages.pageOfLink(oldHead, "free-list head of order", order);
+            expectFree(next, order, "free-list head of order", order);
         }
         pages.putWord1(page, 0);
         pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, oldHead));
@@ -210,24 +210,25 @@ public final class BuddyAllocator {
         long word0 = pages.word0(page);
         long next = PageMapEntry.link(word0);
         long prev = pages.word1(page);
-        String where = "free block at page " + page + " (order " + order + ")";
         long headOffset = HeaderDescriptor.freeListHeadOffset(order);
         long prevPage = -1;
         long nextPage = -1;
         if (prev == 0) {
             if (memory.getLong(headOffset) != page + 1) {
-                throw new HeapCorruptedException(where + " has no predecessor but is not the head of its free list");
+                throw new HeapCorruptedException("free block at page " + page + " (order " + order
+                        + ") has no predecessor but is not the head of its free list");
             }
         } else {
-            prevPage = pages.pageOfLink(prev, where + " previous link");
-            expectFree(prevPage, order, where + " predecessor");
+            prevPage = pages.pageOfLink(prev, "previous link of the free block at page", page);
+            expectFree(prevPage, order, "predecessor of the free block at page", page);
             if (PageMapEntry.link(pages.word0(prevPage)) != page + 1) {
-                throw new HeapCorruptedException(where + ": its predecessor at page " + prevPage + " does not link to it");
+                throw new HeapCorruptedException("free block at page " + page + " (order " + order + "): its predecessor at page "
+                        + prevPage + " does not link to it");
             }
         }
         if (next != 0) {
-            nextPage = pages.pageOfLink(next, where + " next link");
-            expectFree(nextPage, order, where + " successor");
+            nextPage = pages.pageOfLink(next, "next link of the free block at page", page);
+            expectFree(nextPage, order, "successor of the free block at page", page);
         }
         if (prevPage < 0) {
             memory.putLongRelease(headOffset, next);
@@ -242,10 +243,11 @@ public final class BuddyAllocator {
         addCounter(HeaderDescriptor.freeCountOffset(order), -1);
     }
 
-    private void expectFree(long page, int order, String where) {
+    /** Checks that {@code page} heads a FREE block of {@code order}; {@code what + " " + index} says where it was reached from. */
+    private void expectFree(long page, int order, String what, long index) {
         long word0 = pages.word0(page);
         if (PageMapEntry.kind(word0) != FREE || PageMapEntry.order(word0) != order) {
-            throw new HeapCorruptedException(where + ": page " + page + " is " + PageMapEntry.toString(word0)
+            throw new HeapCorruptedException(what + " " + index + ": page " + page + " is " + PageMapEntry.toString(word0)
                     + ", expected a FREE block of order " + order);
         }
     }

@@ -52,10 +52,13 @@ public final class PageMap {
         memory.putLongRelease(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD0, value);
     }
 
-    /** Turns a stored link (page + 1, 0 = none) into a page index, or throws naming {@code where}. */
-    public long pageOfLink(long link, String where) {
+    /**
+     * Turns a stored link (page + 1, 0 = none) into a page index, or throws naming where it
+     * was read: {@code what + " " + index} (built only on failure: this is on the hot path).
+     */
+    public long pageOfLink(long link, String what, long index) {
         if (link <= 0 || link > pageCount) {
-            throw new HeapCorruptedException(where + " holds link " + link + ", outside pages 1.." + pageCount);
+            throw new HeapCorruptedException(what + " " + index + " holds link " + link + ", outside pages 1.." + pageCount);
         }
         return link - 1;
     }

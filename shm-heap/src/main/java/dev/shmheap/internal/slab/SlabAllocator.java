@@ -65,8 +65,8 @@ public final class SlabAllocator {
             installSet(c, page);
             head = page + 1;
         }
-        long set = pages.pageOfLink(head, "partial-set head of class " + SizeClasses.blockSize(c));
-        long word0 = expectSetHead(set, c, "partial-set head of class " + SizeClasses.blockSize(c));
+        long set = pages.pageOfLink(head, "partial-set head of class", SizeClasses.blockSize(c));
+        long word0 = expectSetHead(set, c, "partial-set head of class", SizeClasses.blockSize(c));
         long occupancy = pages.word1(set);
         if (occupancy == -1L) {
             throw new HeapCorruptedException("full slab set at page " + set + " is on the partial list of class " + SizeClasses.blockSize(c));
@@ -97,7 +97,7 @@ public final class SlabAllocator {
             return WRONG_CLASS;
         }
         long set = page & -(1L << SizeClasses.setOrder(c));
-        long word0 = expectSetHead(set, c, "slab page " + page);
+        long word0 = expectSetHead(set, c, "slab page", page);
         long blockSize = SizeClasses.blockSize(c);
         long within = offset - layout.pageOffset(set);
         int block = (int) (within / blockSize);
@@ -125,7 +125,7 @@ public final class SlabAllocator {
             return -1;
         }
         long set = page & -(1L << SizeClasses.setOrder(c));
-        expectSetHead(set, c, "slab page " + page);
+        expectSetHead(set, c, "slab page", page);
         long blockSize = SizeClasses.blockSize(c);
         long within = offset - layout.pageOffset(set);
         if (within % blockSize != 0 || (pages.word1(set) & (1L << (within / blockSize))) == 0) {
@@ -145,8 +145,8 @@ public final class SlabAllocator {
             if (++steps > layout.pageCount()) {
                 throw new HeapCorruptedException("partial list of class " + SizeClasses.blockSize(c) + " has a cycle");
             }
-            long set = pages.pageOfLink(link, "partial list of class " + SizeClasses.blockSize(c));
-            long word0 = expectSetHead(set, c, "partial list of class " + SizeClasses.blockSize(c));
+            long set = pages.pageOfLink(link, "partial list of class", SizeClasses.blockSize(c));
+            long word0 = expectSetHead(set, c, "partial list of class", SizeClasses.blockSize(c));
             long next = PageMapEntry.link(word0);
             if (pages.word1(set) == 0) {
                 if (previous < 0) {
@@ -189,10 +189,11 @@ public final class SlabAllocator {
         }
     }
 
-    private long expectSetHead(long set, int c, String where) {
+    /** The head entry of {@code set}, checked; {@code what + " " + index} says where it was reached from. */
+    private long expectSetHead(long set, int c, String what, long index) {
         long word0 = pages.word0(set);
         if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.sizeClass(word0) != c) {
-            throw new HeapCorruptedException(where + ": page " + set + " is " + PageMapEntry.toString(word0)
+            throw new HeapCorruptedException(what + " " + index + ": page " + set + " is " + PageMapEntry.toString(word0)
                     + ", expected the head of a slab set of class " + SizeClasses.blockSize(c));
         }
         return word0;
