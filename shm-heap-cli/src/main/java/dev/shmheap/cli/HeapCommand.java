@@ -2,6 +2,7 @@ package dev.shmheap.cli;
 
 import dev.shmheap.ShmHeap;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -17,6 +18,9 @@ import java.util.concurrent.Callable;
 abstract class HeapCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The heap file, e.g. /dev/shm/app.heap.")
     Path file;

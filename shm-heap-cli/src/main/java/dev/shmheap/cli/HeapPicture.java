@@ -4,10 +4,11 @@ import dev.shmheap.BlockInfo;
 import dev.shmheap.ShmHeap;
 
 /**
- * The data region cut into equal cells, each a power-of-two run of 4 KiB pages, and the state
- * that covers most of each cell: free, buddy-used, a slab set of one of the seven classes, or
- * unknown (pages the page-map walk could not read as part of a block, which a corrupt heap has).
- * Ties go to the used states, so that a cell shows anything allocated in it.
+ * The data region cut into equal cells, each a power-of-two run of 4 KiB pages, and a state per
+ * cell: free, buddy-used, a slab set of one of the seven classes, or unknown (pages the page-map
+ * walk could not read as part of a block, which a corrupt heap has). A cell is free only when
+ * all its pages are free; otherwise it shows the state that holds most of its other pages, so
+ * that a one-page slab set stays visible in a 32-page cell and a free cell can be trusted.
  *
  * <p>Built from {@link ShmHeap#forEachBlock}, which reads without locks: on a heap in use it
  * is a snapshot of a moving target.
@@ -21,8 +22,8 @@ final class HeapPicture {
     static final int CLASS_COUNT = 7;
     static final int UNKNOWN = SLAB + CLASS_COUNT;
     static final int STATES = UNKNOWN + 1;
-    /** Order in which ties are won: what is allocated first, then free, then unknown. */
-    private static final int[] TIE_ORDER = {USED, SLAB, SLAB + 1, SLAB + 2, SLAB + 3, SLAB + 4, SLAB + 5, SLAB + 6, FREE, UNKNOWN};
+    /** The states other than free, in the order that wins ties. */
+    private static final int[] NOT_FREE = {USED, SLAB, SLAB + 1, SLAB + 2, SLAB + 3, SLAB + 4, SLAB + 5, SLAB + 6, UNKNOWN};
 
     final String file;
     final long dataOffset;
@@ -89,10 +90,12 @@ final class HeapPicture {
                 covered += counts[cell * STATES + s];
             }
             counts[cell * STATES + UNKNOWN] = Math.max(0, cellPages - covered);
-            int best = TIE_ORDER[0];
-            for (int s : TIE_ORDER) {
-                if (counts[cell * STATES + s] > counts[cell * STATES + best]) {
+            int best = FREE;
+            long bestPages = 0;
+            for (int s : NOT_FREE) {
+                if (counts[cell * STATES + s] > bestPages) {
                     best = s;
+                    bestPages = counts[cell * STATES + s];
                 }
             }
             state[cell] = (byte) best;

@@ -10,8 +10,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 @Command(name = "map",
-        description = {"Draw the data region: each cell a run of pages coloured by what holds most of it",
-                "(free, buddy-used, or a slab set of one class), in the terminal or as a PNG file."})
+        description = {"Draw the data region in the terminal or as a PNG.",
+                "Each cell is a run of 4 KiB pages shown as what holds most of it: free, buddy-used, or a slab set "
+                        + "of one class. Colours on a terminal, distinct characters otherwise; a legend follows."})
 final class MapCommand extends HeapCommand {
     @Option(names = "--png", paramLabel = "OUT.png", description = "Write the picture to this PNG file instead of the terminal.")
     Path png;

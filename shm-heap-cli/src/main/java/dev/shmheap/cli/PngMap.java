@@ -95,7 +95,8 @@ final class PngMap {
                 g.drawString(Sizes.human(picture.bytes[s]), MARGIN + 130, y + 13);
                 y += LEGEND_LINE;
             }
-            g.drawString("a cell shows the state of most of its pages; sizes are exact totals", MARGIN + 220, y - LEGEND_LINE + 13);
+            g.drawString("a cell is free only if all its pages are;", MARGIN + 220, y - 2 * LEGEND_LINE + 13);
+            g.drawString("else it shows what holds most of them", MARGIN + 220, y - LEGEND_LINE + 13);
         } finally {
             g.dispose();
         }

@@ -6,9 +6,10 @@ import dev.shmheap.VerifyReport;
 import picocli.CommandLine.Command;
 
 @Command(name = "recover",
-        description = {"Repair the heap after processes died in it: take over their locks, rebuild free lists and counters",
-                "from the page map, drop dead processes from the process table, then verify.",
-                "Refuses (exit 1) if a live process holds a lock for more than a second."})
+        description = {"Repair the heap after processes died in it.",
+                "Takes over the locks of dead processes, rebuilds free lists and counters from the page map, drops dead "
+                        + "processes from the process table, then verifies. Refuses (exit 1, nothing changed) if a live "
+                        + "process holds a lock for more than a second."})
 final class RecoverCommand extends HeapCommand {
     @Override
     public Integer call() throws Exception {

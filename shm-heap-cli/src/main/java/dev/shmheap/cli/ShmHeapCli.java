@@ -26,9 +26,13 @@ import java.util.logging.Logger;
                 TopCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  done; for verify: the heap is consistent",
-                "  1  the heap was opened but has a problem (verify found one, recover refused, corrupt metadata)",
-                "  2  the file cannot be used as a heap (missing, not a heap, other version, truncated,",
-                "     corrupt header, no permission), or the command line is wrong"})
+                "  1  the heap has a problem: verify found one, recover refused, corrupt",
+                "     metadata, or an unexpected error",
+                "  2  the file cannot be used as a heap (missing, not a heap, other format",
+                "     version, truncated, corrupt header, no permission) or the command",
+                "     line is wrong",
+                "",
+                "Run 'shm-heap COMMAND --help' for a command's options."})
 public final class ShmHeapCli implements Runnable {
     /** The logger of the library, kept strongly reachable while its level is changed. */
     private static final Logger LIBRARY_LOG = Logger.getLogger("dev.shmheap");

@@ -10,9 +10,12 @@ import java.io.PrintWriter;
 final class TextMap {
     /** The character of each state, indexed like {@link HeapPicture}'s states. */
     static final char[] CHARS = {'.', '#', 'a', 'b', 'c', 'd', 'e', 'f', 'g', '?'};
-    /** xterm-256 background colours: grey free, red used, green to orange slab classes, magenta unknown. */
-    static final int[] BACKGROUND = {236, 160, 28, 34, 70, 106, 142, 178, 214, 201};
-    static final int[] FOREGROUND = {245, 231, 16, 16, 16, 16, 16, 16, 16, 231};
+    /**
+     * xterm-256 background colours: dark grey free, red buddy-used, slab classes 64..4096 blue,
+     * cyan, green, lime, yellow, orange, violet, magenta unknown.
+     */
+    static final int[] BACKGROUND = {236, 160, 27, 45, 35, 148, 220, 208, 135, 201};
+    static final int[] FOREGROUND = {245, 231, 231, 16, 16, 16, 16, 16, 231, 231};
     private static final String RESET = "\u001b[0m";
 
     private TextMap() {
@@ -44,7 +47,7 @@ final class TextMap {
             }
             out.println(line);
         }
-        out.println("legend (a cell shows the state of most of its pages; bytes are exact totals):");
+        out.println("legend (sizes are exact totals):");
         Table legend = Table.withoutHeader(2).left(0);
         StringBuilder symbols = new StringBuilder();
         for (int s = 0; s < HeapPicture.STATES; s++) {
@@ -59,6 +62,7 @@ final class TextMap {
             int s = symbols.charAt(i);
             out.println("  " + (ansi ? colour(s) + CHARS[s] + RESET : String.valueOf(CHARS[s])) + "  " + lines.get(i));
         }
+        out.println("a cell is free only when all its pages are; otherwise it shows what holds most of them");
         out.flush();
     }
 

@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 @Command(name = "top",
-        description = {"Refresh the statistics in place, like top, with allocations and frees per second per size class",
-                "(from the differences of the shared counters between two refreshes). Ctrl-C stops it."})
+        description = {"Refresh the statistics in place, like top.",
+                "Shows use per size class with allocations and frees per second, from the differences of the "
+                        + "shared counters between two refreshes. Ctrl-C stops it."})
 final class TopCommand extends HeapCommand {
     static final String HOME = "\u001b[H";
     static final String CLEAR_TO_END_OF_LINE = "\u001b[K";
@@ -138,9 +139,9 @@ final class TopCommand extends HeapCommand {
         lines.add("shm-heap top  " + current.file() + "  " + Instant.ofEpochMilli(current.takenMillis()).truncatedTo(ChronoUnit.SECONDS)
                 + "  every " + describe(interval) + "  refresh " + iteration + (iterations > 0 ? " of " + iterations : ""));
         lines.add("capacity " + Sizes.human(s.totalBytes()) + "  used " + Sizes.human(s.usedBytes()) + " (" + Sizes.percent(s.usedBytes(), s.totalBytes())
-                + ")  available " + Sizes.human(s.availableBytes()) + "  largest free " + Sizes.human(s.largestFreeBlock())
-                + "  fragmentation " + String.format(Locale.ROOT, "%.4f", s.fragmentation()) + "  processes " + current.aliveProcesses()
-                + " alive of " + current.processes().size());
+                + ")  available " + Sizes.human(s.availableBytes()));
+        lines.add("largest free " + Sizes.human(s.largestFreeBlock()) + "  fragmentation " + String.format(Locale.ROOT, "%.4f", s.fragmentation())
+                + "  processes " + current.processes().size() + " (" + current.aliveProcesses() + " alive)");
         lines.add("");
         Table table = new Table("block", "sets", "used", "total", "used bytes", "use", "allocs/s", "frees/s", "allocations", "frees");
         HeapStats before = previous == null ? null : previous.stats();

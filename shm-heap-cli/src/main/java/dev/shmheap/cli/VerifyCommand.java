@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
 import java.io.PrintWriter;
 
 @Command(name = "verify",
-        description = {"Check every invariant of the heap's metadata and list each problem with its offset.",
-                "Waits for locks that live processes hold; reports locks held by dead ones (repair them with recover)."},
+        description = {"Check the heap's metadata and list every problem with its offset.",
+                "Compares free lists, partial-set lists and header counters with the page map. Waits for locks "
+                        + "that live processes hold; reports locks held by dead ones (repair them with recover)."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:the heap is consistent", "1:it is not (each problem is printed)", "2:the file cannot be read as a heap"})
 final class VerifyCommand extends HeapCommand {
