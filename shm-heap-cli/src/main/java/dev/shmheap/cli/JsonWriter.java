@@ -7,18 +7,27 @@ import java.util.Locale;
 /**
  * A small pretty-printing JSON writer: objects and arrays nest, names and values are written in
  * call order, strings are escaped per RFC 8259. Misuse (a value without a name inside an
- * object) throws, so the output is always well-formed.
+ * object) throws, so the output is always well-formed. An object begun with
+ * {@link #beginInlineObject()} is written on one line, for the rows of an array.
  */
 final class JsonWriter {
     private final StringBuilder out = new StringBuilder();
-    /** One entry per open container: true for an object, with whether it has members yet. */
+    /** One entry per open container: {is an object, has members yet, is written on one line}. */
     private final Deque<boolean[]> open = new ArrayDeque<>();
     private boolean nameWritten;
 
     JsonWriter beginObject() {
         beforeValue();
         out.append('{');
-        open.push(new boolean[] {true, false});
+        open.push(new boolean[] {true, false, inline()});
+        return this;
+    }
+
+    /** An object whose members follow each other on one line. */
+    JsonWriter beginInlineObject() {
+        beforeValue();
+        out.append('{');
+        open.push(new boolean[] {true, false, true});
         return this;
     }
 
@@ -29,7 +38,7 @@ final class JsonWriter {
     JsonWriter beginArray() {
         beforeValue();
         out.append('[');
-        open.push(new boolean[] {false, false});
+        open.push(new boolean[] {false, false, inline()});
         return this;
     }
 
@@ -124,12 +133,21 @@ final class JsonWriter {
         }
     }
 
+    private boolean inline() {
+        boolean[] top = open.peek();
+        return top != null && top[2];
+    }
+
     private void separate(boolean[] top) {
         if (top[1]) {
             out.append(',');
         }
         top[1] = true;
-        newline(open.size());
+        if (top[2]) {
+            out.append(' ');
+        } else {
+            newline(open.size());
+        }
     }
 
     private JsonWriter end(char close, boolean object) {
@@ -138,7 +156,9 @@ final class JsonWriter {
             throw new IllegalStateException("cannot close " + (object ? "an object" : "an array") + " here");
         }
         open.pop();
-        if (top[1]) {
+        if (top[2]) {
+            out.append(top[1] ? " " : "");
+        } else if (top[1]) {
             newline(open.size());
         }
         out.append(close);

@@ -90,12 +90,12 @@ final class StatsReport {
         json.name("freeBlocksPerOrder").beginArray();
         long[] free = s.freeBlocksPerOrder();
         for (int order = 0; order < free.length; order++) {
-            json.beginObject().field("order", order).field("blockSize", PAGE << order).field("freeBlocks", free[order]).endObject();
+            json.beginInlineObject().field("order", order).field("blockSize", PAGE << order).field("freeBlocks", free[order]).endObject();
         }
         json.endArray().endObject();
         json.name("sizeClasses").beginArray();
         for (SizeClassStats c : s.sizeClasses()) {
-            json.beginObject()
+            json.beginInlineObject()
                     .field("blockSize", c.blockSize())
                     .field("sets", c.sets())
                     .field("totalBlocks", c.totalBlocks())
@@ -109,7 +109,7 @@ final class StatsReport {
         json.endArray();
         json.name("attachedProcesses").beginArray();
         for (AttachedProcess p : snapshot.processes()) {
-            json.beginObject()
+            json.beginInlineObject()
                     .field("pid", p.pid())
                     .field("startTicks", p.startTicks())
                     .field("attachedMillis", p.attachedMillis())
