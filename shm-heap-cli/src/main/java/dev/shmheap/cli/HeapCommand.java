@@ -1,0 +1,53 @@
+package dev.shmheap.cli;
+
+import dev.shmheap.ShmHeap;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * A subcommand that works on one heap file. Failures are thrown and turned into one line and
+ * an exit code by {@link Failures}; {@link #call()} returns the exit code of a completed run.
+ */
+abstract class HeapCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The heap file, e.g. /dev/shm/app.heap.")
+    Path file;
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+
+    /** Whether stdout is a terminal (decided once by main; tests pass false). */
+    boolean terminal() {
+        return ((ShmHeapCli) spec.root().userObject()).terminal();
+    }
+
+    /**
+     * Attaches to the heap. Note that attaching registers this command in the heap's process
+     * table until it closes the heap: {@code stats} lists it as "this command".
+     */
+    ShmHeap openHeap() throws IOException {
+        return ShmHeap.open(file);
+    }
+
+    /** The data region starts where the file's metadata ends: file length - capacity. */
+    static long dataOffset(ShmHeap heap) {
+        return heap.fileLength() - heap.capacity();
+    }
+}

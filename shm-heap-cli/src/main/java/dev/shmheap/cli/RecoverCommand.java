@@ -1,0 +1,37 @@
+package dev.shmheap.cli;
+
+import dev.shmheap.RecoveryReport;
+import dev.shmheap.ShmHeap;
+import dev.shmheap.VerifyReport;
+import picocli.CommandLine.Command;
+
+@Command(name = "recover",
+        description = {"Repair the heap after processes died in it.",
+                "Takes over the locks of dead processes, rebuilds free lists and counters from the page map, drops dead "
+                        + "processes from the process table, then verifies. Refuses (exit 1, nothing changed) if a live "
+                        + "process holds a lock for more than a second."})
+final class RecoverCommand extends HeapCommand {
+    @Override
+    public Integer call() throws Exception {
+        try (ShmHeap heap = openHeap()) {
+            RecoveryReport report;
+            try {
+                report = heap.recover();
+            } catch (IllegalStateException e) {
+                throw new Failures.CommandFailure(e.getMessage() + "; nothing was changed. Retry when it has released the lock.",
+                        ExitCodes.PROBLEM);
+            }
+            out().println(heap.path() + ": recovered");
+            Table table = Table.withoutHeader(2).left(0);
+            table.row("locks taken over from dead processes", report.locksTakenOver());
+            table.row("dead processes removed from the process table", report.deadProcessesRemoved());
+            table.row("free buddy blocks relinked on rebuilt free lists", report.freeBlocksRelinked());
+            table.print(out(), "  ");
+            out().println();
+            VerifyReport after = heap.verify();
+            out().print("after recovery, ");
+            VerifyCommand.print(after, heap, out());
+            return after.ok() ? ExitCodes.OK : ExitCodes.PROBLEM;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package dev.shmheap.cli;
+
+import dev.shmheap.AttachedProcess;
+import dev.shmheap.HeapStats;
+import dev.shmheap.SizeClassStats;
+
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+
+/**
+ * The two forms of {@code shm-heap stats}: an aligned table for people and a JSON document
+ * for programs. The JSON schema is documented in the CLI's README section; {@link #SCHEMA}
+ * changes only when a field is removed or changes meaning (new fields may appear at any time).
+ */
+final class StatsReport {
+    /** Version of the JSON document's layout. */
+    static final int SCHEMA = 1;
+    /** Bytes of the smallest buddy block: index i of the per-order counts is {@code PAGE << i}. */
+    static final long PAGE = 4096;
+
+    private StatsReport() {
+    }
+
+    static void printTable(HeapSnapshot snapshot, PrintWriter out) {
+        HeapStats s = snapshot.stats();
+        out.println("heap " + snapshot.file() + " (file of " + snapshot.fileLength() + " bytes, " + Sizes.human(snapshot.fileLength())
+                + ") at " + Instant.ofEpochMilli(snapshot.takenMillis()).truncatedTo(ChronoUnit.SECONDS));
+        out.println();
+        Table summary = Table.withoutHeader(3).left(0, 2);
+        summary.row("capacity", s.totalBytes(), Sizes.human(s.totalBytes()));
+        summary.row("used", s.usedBytes(), Sizes.human(s.usedBytes()) + ", " + Sizes.percent(s.usedBytes(), s.totalBytes()));
+        summary.row("available", s.availableBytes(), Sizes.human(s.availableBytes()));
+        summary.row("buddy used", s.buddyUsedBytes(), Sizes.human(s.buddyUsedBytes()) + ", blocks handed out directly");
+        summary.row("buddy free", s.buddyFreeBytes(), Sizes.human(s.buddyFreeBytes()) + ", not in slab sets");
+        summary.row("largest free", s.largestFreeBlock(), Sizes.human(s.largestFreeBlock()));
+        summary.row("fragmentation", String.format(Locale.ROOT, "%.4f", s.fragmentation()), "1 - largest free / buddy free");
+        summary.row("buddy blocks", s.buddyAllocations(), "allocated since creation (user blocks and slab sets)");
+        summary.row("", s.buddyFrees(), "freed since creation");
+        summary.print(out, "");
+
+        out.println();
+        out.println("size classes");
+        Table classes = new Table("block", "sets", "used", "total", "used bytes", "total bytes", "use", "allocations", "frees");
+        for (SizeClassStats c : s.sizeClasses()) {
+            classes.row(c.blockSize(), c.sets(), c.usedBlocks(), c.totalBlocks(), c.usedBytes(), c.totalBytes(),
+                    Sizes.percent(c.usedBlocks(), c.totalBlocks()), c.allocations(), c.frees());
+        }
+        classes.print(out, "  ");
+
+        out.println();
+        out.println("free buddy blocks per order");
+        Table orders = new Table("order", "block size", "free blocks", "free bytes");
+        long[] free = s.freeBlocksPerOrder();
+        for (int order = 0; order < free.length; order++) {
+            orders.row(order, Sizes.human(PAGE << order), free[order], free[order] * (PAGE << order));
+        }
+        orders.print(out, "  ");
+
+        out.println();
+        out.println("attached processes: " + snapshot.processes().size() + " (" + snapshot.aliveProcesses() + " alive)");
+        if (!snapshot.processes().isEmpty()) {
+            Table processes = new Table("pid", "alive", "start ticks", "attached (UTC)", "").left(1, 3, 4);
+            for (AttachedProcess p : snapshot.processes()) {
+                processes.row(p.pid(), p.alive() ? "yes" : "NO", p.startTicks(), Instant.ofEpochMilli(p.attachedMillis()).truncatedTo(ChronoUnit.SECONDS),
+                        p.pid() == snapshot.selfPid() ? "this command" : "");
+            }
+            processes.print(out, "  ");
+        }
+    }
+
+    static String json(HeapSnapshot snapshot) {
+        HeapStats s = snapshot.stats();
+        JsonWriter json = new JsonWriter().beginObject()
+                .field("schema", SCHEMA)
+                .field("file", snapshot.file().toString())
+                .field("fileLength", snapshot.fileLength())
+                .field("takenMillis", snapshot.takenMillis())
+                .field("totalBytes", s.totalBytes())
+                .field("usedBytes", s.usedBytes())
+                .field("availableBytes", s.availableBytes())
+                .field("fragmentation", s.fragmentation());
+        json.name("buddy").beginObject()
+                .field("freeBytes", s.buddyFreeBytes())
+                .field("usedBytes", s.buddyUsedBytes())
+                .field("largestFreeBlock", s.largestFreeBlock())
+                .field("allocations", s.buddyAllocations())
+                .field("frees", s.buddyFrees());
+        json.name("freeBlocksPerOrder").beginArray();
+        long[] free = s.freeBlocksPerOrder();
+        for (int order = 0; order < free.length; order++) {
+            json.beginInlineObject().field("order", order).field("blockSize", PAGE << order).field("freeBlocks", free[order]).endObject();
+        }
+        json.endArray().endObject();
+        json.name("sizeClasses").beginArray();
+        for (SizeClassStats c : s.sizeClasses()) {
+            json.beginInlineObject()
+                    .field("blockSize", c.blockSize())
+                    .field("sets", c.sets())
+                    .field("totalBlocks", c.totalBlocks())
+                    .field("usedBlocks", c.usedBlocks())
+                    .field("totalBytes", c.totalBytes())
+                    .field("usedBytes", c.usedBytes())
+                    .field("allocations", c.allocations())
+                    .field("frees", c.frees())
+                    .endObject();
+        }
+        json.endArray();
+        json.name("attachedProcesses").beginArray();
+        for (AttachedProcess p : snapshot.processes()) {
+            json.beginInlineObject()
+                    .field("pid", p.pid())
+                    .field("startTicks", p.startTicks())
+                    .field("attachedMillis", p.attachedMillis())
+                    .field("alive", p.alive())
+                    .field("self", p.pid() == snapshot.selfPid())
+                    .endObject();
+        }
+        json.endArray();
+        return json.endObject().toString();
+    }
+}

@@ -1,0 +1,76 @@
+package dev.shmheap.cli;
+
+import dev.shmheap.ShmHeap;
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.lock.ProcessTable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RecoverCommandTest {
+    private static final long CLASS_64_LOCK = HeaderDescriptor.classOffset(0, HeaderDescriptor.CLASS_LOCK);
+
+    private Path file;
+
+    @BeforeEach
+    void createHeap() throws Exception {
+        file = Cli.newPath("recover");
+        try (ShmHeap heap = ShmHeap.create(file, 1 << 20)) {
+            heap.allocate(64);
+            heap.allocate(8192);
+        }
+    }
+
+    @AfterEach
+    void deleteHeap() throws Exception {
+        Files.deleteIfExists(file);
+    }
+
+    @Test
+    void shouldRepairAfterADeadProcessAndSayWhatItDid() throws Exception {
+        long stored = Cli.getLong(file, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET);
+        Cli.putLong(file, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, stored - 4096);
+        Cli.putLong(file, CLASS_64_LOCK, VerifyCommandTest.DEAD_TOKEN);
+        Cli.putLong(file, HeaderDescriptor.HEADER_LENGTH + 7L * ProcessTable.SLOT_LENGTH, VerifyCommandTest.DEAD_TOKEN);
+
+        Cli.Result result = Cli.run("recover", file.toString());
+        assertEquals(0, result.exitCode(), result::toString);
+        assertTrue(result.out().startsWith(file + ": recovered\n"), result::toString);
+        assertTrue(result.out().matches("(?s).*\\n  locks taken over from dead processes +1\\n.*"), result::toString);
+        assertTrue(result.out().matches("(?s).*\\n  dead processes removed from the process table +1\\n.*"), result::toString);
+        assertTrue(result.out().matches("(?s).*\\n  free buddy blocks relinked on rebuilt free lists +\\d+\\n.*"), result::toString);
+        assertTrue(result.out().contains("\nafter recovery, " + file + ": OK\n"), result::toString);
+        assertTrue(result.err().startsWith("shm-heap: warning: took over lock of class 64"), "the library's log, one line: " + result);
+
+        assertEquals(0, Cli.getLong(file, CLASS_64_LOCK), "lock released");
+        assertEquals(stored, Cli.getLong(file, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET), "counter rebuilt");
+        assertEquals(0, Cli.run("verify", file.toString()).exitCode());
+    }
+
+    @Test
+    void shouldRefuseWhileALiveProcessHoldsALock() throws Exception {
+        // This JVM is alive, so a lock word naming it is a live holder that recover must not rob.
+        Cli.putLong(file, CLASS_64_LOCK, ProcessIdentity.current());
+        try {
+            long start = System.nanoTime();
+            Cli.Result result = Cli.run("recover", file.toString());
+            assertEquals(1, result.exitCode(), result::toString);
+            assertEquals("", result.out());
+            assertEquals(1, result.err().lines().count(), result::toString);
+            assertTrue(result.err().startsWith("shm-heap: cannot recover " + file + ": the lock of class 64"), result::toString);
+            assertTrue(result.err().contains("held by live pid " + ProcessHandle.current().pid()), result::toString);
+            assertTrue(result.err().contains("nothing was changed"), result::toString);
+            assertTrue(System.nanoTime() - start >= 1_000_000_000L, "it waits a second before refusing");
+            assertEquals(ProcessIdentity.current(), Cli.getLong(file, CLASS_64_LOCK), "the lock stays with its owner");
+        } finally {
+            Cli.putLong(file, CLASS_64_LOCK, 0);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package dev.shmheap.cli;
+
+import dev.shmheap.HeapStats;
+import dev.shmheap.ShmHeap;
+import dev.shmheap.SizeClassStats;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StatsCommandTest {
+    private Path file;
+
+    @BeforeEach
+    void createHeapWithAllocations() throws Exception {
+        file = Cli.newPath("stats");
+        try (ShmHeap heap = ShmHeap.create(file, 4 << 20)) {
+            for (int i = 0; i < 100; i++) {
+                heap.allocate(48);
+            }
+            long freed = heap.allocate(100);
+            heap.allocate(3000);
+            heap.allocate(64 << 10);
+            heap.allocate(200 << 10);
+            heap.free(freed);
+        }
+    }
+
+    @AfterEach
+    void deleteHeap() throws Exception {
+        Files.deleteIfExists(file);
+    }
+
+    private HeapStats libraryStats() throws Exception {
+        try (ShmHeap heap = ShmHeap.open(file)) {
+            return heap.stats();
+        }
+    }
+
+    @Test
+    void shouldPrintJsonThatAgreesWithTheLibrary() throws Exception {
+        HeapStats expected = libraryStats();
+        Cli.Result result = Cli.run("stats", file.toString(), "--json");
+        assertEquals(0, result.exitCode(), result::toString);
+        assertEquals("", result.err());
+
+        Map<String, Object> json = Json.object(Json.parse(result.out()));
+        assertEquals(List.of("schema", "file", "fileLength", "takenMillis", "totalBytes", "usedBytes", "availableBytes", "fragmentation",
+                "buddy", "sizeClasses", "attachedProcesses"), List.copyOf(json.keySet()));
+        assertEquals(1L, json.get("schema"));
+        assertEquals(file.toString(), json.get("file"));
+        assertEquals(Files.size(file), Json.integer(json.get("fileLength")));
+        assertEquals(expected.totalBytes(), Json.integer(json.get("totalBytes")));
+        assertEquals(expected.usedBytes(), Json.integer(json.get("usedBytes")));
+        assertEquals(expected.availableBytes(), Json.integer(json.get("availableBytes")));
+        assertEquals(expected.fragmentation(), (Double) json.get("fragmentation"), 1e-6);
+
+        Map<String, Object> buddy = Json.object(json.get("buddy"));
+        assertEquals(expected.buddyFreeBytes(), Json.integer(buddy.get("freeBytes")));
+        assertEquals(expected.buddyUsedBytes(), Json.integer(buddy.get("usedBytes")));
+        assertEquals(expected.largestFreeBlock(), Json.integer(buddy.get("largestFreeBlock")));
+        assertEquals(expected.buddyAllocations(), Json.integer(buddy.get("allocations")));
+        assertEquals(expected.buddyFrees(), Json.integer(buddy.get("frees")));
+        List<Object> orders = Json.array(buddy.get("freeBlocksPerOrder"));
+        long[] free = expected.freeBlocksPerOrder();
+        assertEquals(free.length, orders.size());
+        for (int order = 0; order < free.length; order++) {
+            Map<String, Object> o = Json.object(orders.get(order));
+            assertEquals(order, Json.integer(o.get("order")));
+            assertEquals(4096L << order, Json.integer(o.get("blockSize")));
+            assertEquals(free[order], Json.integer(o.get("freeBlocks")));
+        }
+
+        List<Object> classes = Json.array(json.get("sizeClasses"));
+        assertEquals(expected.sizeClasses().size(), classes.size());
+        for (int i = 0; i < classes.size(); i++) {
+            SizeClassStats want = expected.sizeClasses().get(i);
+            Map<String, Object> c = Json.object(classes.get(i));
+            assertEquals(want.blockSize(), Json.integer(c.get("blockSize")));
+            assertEquals(want.sets(), Json.integer(c.get("sets")));
+            assertEquals(want.totalBlocks(), Json.integer(c.get("totalBlocks")));
+            assertEquals(want.usedBlocks(), Json.integer(c.get("usedBlocks")));
+            assertEquals(want.totalBytes(), Json.integer(c.get("totalBytes")));
+            assertEquals(want.usedBytes(), Json.integer(c.get("usedBytes")));
+            assertEquals(want.allocations(), Json.integer(c.get("allocations")));
+            assertEquals(want.frees(), Json.integer(c.get("frees")));
+        }
+        Map<String, Object> class64 = Json.object(classes.get(0));
+        assertEquals(100L, Json.integer(class64.get("usedBlocks")), "the 100 blocks of 48 bytes");
+        Map<String, Object> class128 = Json.object(classes.get(1));
+        assertEquals(1L, Json.integer(class128.get("allocations")));
+        assertEquals(1L, Json.integer(class128.get("frees")));
+
+        List<Object> processes = Json.array(json.get("attachedProcesses"));
+        assertEquals(1, processes.size(), "only the command itself is attached: " + processes);
+        Map<String, Object> self = Json.object(processes.get(0));
+        assertEquals(ProcessHandle.current().pid(), Json.integer(self.get("pid")));
+        assertEquals(Boolean.TRUE, self.get("alive"));
+        assertEquals(Boolean.TRUE, self.get("self"));
+    }
+
+    @Test
+    void shouldPrintAlignedTables() throws Exception {
+        HeapStats expected = libraryStats();
+        Cli.Result result = Cli.run("stats", file.toString());
+        assertEquals(0, result.exitCode(), result::toString);
+        assertEquals("", result.err());
+        String out = result.out();
+        assertTrue(out.startsWith("heap " + file + " (file of " + Files.size(file) + " bytes"), out);
+        assertTrue(out.matches("(?s).*\\ncapacity +" + expected.totalBytes() + "  4 MiB\\n.*"), out);
+        assertTrue(out.matches("(?s).*\\nused +" + expected.usedBytes() + "  .*"), out);
+        assertTrue(out.matches("(?s).*\\nfragmentation +" + String.format(java.util.Locale.ROOT, "%.4f", expected.fragmentation()) + "  .*"), out);
+
+        List<String> lines = out.lines().toList();
+        int header = lines.indexOf("size classes") + 1;
+        assertTrue(lines.get(header).matches(" +block +sets +used +total +used bytes +total bytes +use +allocations +frees"), lines.get(header));
+        int width = lines.get(header).length();
+        for (int i = 1; i <= 7; i++) {
+            String row = lines.get(header + i);
+            assertEquals(width, row.length(), "rows are as wide as the header: " + row);
+            assertEquals(String.valueOf(64 << (i - 1)), row.trim().split(" +")[0]);
+        }
+        String row64 = lines.get(header + 1).trim();
+        assertTrue(row64.matches("64 +2 +100 +128 +6400 +8192 +78\\.1% +100 +0"), row64);
+        assertTrue(out.contains("free buddy blocks per order\n  order  block size  free blocks  free bytes\n"), out);
+        assertTrue(out.contains("attached processes: 1 (1 alive)"), out);
+        assertTrue(out.matches("(?s).*\\n +" + ProcessHandle.current().pid() + "  yes .*this command\\n.*"), out);
+    }
+}
