@@ -117,8 +117,8 @@ class ShmHeapScriptIT {
         try (JarFile jarFile = new JarFile(jar.toFile())) {
             Attributes main = jarFile.getManifest().getMainAttributes();
             assertEquals(ShmHeapCli.class.getName(), main.getValue("Main-Class"));
-            assertEquals(ManifestFlagsTest.manifestForm(System.getProperty("shmheap.jvm.flags"), "--add-opens="), main.getValue("Add-Opens"));
-            assertEquals(ManifestFlagsTest.manifestForm(System.getProperty("shmheap.jvm.flags"), "--add-exports="), main.getValue("Add-Exports"));
+            assertEquals(dev.shmheap.JvmFlags.manifestAddOpens(), main.getValue("Add-Opens"));
+            assertEquals(dev.shmheap.JvmFlags.manifestAddExports(), main.getValue("Add-Exports"));
             assertTrue(jarFile.stream().noneMatch(e -> e.getName().matches("META-INF/[^/]+\\.(SF|DSA|RSA|EC)")), "signature files excluded");
         }
         Path file = Cli.newPath("java-jar");
