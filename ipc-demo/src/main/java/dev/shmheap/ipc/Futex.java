@@ -50,7 +50,7 @@ final class Futex {
         try {
             Native.register(Futex.class, Platform.C_LIBRARY_NAME);
             return true;
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
+        } catch (LinkageError | RuntimeException e) {
             return false;
         }
     }
