@@ -32,8 +32,9 @@ final class Units {
         return String.format(Locale.ROOT, "%,.0f", n);
     }
 
+    /** Nanoseconds as microseconds, or as milliseconds from 10 ms up. */
     static String micros(long nanos) {
-        return String.format(Locale.ROOT, "%.1f us", nanos / 1000.0);
+        return nanos >= 10_000_000 ? String.format(Locale.ROOT, "%.1f ms", nanos / 1e6) : String.format(Locale.ROOT, "%.1f us", nanos / 1000.0);
     }
 
     static String percentiles(Histogram h) {
