@@ -71,6 +71,18 @@ class SparseReservationTest {
     }
 
     @Test
+    void shouldNameTheRequestedPathNotATemporaryWhenCreateCannotReserve() throws IOException {
+        Path path = mountPoint.resolve("named.heap");
+        try {
+            IOException e = assertThrows(IOException.class, () -> ShmHeap.create(path, 16L << 20));
+            assertTrue(e.getMessage().contains(path.toString()), "names " + path + ": " + e.getMessage());
+            assertFalse(e.getMessage().contains(".init-"), "names a temporary file that no longer exists: " + e.getMessage());
+        } finally {
+            Files.deleteIfExists(path);
+        }
+    }
+
+    @Test
     void shouldReserveTheWholeFileByDefault() throws IOException {
         Path path = mountPoint.resolve("reserved.heap");
         try {
