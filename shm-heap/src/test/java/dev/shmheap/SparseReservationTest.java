@@ -192,6 +192,81 @@ class SparseReservationTest {
         }
     }
 
+    /**
+     * The accessors check only that an access lies in the data region. On a sparse heap, memory
+     * of an extent that was never reserved has no backing store: on a full filesystem touching
+     * it faults (SIGBUS). Such an offset was never handed out, so this is misuse, and misuse
+     * must get a clear exception. Runs in a child JVM so that a crash cannot take this one down.
+     */
+    @Test
+    void shouldRejectAccessToUnreservedMemoryOfSparseHeapClearly() throws Exception {
+        Path path = mountPoint.resolve("unreserved.heap");
+        Path filler = mountPoint.resolve("filler-unreserved");
+        Path errorFile = Path.of(System.getProperty("java.io.tmpdir"), "shmheap-probe-hs_err-" + ProcessHandle.current().pid() + ".log");
+        try {
+            long unreserved;
+            try (ShmHeap heap = ShmHeap.create(path, 64L << 20, CreateOption.SPARSE)) {
+                heap.putLong(heap.allocate(100), 7);
+                unreserved = heap.fileLength() - heap.capacity() + (32L << 20);
+            }
+            fillFilesystem(filler);
+            List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.add("-XX:ErrorFile=" + errorFile);
+            command.add("-XX:-CreateCoredumpOnCrash");
+            for (String flag : System.getProperty("shmheap.jvm.flags", "").split("\\s+")) {
+                if (!flag.isBlank()) {
+                    command.add(flag);
+                }
+            }
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), UnreservedAccessProbe.class.getName(), path.toString(),
+                    Long.toString(unreserved)));
+            Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child did not finish:\n" + output);
+            System.out.println("SparseReservationTest: access to unreserved memory on a full filesystem:\n" + output);
+            assertEquals(0, child.exitValue(), "the child JVM died (SIGBUS?):\n" + output);
+            assertTrue(output.contains("probe done"), output);
+            assertFalse(output.contains("UNCLEAR"), "accesses to unreserved memory did not fail with a documented exception:\n" + output);
+
+            Files.delete(filler);
+            try (ShmHeap heap = ShmHeap.open(path)) {
+                VerifyReport report = heap.verify();
+                assertTrue(report.ok(), report.toString());
+            }
+        } finally {
+            Files.deleteIfExists(errorFile);
+            Files.deleteIfExists(filler);
+            Files.deleteIfExists(path);
+        }
+    }
+
+    /** Run in a child JVM: accesses unreserved memory of a sparse heap and says how each access ended. */
+    static final class UnreservedAccessProbe {
+        public static void main(String[] args) throws IOException {
+            long offset = Long.parseLong(args[1]);
+            try (ShmHeap heap = ShmHeap.open(Path.of(args[0]))) {
+                probe("getLong", () -> heap.getLong(offset));
+                probe("putLong", () -> heap.putLong(offset + PAGE, 1));
+                probe("getBytes", () -> heap.getBytes(offset + 2 * PAGE, new byte[16], 0, 16));
+                probe("putBytes", () -> heap.putBytes(offset + 3 * PAGE, new byte[16], 0, 16));
+                probe("compareAndSetLong", () -> heap.compareAndSetLong(offset + 4 * PAGE, 0, 1));
+            }
+            System.out.println("probe done");
+        }
+
+        private static void probe(String what, Runnable access) {
+            try {
+                access.run();
+                System.out.println(what + ": no exception (UNCLEAR: the filesystem is full, so the access cannot have been backed)");
+            } catch (IndexOutOfBoundsException | IllegalArgumentException | IllegalStateException | ShmHeapException e) {
+                System.out.println(what + ": clear " + e);
+            } catch (Throwable t) {
+                System.out.println(what + ": UNCLEAR " + t);
+            }
+        }
+    }
+
     // ---- helpers ----
 
     /** Writes a word into every page of the block: a page without backing store would SIGBUS here. */
