@@ -5,6 +5,7 @@ import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.lock.SpinLock;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -63,7 +64,6 @@ class HeaderBitFlipTest {
     /** What happened to one bit flip. */
     private static final class Flip {
         final int bit;
-        final String field;
         final Kind kind;
         String openError;
         boolean opened;
@@ -76,7 +76,6 @@ class HeaderBitFlipTest {
 
         Flip(int bit) {
             this.bit = bit;
-            this.field = HeaderDescriptor.fieldAt(bit / 8);
             this.kind = kindAt(bit / 8);
         }
 
@@ -162,6 +161,13 @@ class HeaderBitFlipTest {
             }
         } finally {
             TestHeaps.delete(path);
+        }
+    }
+
+    @AfterAll
+    static void restoreLogging() {
+        if (spinLockLogger != null) {
+            spinLockLogger.setLevel(null);
         }
     }
 
