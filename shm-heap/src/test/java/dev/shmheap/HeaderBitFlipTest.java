@@ -71,6 +71,7 @@ class HeaderBitFlipTest {
         VerifyReport verifyBefore;
         VerifyReport verifyAfter;
         boolean patternsIntact = true;
+        long nanos;
         final List<String> allowedErrors = new ArrayList<>();
         final List<String> unexpected = new ArrayList<>();
 
@@ -126,7 +127,9 @@ class HeaderBitFlipTest {
                     FLIPS.add(flip);
                     byte original = metadata[flip.byteOffset()];
                     writeFully(channel, new byte[] {(byte) (original ^ (1 << (bit % 8)))}, flip.byteOffset());
+                    long flipStart = System.nanoTime();
                     boolean changedMore = runOne(flip, metadata, live, patterns);
+                    flip.nanos = System.nanoTime() - flipStart;
                     if (changedMore) {
                         writeFully(channel, metadata, 0);
                     } else {
@@ -141,6 +144,12 @@ class HeaderBitFlipTest {
                         FLIPS.stream().filter(f -> f.openError != null).count(),
                         padding == allPadding ? "" : "; TIME BUDGET of " + BUDGET_NANOS / 1_000_000_000 + " s reached: only " + padding
                                 + " of " + allPadding + " padding bits flipped (-D" + BUDGET_PROPERTY + "=0 for all)");
+                for (Kind kind : Kind.values()) {
+                    List<Flip> ofKind = FLIPS.stream().filter(f -> f.kind == kind).toList();
+                    long nanos = ofKind.stream().mapToLong(f -> f.nanos).sum();
+                    System.out.printf("  %-14s %5d flips, %5.1f s, %5.0f us/flip%n", kind, ofKind.size(), nanos / 1e9,
+                            ofKind.isEmpty() ? 0 : nanos / 1e3 / ofKind.size());
+                }
             }
             // After the last restore the heap must be exactly as it was.
             try (ShmHeap heap = ShmHeap.open(path)) {
