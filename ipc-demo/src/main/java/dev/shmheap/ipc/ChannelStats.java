@@ -1,0 +1,23 @@
+package dev.shmheap.ipc;
+
+/**
+ * A snapshot of a channel's shared counters, read without locks.
+ *
+ * @param capacity          slots in the ring
+ * @param tail              positions claimed by producers so far
+ * @param head              positions the consumer has passed (delivered or skipped)
+ * @param skippedSlots      slots passed without a message: claimed by a producer that died
+ *                          before publishing
+ * @param futexWaits        times the consumer went to sleep in FUTEX_WAIT
+ * @param futexWakes        FUTEX_WAKE calls producers made because the consumer slept
+ * @param producers         producer-table entries in use (live or not yet found dead)
+ * @param consumerAttached  whether a receiver holds the consumer word
+ * @param consumerWaiting   whether the consumer says it sleeps right now
+ */
+public record ChannelStats(int capacity, long tail, long head, long skippedSlots, long futexWaits, long futexWakes, int producers,
+                           boolean consumerAttached, boolean consumerWaiting) {
+    /** Messages claimed but not yet consumed (approximate while producers run). */
+    public long depth() {
+        return Math.max(0, tail - head);
+    }
+}

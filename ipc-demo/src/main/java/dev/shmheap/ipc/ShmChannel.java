@@ -1,0 +1,372 @@
+package dev.shmheap.ipc;
+
+import dev.shmheap.ShmHeap;
+import dev.shmheap.internal.lock.ProcessIdentity;
+
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.locks.LockSupport;
+
+import static dev.shmheap.ipc.ChannelDescriptor.*;
+
+/**
+ * A many-producer, one-consumer channel of messages that live in a shared {@link ShmHeap}: a
+ * ring of (offset, length) slots in one heap block, found by name through the heap's name
+ * directory. Only offsets travel; the bytes stay where the producer wrote them (zero copy),
+ * and the consumer frees each block after reading it in place.
+ *
+ * <p>Layout: see {@link ChannelDescriptor}. Protocol, in short:
+ * <ol>
+ *   <li><b>Attach.</b> A producer takes an entry of the 64-entry producer table with one CAS,
+ *       from 0 or from the token of a dead process; in the latter case it first turns every
+ *       slot the dead process had claimed into a published "no message" slot. The consumer
+ *       takes the consumer word the same way (one consumer at a time).</li>
+ *   <li><b>Offer.</b> Read {@code pos = tail}. If the slot's sequence is {@code pos}, claim it
+ *       with one CAS to {@code claimed(me, pos)}, then advance tail with CAS (others help
+ *       advance it when they find the slot at tail already claimed), write offset and length,
+ *       publish with a CAS to {@code pos + 1}, and, if the consumer's waiting word says it is
+ *       asleep, clear the word and FUTEX_WAKE it. If the slot still holds position
+ *       {@code pos - capacity} (the consumer has not freed it), the ring is full: return false.</li>
+ *   <li><b>Poll.</b> At {@code head}: sequence {@code head + 1} means a message: read it, set
+ *       the sequence to {@code head + capacity} (free for the next lap), then advance head.</li>
+ *   <li><b>Sleep.</b> The consumer sets the waiting word with a CAS, re-checks the slot, and
+ *       sleeps in FUTEX_WAIT on the word. Both sides use a full fence (CAS) between their
+ *       store and their load: producer "publish; read waiting", consumer "set waiting; read
+ *       slot"; so at least one of them sees the other and no wake-up is lost. Producers make
+ *       no system call while the consumer is awake.</li>
+ * </ol>
+ *
+ * <p><b>Crashes.</b> A message is visible to the consumer only once its slot is published,
+ * which is one CAS after the producer wrote the offset and length: it is entirely there or not
+ * at all. A producer killed between claim and publish leaves a slot claimed in its name; when
+ * the consumer finds such a slot at head for a while, it checks the producer's token (pid and
+ * start time) and, if that process is dead, skips the slot (counted in
+ * {@link ChannelStats#skippedSlots()}); a slot already marked abandoned by the producer that
+ * took over the dead one's table entry is skipped at once. Producers are never wedged by it: anyone who finds the
+ * slot at tail taken advances tail. What a dead process held is leaked, not reclaimed: the
+ * block a killed producer allocated for its message, and a message the consumer had taken but
+ * not yet freed (the heap keeps no record of which process holds which block). A killed
+ * consumer leaves its messages in the ring; the next receiver resumes at head.
+ *
+ * <p>Instances are thread-safe; senders and receivers are meant for one thread each.
+ */
+public final class ShmChannel {
+    /** How long a slot may stay claimed at head before the consumer asks whether its producer is alive. */
+    static final long LIVENESS_CHECK_NANOS = 1_000_000;
+
+    private final ShmHeap heap;
+    private final String name;
+    private final long base;
+    private final int capacity;
+    private final long futexAddress;
+
+    private ShmChannel(ShmHeap heap, String name, long base, int capacity) {
+        this.heap = heap;
+        this.name = name;
+        this.base = base;
+        this.capacity = capacity;
+        long waiting = heap.address(base + WAITING_OFFSET);
+        // The futex word is the low half of the waiting long, wherever the byte order puts it.
+        this.futexAddress = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? waiting : waiting + Integer.BYTES;
+    }
+
+    /**
+     * Allocates a channel of {@code capacity} slots in {@code heap} and binds it to {@code name}.
+     *
+     * @throws IllegalArgumentException if the capacity is not a power of two in 2..2^24 or the name is invalid
+     * @throws IllegalStateException    if {@code name} is already bound
+     * @throws dev.shmheap.HeapFullException if the heap has no room for the block
+     */
+    public static ShmChannel create(ShmHeap heap, String name, int capacity) {
+        long length = blockLength(capacity);
+        long base = heap.allocate(length, REGION_LENGTH);
+        try {
+            for (long i = 0; i < SLOTS_OFFSET; i += Long.BYTES) {
+                heap.putLong(base + i, 0);
+            }
+            heap.putLong(base + CAPACITY_OFFSET, capacity);
+            heap.putLong(base + PRODUCER_TABLE_SIZE_OFFSET, PRODUCER_TABLE_SIZE);
+            heap.putLong(base + CREATOR_OFFSET, ProcessIdentity.current());
+            for (long pos = 0; pos < capacity; pos++) {
+                long slot = base + slotOffset(pos, capacity);
+                heap.putLong(slot + SLOT_MESSAGE_OFFSET, 0);
+                heap.putLong(slot + SLOT_LENGTH_OFFSET, 0);
+                heap.putLong(slot + SLOT_RESERVED_OFFSET, 0);
+                heap.putLong(slot + SLOT_SEQUENCE_OFFSET, pos);
+            }
+            heap.putLongRelease(base + MAGIC_OFFSET, MAGIC);
+            heap.bind(name, base);
+        } catch (RuntimeException e) {
+            heap.free(base);
+            throw e;
+        }
+        return new ShmChannel(heap, name, base, capacity);
+    }
+
+    /**
+     * Attaches to the channel bound to {@code name}, waiting up to {@code wait} for another
+     * process to create it.
+     *
+     * @throws IllegalStateException if no channel appears in time, or the block bound to the
+     *                               name is not a channel of this format
+     */
+    public static ShmChannel attach(ShmHeap heap, String name, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        long park = 100_000;
+        for (;;) {
+            OptionalLong bound = heap.lookup(name);
+            if (bound.isPresent()) {
+                return validate(heap, name, bound.getAsLong());
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw new IllegalStateException("no channel named '" + name + "' appeared in heap " + heap.path() + " within " + wait);
+            }
+            if (Thread.interrupted()) {
+                throw new InterruptedException("waiting for channel '" + name + "'");
+            }
+            LockSupport.parkNanos(park);
+            park = Math.min(park * 2, 20_000_000);
+        }
+    }
+
+    private static ShmChannel validate(ShmHeap heap, String name, long base) {
+        long usable = heap.usableSize(base);
+        if (usable < SLOTS_OFFSET) {
+            throw new IllegalStateException("'" + name + "' names a block of " + usable + " bytes at offset " + base
+                    + ": too small for a channel (at least " + SLOTS_OFFSET + ")");
+        }
+        long magic = heap.getLongVolatile(base + MAGIC_OFFSET);
+        if (magic != MAGIC) {
+            throw new IllegalStateException("'" + name + "' at offset " + base + " is not a channel of this version: magic=0x"
+                    + Long.toHexString(magic) + ", expected 0x" + Long.toHexString(MAGIC));
+        }
+        long capacity = heap.getLong(base + CAPACITY_OFFSET);
+        long tableSize = heap.getLong(base + PRODUCER_TABLE_SIZE_OFFSET);
+        if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1
+                || SLOTS_OFFSET + capacity * SLOT_LENGTH > usable || tableSize != PRODUCER_TABLE_SIZE) {
+            throw new IllegalStateException("channel '" + name + "' at offset " + base + " is corrupt: capacity=" + capacity
+                    + ", producerTableSize=" + tableSize + ", blockSize=" + usable + "; expected a power-of-two capacity whose slots fit"
+                    + " and producerTableSize=" + PRODUCER_TABLE_SIZE);
+        }
+        return new ShmChannel(heap, name, base, (int) capacity);
+    }
+
+    /**
+     * Unbinds the channel and frees its block, after freeing every message still published in
+     * the ring. Waits up to {@code waitForProducers} for attached producers to detach (dead ones
+     * do not count) and for any live consumer to close its receiver.
+     *
+     * @return the number of undelivered messages freed
+     * @throws IllegalStateException if a live producer or consumer is still attached after the wait
+     */
+    public long destroy(Duration waitForProducers) throws InterruptedException {
+        long deadline = System.nanoTime() + waitForProducers.toNanos();
+        for (;;) {
+            List<Long> live = liveProducers();
+            long consumer = heap.getLongVolatile(base + CONSUMER_OFFSET);
+            boolean consumerAlive = consumer != 0 && ProcessIdentity.isAlive(consumer);
+            if (live.isEmpty() && !consumerAlive) {
+                break;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                StringBuilder who = new StringBuilder();
+                for (long token : live) {
+                    who.append(" producer ").append(ProcessIdentity.describe(token)).append(';');
+                }
+                if (consumerAlive) {
+                    who.append(" consumer ").append(ProcessIdentity.describe(consumer)).append(';');
+                }
+                throw new IllegalStateException("cannot destroy channel '" + name + "': still attached:" + who);
+            }
+            if (Thread.interrupted()) {
+                throw new InterruptedException("destroying channel '" + name + "'");
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+        long freed = 0;
+        long head = heap.getLongVolatile(base + HEAD_OFFSET);
+        for (long pos = head; pos < head + capacity; pos++) {
+            long slot = slot(pos);
+            if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) == pos + 1) {
+                heap.free(heap.getLong(slot + SLOT_MESSAGE_OFFSET));
+                freed++;
+            }
+        }
+        heap.unbind(name);
+        heap.putLongRelease(base + MAGIC_OFFSET, 0);
+        heap.free(base);
+        return freed;
+    }
+
+    /**
+     * Attaches a producer: takes the first entry of the producer table that is free or names a
+     * dead process, with one CAS. Taking over a dead process's entry first marks every slot it
+     * had claimed as abandoned, so the consumer passes those slots at once.
+     *
+     * @throws IllegalStateException if all 64 entries name live processes
+     */
+    public ShmSender newSender() {
+        long token = ProcessIdentity.current();
+        for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
+            long entry = base + producerEntryOffset(index);
+            long owner = heap.getLongVolatile(entry);
+            if (owner == 0) {
+                if (heap.compareAndSetLong(entry, 0, token)) {
+                    return new ShmSender(this, index, token);
+                }
+            } else if (owner != token && !ProcessIdentity.isAlive(owner) && heap.compareAndSetLong(entry, owner, token)) {
+                abandonClaims(index);
+                return new ShmSender(this, index, token);
+            }
+        }
+        throw new IllegalStateException("channel '" + name + "' has " + PRODUCER_TABLE_SIZE + " live producers attached; close one");
+    }
+
+    /**
+     * Marks every slot still claimed by table entry {@code index} (whose previous owner is dead)
+     * as abandoned. Only the sequence word changes, with a CAS: a consumer skipping the same
+     * slot at the same moment wins or loses cleanly, and no field of a slot that has meanwhile
+     * moved on to another lap is touched.
+     */
+    private void abandonClaims(int index) {
+        boolean any = false;
+        for (int i = 0; i < capacity; i++) {
+            long sequenceOffset = base + SLOTS_OFFSET + (long) i * SLOT_LENGTH + SLOT_SEQUENCE_OFFSET;
+            long sequence = heap.getLongVolatile(sequenceOffset);
+            if (isClaimed(sequence) && !isAbandoned(sequence) && claimant(sequence) == index) {
+                any |= heap.compareAndSetLong(sequenceOffset, sequence, sequence | ABANDONED);
+            }
+        }
+        if (any) {
+            wakeConsumer();
+        }
+    }
+
+    /**
+     * Attaches the consumer.
+     *
+     * @throws IllegalStateException if a live process already consumes from this channel
+     */
+    public ShmReceiver newReceiver() {
+        long token = ProcessIdentity.current();
+        long word = base + CONSUMER_OFFSET;
+        for (;;) {
+            long owner = heap.getLongVolatile(word);
+            if (owner != 0 && (owner == token || ProcessIdentity.isAlive(owner))) {
+                throw new IllegalStateException("channel '" + name + "' already has a consumer: " + ProcessIdentity.describe(owner));
+            }
+            if (heap.compareAndSetLong(word, owner, token)) {
+                return new ShmReceiver(this, token, recoverHead());
+            }
+        }
+    }
+
+    /**
+     * The position the consumer continues from. A consumer killed after freeing a slot but
+     * before storing head leaves head one behind: skip slots already freed for their next lap.
+     */
+    private long recoverHead() {
+        long head = heap.getLongVolatile(base + HEAD_OFFSET);
+        for (;;) {
+            long sequence = heap.getLongVolatile(slot(head) + SLOT_SEQUENCE_OFFSET);
+            if (position(sequence) < head + capacity) {
+                break;
+            }
+            head++;
+        }
+        heap.putLongRelease(base + HEAD_OFFSET, head);
+        return head;
+    }
+
+    List<Long> liveProducers() {
+        List<Long> live = new ArrayList<>();
+        for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
+            long owner = heap.getLongVolatile(base + producerEntryOffset(index));
+            if (owner != 0 && ProcessIdentity.isAlive(owner)) {
+                live.add(owner);
+            }
+        }
+        return live;
+    }
+
+    /** Counters and positions, read without locks. */
+    public ChannelStats stats() {
+        long head = heap.getLongVolatile(base + HEAD_OFFSET);
+        long tail = heap.getLongVolatile(base + TAIL_OFFSET);
+        int producers = 0;
+        for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
+            if (heap.getLongVolatile(base + producerEntryOffset(index)) != 0) {
+                producers++;
+            }
+        }
+        return new ChannelStats(capacity, tail, head, heap.getLongVolatile(base + SKIPPED_OFFSET),
+                heap.getLongVolatile(base + FUTEX_WAITS_OFFSET), heap.getLongVolatile(base + FUTEX_WAKES_OFFSET), producers,
+                heap.getLongVolatile(base + CONSUMER_OFFSET) != 0, consumerWaiting());
+    }
+
+    /** True while the consumer has announced that it sleeps (or is about to) in a futex wait. */
+    public boolean consumerWaiting() {
+        return heap.getLongVolatile(base + WAITING_OFFSET) != 0;
+    }
+
+    // ---- shared by ShmSender and ShmReceiver ----
+
+    ShmHeap heap() {
+        return heap;
+    }
+
+    long base() {
+        return base;
+    }
+
+    long slot(long position) {
+        return base + slotOffset(position, capacity);
+    }
+
+    long futexAddress() {
+        return futexAddress;
+    }
+
+    /**
+     * Called by a producer after a publish (a CAS, so a full fence separates the publish from
+     * this read): wakes the consumer if it said it sleeps. Clearing the word first makes only
+     * one producer issue the system call per sleep.
+     */
+    void wakeConsumer() {
+        long waiting = base + WAITING_OFFSET;
+        if (heap.getLongVolatile(waiting) != 0 && heap.compareAndSetLong(waiting, 1, 0)) {
+            if (Futex.AVAILABLE) {
+                Futex.wake(futexAddress, 1);
+            }
+            increment(base + FUTEX_WAKES_OFFSET);
+        }
+    }
+
+    void increment(long offset) {
+        long value;
+        do {
+            value = heap.getLongVolatile(offset);
+        } while (!heap.compareAndSetLong(offset, value, value + 1));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Offset of the channel's block in the heap. */
+    public long offset() {
+        return base;
+    }
+
+    @Override
+    public String toString() {
+        return "ShmChannel{'" + name + "' at offset " + base + ", capacity=" + capacity + "}";
+    }
+}

@@ -1,0 +1,220 @@
+package dev.shmheap.ipc;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.shmheap.ShmHeap;
+import dev.shmheap.internal.lock.ProcessIdentity;
+
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import static dev.shmheap.ipc.ChannelDescriptor.*;
+
+/**
+ * The consumer of a {@link ShmChannel}: holds the channel's consumer word until
+ * {@link #close()}. For one thread.
+ *
+ * <p>{@link #poll(long, TimeUnit)} spins, then yields, then sleeps in FUTEX_WAIT on the
+ * channel's waiting word until a producer publishes (see {@link ShmChannel} for the
+ * handshake). Sleeps are capped at {@link #MAX_SLEEP_NANOS}, and at
+ * {@link ShmChannel#LIVENESS_CHECK_NANOS} while the slot at head is claimed, so that a producer
+ * that died holding it is noticed.
+ */
+public final class ShmReceiver implements MessageReceiver {
+    static final long MAX_SLEEP_NANOS = 100_000_000;
+    private static final int SPINS = 2_000;
+    private static final int YIELDS = 50;
+    private static final long FALLBACK_PARK_NANOS = 50_000;
+
+    private final ShmChannel channel;
+    private final ShmHeap heap;
+    private final long token;
+    private final int capacity;
+    private final long headOffset;
+    private final long waitingOffset;
+    private final Memory timespec = new Memory(16);
+    private long head;
+    private long stuckPosition = -1;
+    private long nextLivenessCheck;
+    private boolean closed;
+
+    ShmReceiver(ShmChannel channel, long token, long head) {
+        this.channel = channel;
+        this.heap = channel.heap();
+        this.token = token;
+        this.capacity = channel.capacity();
+        this.headOffset = channel.base() + HEAD_OFFSET;
+        this.waitingOffset = channel.base() + WAITING_OFFSET;
+        this.head = head;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException if the slot at head names something that is not a live
+     *                               block of at least its length (a buggy producer or a corrupt
+     *                               file); the slot is consumed first, so the next poll goes on
+     */
+    @Override
+    public Optional<Message> poll() {
+        ensureOpen();
+        for (;;) {
+            long slot = channel.slot(head);
+            long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+            if (sequence == head + 1) {
+                long offset = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
+                long length = heap.getLong(slot + SLOT_LENGTH_OFFSET);
+                long position = head;
+                release(slot, sequence);
+                return Optional.of(checked(position, offset, length));
+            }
+            if (isClaimed(sequence) && position(sequence) == head && (isAbandoned(sequence) || claimantDead(sequence))) {
+                if (release(slot, sequence)) {
+                    countSkipped();
+                }
+                continue;
+            }
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public Optional<Message> poll(long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        for (int i = 0; i < SPINS + YIELDS; i++) {
+            Optional<Message> message = poll();
+            if (message.isPresent()) {
+                return message;
+            }
+            if (i < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        for (;;) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException("poll of channel '" + channel.name() + "'");
+            }
+            long remaining = deadline - System.nanoTime();
+            if (remaining <= 0) {
+                return poll();
+            }
+            announceSleep();
+            // The CAS above is a full fence: this re-check cannot miss a publish whose
+            // producer then read the waiting word as 0.
+            Optional<Message> message = poll();
+            if (message.isPresent()) {
+                clearSleep();
+                return message;
+            }
+            long cap = isClaimed(heap.getLongVolatile(channel.slot(head) + SLOT_SEQUENCE_OFFSET))
+                    ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS;
+            long sleep = Math.min(remaining, cap);
+            if (Futex.AVAILABLE) {
+                Futex.await(channel.futexAddress(), 1, sleep, Pointer.nativeValue(timespec));
+                long waits = channel.base() + FUTEX_WAITS_OFFSET;
+                heap.putLongRelease(waits, heap.getLong(waits) + 1);
+            } else {
+                LockSupport.parkNanos(Math.min(sleep, FALLBACK_PARK_NANOS));
+            }
+            clearSleep();
+            message = poll();
+            if (message.isPresent()) {
+                return message;
+            }
+        }
+    }
+
+    /** Sets the waiting word to 1 with a CAS (a full fence), even when it already is 1. */
+    private void announceSleep() {
+        while (!heap.compareAndSetLong(waitingOffset, 0, 1)) {
+            if (heap.getLongVolatile(waitingOffset) == 1 && heap.compareAndSetLong(waitingOffset, 1, 1)) {
+                return;
+            }
+        }
+    }
+
+    private void clearSleep() {
+        heap.compareAndSetLong(waitingOffset, 1, 0);
+    }
+
+    /**
+     * Frees the slot at head for the next lap, then advances head (in that order: a consumer
+     * killed in between leaves head behind a freed slot, which the next receiver skips).
+     */
+    private boolean release(long slot, long sequence) {
+        if (!heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, sequence, head + capacity)) {
+            return false;
+        }
+        head++;
+        heap.putLongRelease(headOffset, head);
+        return true;
+    }
+
+    /**
+     * True once the slot at head has been claimed for at least
+     * {@link ShmChannel#LIVENESS_CHECK_NANOS} and the claiming producer's table entry names a
+     * dead process (or none). Checks /proc at most once per interval.
+     */
+    private boolean claimantDead(long sequence) {
+        long now = System.nanoTime();
+        if (stuckPosition != head) {
+            stuckPosition = head;
+            nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
+            return false;
+        }
+        if (now - nextLivenessCheck < 0) {
+            return false;
+        }
+        nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
+        long owner = heap.getLongVolatile(channel.base() + producerEntryOffset(claimant(sequence)));
+        return owner == 0 || !ProcessIdentity.isAlive(owner);
+    }
+
+    private void countSkipped() {
+        long skipped = channel.base() + SKIPPED_OFFSET;
+        heap.putLongRelease(skipped, heap.getLong(skipped) + 1);
+    }
+
+    private Message checked(long position, long offset, long length) {
+        long usable;
+        try {
+            usable = heap.usableSize(offset);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried offset=" + offset
+                    + ", which is not a live block: " + e.getMessage(), e);
+        }
+        if (length < 1 || length > usable) {
+            throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried length=" + length
+                    + " for the " + usable + "-byte block at offset=" + offset);
+        }
+        return new Message(offset, length);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("receiver of channel '" + channel.name() + "' is closed");
+        }
+    }
+
+    /** The next position this receiver reads. */
+    public long nextPosition() {
+        return head;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            clearSleep();
+            heap.compareAndSetLong(channel.base() + CONSUMER_OFFSET, token, 0);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ShmReceiver{" + channel + ", head=" + head + "}";
+    }
+}

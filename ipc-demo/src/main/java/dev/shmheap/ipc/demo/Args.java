@@ -1,0 +1,84 @@
+package dev.shmheap.ipc.demo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code --name value} options; {@code --flag} alone means true. Unknown names are rejected. */
+final class Args {
+    /** A command line the program cannot run with; the message says why and how to call it. */
+    static final class UsageException extends IllegalArgumentException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    private final Map<String, String> values = new HashMap<>();
+
+    private Args() {
+    }
+
+    static Args parse(String[] args, String usage, String... known) {
+        Set<String> allowed = Set.of(known);
+        Args parsed = new Args();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--help") || arg.equals("-h")) {
+                System.out.println(usage);
+                System.exit(0);
+            }
+            if (!arg.startsWith("--") || !allowed.contains(arg.substring(2))) {
+                throw new UsageException("unknown argument '" + arg + "'\n" + usage);
+            }
+            boolean hasValue = i + 1 < args.length && !args[i + 1].startsWith("--");
+            parsed.values.put(arg.substring(2), hasValue ? args[++i] : "true");
+        }
+        return parsed;
+    }
+
+    String get(String name, String fallback) {
+        return values.getOrDefault(name, fallback);
+    }
+
+    boolean has(String name) {
+        return values.containsKey(name);
+    }
+
+    int getInt(String name, int fallback) {
+        return (int) getLong(name, fallback);
+    }
+
+    long getLong(String name, long fallback) {
+        String value = values.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        String v = value.replace("_", "").replace(",", "").toLowerCase();
+        long unit = 1;
+        if (v.endsWith("k")) {
+            unit = 1L << 10;
+        } else if (v.endsWith("m")) {
+            unit = 1L << 20;
+        } else if (v.endsWith("g")) {
+            unit = 1L << 30;
+        }
+        try {
+            return Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a number (suffixes k, m, g allowed): '" + value + "'");
+        }
+    }
+
+    /** The heap path given with --heap, or a new unique one under /dev/shm (else java.io.tmpdir). */
+    Path heapPath(String label) {
+        String given = values.get("heap");
+        return given != null ? Path.of(given) : defaultDirectory().resolve("shmheap-" + label + "-" + ProcessHandle.current().pid() + ".heap");
+    }
+
+    static Path defaultDirectory() {
+        Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+}

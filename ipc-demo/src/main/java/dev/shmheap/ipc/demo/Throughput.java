@@ -1,0 +1,58 @@
+package dev.shmheap.ipc.demo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Messages/s and MB/s for one message size and a number of producer JVMs: this process
+ * consumes (and checks every message), {@code --producers} child JVMs produce
+ * {@code --count} messages each.
+ */
+public final class Throughput {
+    static final String USAGE = "throughput [--heap PATH] [--capacity 256m] [--producers 2] [--size 1k] [--count 200000]"
+            + " [--slots 1024]";
+
+    private Throughput() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Args args = Args.parse(argv, USAGE, "heap", "capacity", "producers", "size", "count", "slots");
+        Path path = args.heapPath("throughput");
+        boolean ownHeap = !args.has("heap") && !Files.exists(path);
+        int producers = args.getInt("producers", 2);
+        int size = args.getInt("size", 1024);
+        long count = args.getLong("count", 200_000);
+        long capacity = args.getLong("capacity", 256L << 20);
+        System.out.println("throughput: " + producers + " producer JVM(s) x " + Units.count(count) + " messages of " + size + " B");
+        List<Process> children = new ArrayList<>();
+        int status;
+        try {
+            status = Consumer.run(path, capacity, "throughput", args.getInt("slots", 1024), producers, Duration.ofSeconds(60), () -> {
+                for (int id = 1; id <= producers; id++) {
+                    try {
+                        children.add(ChildJvm.start(Producer.class, List.of("-Xmx256m"), List.of("--heap", path.toString(), "--capacity",
+                                Long.toString(capacity), "--channel", "throughput", "--id", Integer.toString(id), "--count",
+                                Long.toString(count), "--min-size", Integer.toString(size), "--max-size", Integer.toString(size))));
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            });
+            for (Process child : children) {
+                if (!child.waitFor(30, TimeUnit.SECONDS) || child.exitValue() != 0) {
+                    status = 1;
+                }
+            }
+        } finally {
+            children.forEach(Process::destroyForcibly);
+            if (ownHeap) {
+                Files.deleteIfExists(path);
+            }
+        }
+        System.exit(status);
+    }
+}
