@@ -51,24 +51,25 @@ final class HeapFiles {
         Files.createFile(temp, PosixFilePermissions.asFileAttribute(mode));
         try {
             Files.setPosixFilePermissions(temp, mode);
-            initialize(temp, layout, token);
+            initialize(temp, absolute, layout, token);
             Files.createLink(absolute, temp);
         } finally {
             Files.deleteIfExists(temp);
         }
     }
 
-    private static void initialize(Path temp, HeapLayout layout, long token) throws IOException {
+    /** Builds the heap in {@code temp}; errors name {@code target}, the file the caller asked for. */
+    private static void initialize(Path temp, Path target, HeapLayout layout, long token) throws IOException {
         try (RandomAccessFile file = new RandomAccessFile(temp.toFile(), "rw")) {
             file.setLength(layout.fileLength());
         }
         int fd = NativeIo.openReadWrite(temp.toString());
         try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE);
              MappedMemory memory = MappedMemory.map(channel, layout.fileLength())) {
-            reserve(fd, 0, layout.pageMapOffset(), temp, "metadata");
+            reserve(fd, 0, layout.pageMapOffset(), target, "metadata");
             if (!layout.sparse()) {
-                reserve(fd, layout.pageMapOffset(), layout.pageMapLength(), temp, "page map");
-                reserve(fd, layout.dataOffset(), layout.capacity(), temp, "data region");
+                reserve(fd, layout.pageMapOffset(), layout.pageMapLength(), target, "page map");
+                reserve(fd, layout.dataOffset(), layout.capacity(), target, "data region");
             }
             layout.writeImmutableFields(memory, token, System.currentTimeMillis());
             ExtentReservations reservations = new ExtentReservations(memory, layout, fd);
@@ -76,7 +77,7 @@ final class HeapFiles {
                 reservations.markAllReserved();
             }
             if (!new BuddyAllocator(memory, layout, new PageMap(memory, layout, reservations)).initialize()) {
-                throw new IOException("cannot create heap file " + temp + ": " + reservations.lastFailure());
+                throw new IOException("cannot create heap file " + target + ": " + reservations.lastFailure());
             }
             memory.putLongVolatile(HeaderDescriptor.MAGIC_OFFSET, HeaderDescriptor.MAGIC);
         } finally {

@@ -516,6 +516,7 @@ public final class ShmHeap implements AutoCloseable {
         names[SizeClasses.COUNT] = buddyLockName;
         int held = 0;
         int takenOver = 0;
+        boolean consistent = true;
         try {
             for (; held < lockOffsets.length; held++) {
                 SpinLock.Acquired acquired = SpinLock.acquireWithin(memory, lockOffsets[held], token, names[held],
@@ -528,14 +529,21 @@ public final class ShmHeap implements AutoCloseable {
                     takenOver++;
                 }
             }
+            consistent = false;
             long relinked = buddy.rebuild();
             for (int c = 0; c < SizeClasses.COUNT; c++) {
                 slab.rebuild(c);
             }
+            consistent = true;
             return new RecoveryReport(takenOver, processTable.removeDead(), relinked);
         } finally {
+            // A repair that failed part-way leaves every lock marked, so the next taker repairs again.
             for (int i = held - 1; i >= 0; i--) {
-                SpinLock.release(memory, lockOffsets[i], token);
+                if (consistent) {
+                    SpinLock.release(memory, lockOffsets[i], token);
+                } else {
+                    SpinLock.releasePoisoned(memory, lockOffsets[i], token);
+                }
             }
         }
     }
@@ -671,7 +679,25 @@ public final class ShmHeap implements AutoCloseable {
             throw new IndexOutOfBoundsException("access of " + length + " bytes at offset " + offset + " is outside the data region ["
                     + layout.dataOffset() + ", " + layout.dataEnd() + ") of heap " + path);
         }
+        if (layout.sparse()) {
+            checkReserved(offset, length);
+        }
         return offset;
+    }
+
+    /**
+     * In a sparse heap, memory the buddy never handed out may have no backing store: touching
+     * it on a full filesystem raises SIGBUS. Refuse such an access instead.
+     */
+    private void checkReserved(long offset, long length) {
+        long first = (offset - layout.dataOffset()) >>> HeapLayout.EXTENT_SHIFT;
+        long last = (offset + Math.max(length, 1) - 1 - layout.dataOffset()) >>> HeapLayout.EXTENT_SHIFT;
+        for (long extent = first; extent <= last; extent++) {
+            if (!pages.reservations().dataReserved(extent)) {
+                throw new IndexOutOfBoundsException("access of " + length + " bytes at offset " + offset + " touches data extent " + extent
+                        + " of sparse heap " + path + ", which was never allocated and has no reserved backing store");
+            }
+        }
     }
 
     private void checkInData(long offset) {

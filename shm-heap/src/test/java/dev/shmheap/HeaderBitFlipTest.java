@@ -53,7 +53,7 @@ class HeaderBitFlipTest {
      * on an idle 2-core machine all 32768 bits take well under it.
      */
     private static final String BUDGET_PROPERTY = "shmheap.bitflip.budgetSeconds";
-    private static final long BUDGET_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong(BUDGET_PROPERTY, 35));
+    private static final long BUDGET_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong(BUDGET_PROPERTY, 120));
 
     private static Path path;
     private static final List<Flip> FLIPS = new ArrayList<>(HEADER_BITS);
@@ -283,7 +283,7 @@ class HeaderBitFlipTest {
             if (name.equals("immutable header field") || name.equals("header checksum")) {
                 return IMMUTABLE;
             }
-            if (name.equals("buddy lock") || name.startsWith("lock of class ")) {
+            if (name.equals("buddy lock") || name.startsWith("lock of class ") || name.equals("name-directory lock")) {
                 return LOCK;
             }
             if (name.equals("buddy counter")) {
@@ -309,10 +309,10 @@ class HeaderBitFlipTest {
         if (offset < HeaderDescriptor.CHECKSUM_OFFSET + 8) {
             return Kind.IMMUTABLE;
         }
-        if (within(offset, HeaderDescriptor.BUDDY_LOCK_OFFSET, 8)) {
+        if (within(offset, HeaderDescriptor.BUDDY_LOCK_OFFSET, 8) || within(offset, HeaderDescriptor.NAME_DIRECTORY_LOCK_OFFSET, 8)) {
             return Kind.LOCK;
         }
-        if (within(offset, HeaderDescriptor.BUDDY_STATE_OFFSET, 32)) {
+        if (within(offset, HeaderDescriptor.BUDDY_STATE_OFFSET, 40)) {
             return Kind.BUDDY_COUNTER;
         }
         if (within(offset, HeaderDescriptor.FREE_LIST_HEADS_OFFSET, HeaderDescriptor.ORDER_COUNT * 8)) {
@@ -340,9 +340,9 @@ class HeaderBitFlipTest {
     /** A precise name of the 64-bit header word holding {@code offset}, for failure messages. */
     static String wordName(int offset) {
         int word = offset & ~7;
-        String[] buddyState = {"buddy free bytes", "buddy allocated bytes", "buddy allocations", "buddy frees"};
+        String[] buddyState = {"buddy free bytes", "buddy allocated bytes", "buddy allocations", "buddy frees", "buddy slab-set bytes"};
         String[] classState = {"partial-set head", "set count", "used blocks", "allocations", "frees"};
-        if (within(word, HeaderDescriptor.BUDDY_STATE_OFFSET, 32)) {
+        if (within(word, HeaderDescriptor.BUDDY_STATE_OFFSET, buddyState.length * 8)) {
             return buddyState[(word - HeaderDescriptor.BUDDY_STATE_OFFSET) / 8] + " (word at " + word + ")";
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {

@@ -214,11 +214,7 @@ class SparseReservationTest {
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.add("-XX:ErrorFile=" + errorFile);
             command.add("-XX:-CreateCoredumpOnCrash");
-            for (String flag : System.getProperty("shmheap.jvm.flags", "").split("\\s+")) {
-                if (!flag.isBlank()) {
-                    command.add(flag);
-                }
-            }
+            command.addAll(JvmFlags.required());
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), UnreservedAccessProbe.class.getName(), path.toString(),
                     Long.toString(unreserved)));
             Process child = new ProcessBuilder(command).redirectErrorStream(true).start();

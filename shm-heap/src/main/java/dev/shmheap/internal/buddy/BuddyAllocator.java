@@ -5,6 +5,7 @@ import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.ExtentReservations;
 import dev.shmheap.internal.pagemap.PageMap;
@@ -253,12 +254,15 @@ public final class BuddyAllocator {
     }
 
     private void addCounter(long offset, long delta) {
-        memory.putLongRelease(offset, memory.getLong(offset) + delta);
+        Counters.add(memory, offset, delta);
     }
 
     /**
      * Recreates the free lists and counters from the page map, after a process died holding
-     * the buddy lock. Returns the number of free blocks relinked.
+     * the buddy lock. Free buddies that a dead process left unmerged (killed between a free's
+     * commit and its last merge) are merged on the way: the walk visits blocks in address
+     * order, so a block's free lower buddy, if any, is the last free block kept so far.
+     * Returns the number of free blocks relinked.
      */
     public long rebuild() {
         for (int order = 0; order < HeaderDescriptor.ORDER_COUNT; order++) {
@@ -267,22 +271,63 @@ public final class BuddyAllocator {
         }
         long[] freeBytes = {0};
         long[] setBytes = {0};
-        long[] relinked = {0};
+        long[] allocatedBlocks = {0};
+        FreeBlockStack free = new FreeBlockStack();
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             if (PageMapEntry.kind(word0) == FREE) {
-                pushFree(page, PageMapEntry.order(word0));
-                freeBytes[0] += blockBytes(PageMapEntry.order(word0));
-                relinked[0]++;
-            } else if (PageMapEntry.kind(word0) == PageMapEntry.SLAB) {
-                setBytes[0] += blockBytes(PageMapEntry.order(word0));
+                long block = page;
+                int order = PageMapEntry.order(word0);
+                freeBytes[0] += blockBytes(order);
+                while (order < layout.maxOrder() && free.topIs(block ^ (1L << order), order) && (block & (1L << order)) != 0) {
+                    long low = free.pop();
+                    pages.putWord0(low, PageMapEntry.word0(FREE, order + 1, 0, 0));
+                    pages.putWord0(block, 0);
+                    pages.putWord1(block, 0);
+                    block = low;
+                    order++;
+                }
+                free.push(block, order);
+            } else {
+                allocatedBlocks[0]++;
+                if (PageMapEntry.kind(word0) == PageMapEntry.SLAB) {
+                    setBytes[0] += blockBytes(PageMapEntry.order(word0));
+                }
             }
             return true;
         }, problem -> {
             throw new HeapCorruptedException("cannot rebuild the free lists: " + problem);
         });
+        for (int i = 0; i < free.size; i++) {
+            pushFree(free.pages[i], free.orders[i]);
+        }
         memory.putLong(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, freeBytes[0]);
         memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, layout.capacity() - freeBytes[0]);
         memory.putLong(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, setBytes[0]);
-        return relinked[0];
+        Counters.restoreFrees(memory, HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, HeaderDescriptor.BUDDY_FREES_OFFSET, allocatedBlocks[0]);
+        return free.size;
+    }
+
+    /** The free blocks kept so far by {@link #rebuild()}, in address order. */
+    private static final class FreeBlockStack {
+        long[] pages = new long[64];
+        int[] orders = new int[64];
+        int size;
+
+        boolean topIs(long page, int order) {
+            return size > 0 && pages[size - 1] == page && orders[size - 1] == order;
+        }
+
+        long pop() {
+            return pages[--size];
+        }
+
+        void push(long page, int order) {
+            if (size == pages.length) {
+                pages = java.util.Arrays.copyOf(pages, size * 2);
+                orders = java.util.Arrays.copyOf(orders, size * 2);
+            }
+            pages[size] = page;
+            orders[size++] = order;
+        }
     }
 }

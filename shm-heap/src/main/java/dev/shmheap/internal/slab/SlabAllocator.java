@@ -4,6 +4,7 @@ import dev.shmheap.HeapCorruptedException;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.pagemap.PageMapWalker;
@@ -200,8 +201,7 @@ public final class SlabAllocator {
     }
 
     private void increment(int c, int field, long delta) {
-        long offset = classOffset(c, field);
-        memory.putLongRelease(offset, memory.getLong(offset) + delta);
+        Counters.add(memory, classOffset(c, field), delta);
     }
 
     /**
@@ -230,5 +230,6 @@ public final class SlabAllocator {
         });
         memory.putLong(classOffset(c, CLASS_SET_COUNT), sets[0]);
         memory.putLong(classOffset(c, CLASS_USED_BLOCKS), used[0]);
+        Counters.restoreFrees(memory, classOffset(c, CLASS_ALLOCATIONS), classOffset(c, CLASS_FREES), used[0]);
     }
 }

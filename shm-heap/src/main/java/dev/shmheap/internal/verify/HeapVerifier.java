@@ -31,6 +31,7 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   free count of order k  == |free list of order k|
  *   buddy free bytes       == sum of FREE block bytes;  allocated == capacity - free
  *   class c sets, used     == SLAB heads of c, sum of popcount(occupancy)
+ *   class c allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
  *   no FREE block has a FREE buddy of its order (merging is complete)
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
  * </pre>
@@ -98,6 +99,7 @@ public final class HeapVerifier {
         long[] freeBytes = {0};
         long[] buddyUsedBytes = {0};
         long[] deadOwnedBytes = {0};
+        long[] allocatedBlocks = {0};
         long[] covered = {0};
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             blocks[0]++;
@@ -112,6 +114,7 @@ public final class HeapVerifier {
                     checkMerged(page, order);
                 }
                 case PageMapEntry.USED -> {
+                    allocatedBlocks[0]++;
                     buddyUsedBytes[0] += bytes;
                     checkDataReserved(page, order);
                     if (word1 == 0 || !ProcessIdentity.isAlive(word1)) {
@@ -119,6 +122,7 @@ public final class HeapVerifier {
                     }
                 }
                 case PageMapEntry.SLAB -> {
+                    allocatedBlocks[0]++;
                     int c = PageMapEntry.sizeClass(word0);
                     setsPerClass[c]++;
                     usedPerClass[c] += Long.bitCount(word1);
@@ -156,6 +160,8 @@ public final class HeapVerifier {
             checkPartialList(c, partialSets);
             expectCounter(classOffset(c, CLASS_SET_COUNT), setsPerClass[c], "set count of class " + SizeClasses.blockSize(c));
             expectCounter(classOffset(c, CLASS_USED_BLOCKS), usedPerClass[c], "used blocks of class " + SizeClasses.blockSize(c));
+            expectDifference(classOffset(c, CLASS_ALLOCATIONS), classOffset(c, CLASS_FREES), usedPerClass[c],
+                    "class " + SizeClasses.blockSize(c) + " allocations - frees");
             slabBytes += setsPerClass[c] * SizeClasses.setBytes(c);
             slabUsedBytes += usedPerClass[c] * SizeClasses.blockSize(c);
         }
@@ -164,6 +170,7 @@ public final class HeapVerifier {
         expectCounter(BUDDY_FREE_BYTES_OFFSET, freeBytes[0], "buddy free bytes");
         expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes, "buddy allocated bytes");
         expectCounter(BUDDY_SET_BYTES_OFFSET, slabBytes, "buddy slab-set bytes");
+        expectDifference(BUDDY_ALLOCATIONS_OFFSET, BUDDY_FREES_OFFSET, allocatedBlocks[0], "buddy allocations - frees");
 
         checkNames();
         for (AttachedProcess p : processTable.entries()) {
@@ -311,6 +318,16 @@ public final class HeapVerifier {
         long stored = memory.getLongVolatile(offset);
         if (stored != recounted) {
             problem(name + " is " + stored + " in the header, a recount gives " + recounted);
+        }
+    }
+
+    /** Statistics counters obey {@code allocations - frees == live blocks} (repairs keep it so). */
+    private void expectDifference(long allocationsOffset, long freesOffset, long live, String name) {
+        long allocations = memory.getLongVolatile(allocationsOffset);
+        long frees = memory.getLongVolatile(freesOffset);
+        if (allocations - frees != live || allocations < 0 || frees < 0) {
+            problem(name + " is " + allocations + " - " + frees + " = " + (allocations - frees) + " in the header, a recount gives "
+                    + live + " live blocks");
         }
     }
 

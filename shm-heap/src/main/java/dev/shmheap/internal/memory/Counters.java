@@ -1,0 +1,26 @@
+package dev.shmheap.internal.memory;
+
+/**
+ * The heap's 64-bit counters in shared memory. Each is written only by the holder of the lock
+ * that guards it and read by anyone: a plain read and an ordered store suffice for the writer,
+ * and readers see every value whole.
+ */
+public final class Counters {
+    private Counters() {
+    }
+
+    public static void add(MappedMemory memory, long offset, long delta) {
+        memory.putLongRelease(offset, memory.getLong(offset) + delta);
+    }
+
+    /**
+     * Keeps a pair of statistics counters true to {@code allocations - frees == live blocks}
+     * after a repair: a process killed between its state change and its counter updates leaves
+     * them off by one, and the allocation count is the one worth keeping.
+     */
+    public static void restoreFrees(MappedMemory memory, long allocationsOffset, long freesOffset, long liveBlocks) {
+        long allocations = Math.max(memory.getLong(allocationsOffset), liveBlocks);
+        memory.putLong(allocationsOffset, allocations);
+        memory.putLong(freesOffset, allocations - liveBlocks);
+    }
+}
