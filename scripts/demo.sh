@@ -10,27 +10,16 @@
 #
 # usage: scripts/demo.sh [messages-per-producer (default 100000)] [extra producer options...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 PER_PRODUCER=${1:-100000}
 shift || true
 JAR=ipc-demo/target/ipc-demo.jar
 
-# Build if the jar is missing or older than any source or POM.
-if [ ! -f "$JAR" ] || [ -n "$(find pom.xml shm-heap/pom.xml shm-heap/src/main ipc-demo/pom.xml ipc-demo/src/main -newer "$JAR" -print -quit)" ]; then
-  command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+" >&2; exit 1; }
-  echo "building $JAR ..."
-  mvn -q -B -ntp -pl ipc-demo -am package -DskipTests
-fi
-
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-  DIR=/dev/shm
-else
-  DIR=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.io.tmpdir = //p')
-  DIR=${DIR:-/tmp}
-fi
-HEAP="$DIR/shmheap-demo-$$.heap"
+ensure_jar ipc-demo "$JAR"
+HEAP="$(heap_dir)/shmheap-demo-$$.heap"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done

@@ -8,23 +8,13 @@
 #   spin:  both sides busy-poll (lowest latency; each side keeps a core busy)
 #   block: blocking poll (brief spin, yield, then futex sleep until a producer wakes it)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 JAR=ipc-demo/target/ipc-demo.jar
-if [ ! -f "$JAR" ] || [ -n "$(find pom.xml shm-heap/pom.xml shm-heap/src/main ipc-demo/pom.xml ipc-demo/src/main -newer "$JAR" -print -quit)" ]; then
-  command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+" >&2; exit 1; }
-  echo "building $JAR ..."
-  mvn -q -B -ntp -pl ipc-demo -am package -DskipTests
-fi
-
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-  DIR=/dev/shm
-else
-  DIR=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.io.tmpdir = //p')
-  DIR=${DIR:-/tmp}
-fi
-HEAP="$DIR/shmheap-pingpong-$$.heap"
+ensure_jar ipc-demo "$JAR"
+HEAP="$(heap_dir)/shmheap-pingpong-$$.heap"
 trap 'rm -f "$HEAP"' EXIT
 trap 'exit 130' INT TERM
 

@@ -1,0 +1,25 @@
+# Shared by the scripts in this folder (sourced, not run). Sets ROOT to the repository root.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# ensure_jar MODULE JAR: builds MODULE's runnable JAR when it is missing or older than any
+# source or POM it is built from.
+ensure_jar() {
+  local module=$1 jar=$2
+  if [ ! -f "$jar" ] || [ -n "$(find "$ROOT/pom.xml" "$ROOT/shm-heap/pom.xml" "$ROOT/shm-heap/src/main" \
+        "$ROOT/$module/pom.xml" "$ROOT/$module/src/main" -newer "$jar" -print -quit 2>/dev/null)" ]; then
+    command -v mvn >/dev/null || { echo "$jar is missing or stale and mvn (Maven 3.8+) is not installed to build it" >&2; return 2; }
+    echo "building $jar ..." >&2
+    (cd "$ROOT" && mvn -q -B -ntp -pl "$module" -am package -DskipTests) >&2 || { echo "the build failed (see above)" >&2; return 2; }
+  fi
+}
+
+# heap_dir: where heaps go: /dev/shm when writable, else java.io.tmpdir.
+heap_dir() {
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    echo /dev/shm
+  else
+    local dir
+    dir=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.io.tmpdir = //p')
+    echo "${dir:-/tmp}"
+  fi
+}
