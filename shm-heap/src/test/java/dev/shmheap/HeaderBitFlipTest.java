@@ -228,6 +228,7 @@ class HeaderBitFlipTest {
                 attempt(flip, "free(" + offset + ")", () -> heap.free(offset));
             }
             attempt(flip, "stats()", heap::stats);
+            attempt(flip, "names()", heap::names);
             boolean fullCheck = flip.kind == Kind.PADDING || flip.kind == Kind.LOCK;
             for (int i = 0; i < live.length; i++) {
                 int index = i;
@@ -445,7 +446,7 @@ class HeaderBitFlipTest {
     @Test
     void shouldTakeOverFlippedLockWords() {
         List<Flip> locks = select(f -> f.kind == Kind.LOCK);
-        assertEquals((1 + SizeClasses.COUNT) * 64, locks.size());
+        assertEquals((2 + SizeClasses.COUNT) * 64, locks.size(), "buddy, name-directory and class locks");
         long skipped = locks.stream().filter(f -> f.skipped).count();
         assertTrue(skipped < 8, skipped + " lock flips named a live process");
         List<String> bad = new ArrayList<>();

@@ -36,8 +36,9 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
  * </pre>
  *
- * <p>It takes every lock so that the figures are of one moment, except a lock whose owner is
- * dead: that is reported and the walk goes on without it.
+ * <p>It takes every lock (class locks in index order, then the buddy lock, then the
+ * name-directory lock: the order every other path follows) so that the figures are of one
+ * moment, except a lock whose owner is dead: that is reported and the walk goes on without it.
  */
 public final class HeapVerifier {
     private static final int MAX_PROBLEMS = 200;
@@ -71,6 +72,7 @@ public final class HeapVerifier {
                 lock(classOffset(c, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c), held);
             }
             lock(BUDDY_LOCK_OFFSET, "buddy lock", held);
+            lock(NAME_DIRECTORY_LOCK_OFFSET, "name-directory lock", held);
             return check();
         } finally {
             for (int i = held.size() - 1; i >= 0; i--) {
