@@ -522,8 +522,8 @@ public final class ShmHeap implements AutoCloseable {
                 SpinLock.Acquired acquired = SpinLock.acquireWithin(memory, lockOffsets[held], token, names[held],
                         java.util.concurrent.TimeUnit.SECONDS.toNanos(1));
                 if (acquired == null) {
-                    throw new IllegalStateException("cannot recover " + path + ": the " + names[held] + " is "
-                            + SpinLock.lockStateToString(memory.getLongVolatile(lockOffsets[held])) + " for over a second");
+                    throw new IllegalStateException("cannot recover " + path + ": the " + names[held] + " is held by live "
+                            + ProcessIdentity.describe(memory.getLongVolatile(lockOffsets[held])) + " for over a second");
                 }
                 if (acquired == SpinLock.Acquired.TAKEN_OVER) {
                     takenOver++;
