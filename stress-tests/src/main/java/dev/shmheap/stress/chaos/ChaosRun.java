@@ -38,8 +38,8 @@ import static dev.shmheap.stress.chaos.ControlBlock.*;
  * listed in the victim's ledger (checking their patterns first), see {@link ControlBlock}.
  *
  * <p>Usage: {@code ChaosRun [HEAP_FILE_OR_DIR] [--workers N] [--seconds S] [--seed X]
- * [--capacity-mib M] [--held-kib K] [--kill-min-ms A] [--kill-max-ms B] [--no-reclaim] [--warm-native]
- * [--keep] [--verbose]}. Exit status 0 only if verify is OK, no pattern was broken, the watchdog never
+ * [--capacity-mib M] [--held-kib K] [--kill-min-ms A] [--kill-max-ms B] [--min-age-ms C] [--no-reclaim]
+ * [--warm-native] [--dump-stalls-ms D] [--keep] [--verbose]}. Exit status 0 only if verify is OK, no pattern was broken, the watchdog never
  * fired and every worker that was not killed stopped cleanly. See stress-tests/CHAOS.md.
  */
 public final class ChaosRun {
@@ -52,13 +52,18 @@ public final class ChaosRun {
 
     /** What to run. {@code heap} may be a file to create, a directory, or null for the default. */
     public record Config(Path heap, int workers, long seconds, long seed, long capacityBytes, long heldLimitBytes,
-                         long killMinMillis, long killMaxMillis, boolean reclaim, boolean warmNative, boolean keep, boolean verbose) {
+                         long killMinMillis, long killMaxMillis, long minAgeMillis, boolean reclaim, boolean warmNative,
+                         long dumpStallsMillis, boolean keep, boolean verbose) {
         public Config {
             if (workers < 1 || workers > 64) {
                 throw new IllegalArgumentException("workers=" + workers + " must be in 1..64");
             }
             if (seconds < 1) {
                 throw new IllegalArgumentException("seconds=" + seconds + " must be positive");
+            }
+            if (minAgeMillis < 0 || dumpStallsMillis < 0) {
+                throw new IllegalArgumentException("minAgeMillis=" + minAgeMillis + " dumpStallsMillis=" + dumpStallsMillis
+                        + " must not be negative");
             }
             if (killMinMillis < 1 || killMaxMillis < killMinMillis) {
                 throw new IllegalArgumentException("kill interval [" + killMinMillis + ", " + killMaxMillis + "] ms is not valid");
@@ -69,19 +74,22 @@ public final class ChaosRun {
         }
 
         public static Config defaults() {
-            return new Config(null, 4, 60, System.nanoTime() & 0xFFFF_FFFFL, 64L << 20, 0, 500, 2000, true, false, false, false);
+            return new Config(null, 4, 60, System.nanoTime() & 0xFFFF_FFFFL, 64L << 20, 0, 500, 2000, 1000, true, false, 0, false, false);
         }
 
         public Config withWorkers(int n) {
-            return new Config(heap, n, seconds, seed, capacityBytes, heldLimitBytes, killMinMillis, killMaxMillis, reclaim, warmNative, keep, verbose);
+            return new Config(heap, n, seconds, seed, capacityBytes, heldLimitBytes, killMinMillis, killMaxMillis, minAgeMillis, reclaim, warmNative,
+                    dumpStallsMillis, keep, verbose);
         }
 
         public Config withSeconds(long s) {
-            return new Config(heap, workers, s, seed, capacityBytes, heldLimitBytes, killMinMillis, killMaxMillis, reclaim, warmNative, keep, verbose);
+            return new Config(heap, workers, s, seed, capacityBytes, heldLimitBytes, killMinMillis, killMaxMillis, minAgeMillis, reclaim, warmNative,
+                    dumpStallsMillis, keep, verbose);
         }
 
         public Config withSeed(long s) {
-            return new Config(heap, workers, seconds, s, capacityBytes, heldLimitBytes, killMinMillis, killMaxMillis, reclaim, warmNative, keep, verbose);
+            return new Config(heap, workers, seconds, s, capacityBytes, heldLimitBytes, killMinMillis, killMaxMillis, minAgeMillis, reclaim, warmNative,
+                    dumpStallsMillis, keep, verbose);
         }
 
         /** Bytes each worker may hold: as given, else a quarter of the heap shared among the workers. */
@@ -129,7 +137,8 @@ public final class ChaosRun {
         } catch (IllegalArgumentException e) {
             System.err.println("chaos: " + e.getMessage());
             System.err.println("usage: ChaosRun [HEAP_FILE_OR_DIR] [--workers N] [--seconds S] [--seed X] [--capacity-mib M] [--held-kib K]"
-                    + " [--kill-min-ms A] [--kill-max-ms B] [--no-reclaim] [--warm-native] [--keep] [--verbose]");
+                    + " [--kill-min-ms A] [--kill-max-ms B] [--min-age-ms C] [--no-reclaim] [--warm-native] [--dump-stalls-ms D] [--keep]"
+                    + " [--verbose]");
             System.exit(2);
             return;
         }
@@ -152,6 +161,8 @@ public final class ChaosRun {
         long held = 0;
         long killMin = d.killMinMillis();
         long killMax = d.killMaxMillis();
+        long minAge = d.minAgeMillis();
+        long dumpStalls = 0;
         boolean reclaim = true;
         boolean warmNative = false;
         boolean keep = false;
@@ -167,6 +178,8 @@ public final class ChaosRun {
                 case "--held-kib" -> held = Long.parseLong(value(args, ++i, a)) << 10;
                 case "--kill-min-ms" -> killMin = Long.parseLong(value(args, ++i, a));
                 case "--kill-max-ms" -> killMax = Long.parseLong(value(args, ++i, a));
+                case "--min-age-ms" -> minAge = Long.parseLong(value(args, ++i, a));
+                case "--dump-stalls-ms" -> dumpStalls = Long.parseLong(value(args, ++i, a));
                 case "--no-reclaim" -> reclaim = false;
                 case "--warm-native" -> warmNative = true;
                 case "--keep" -> keep = true;
@@ -179,7 +192,8 @@ public final class ChaosRun {
                 }
             }
         }
-        return new Config(heap, workers, seconds, seed, capacity, held, killMin, killMax, reclaim, warmNative, keep, verbose);
+        return new Config(heap, workers, seconds, seed, capacity, held, killMin, killMax, minAge, reclaim, warmNative, dumpStalls, keep,
+                verbose);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -203,6 +217,8 @@ public final class ChaosRun {
         final Process process;
         final Path out;
         final Path err;
+        /** When the coordinator first saw an operation of this worker; 0 until then. */
+        long churningSince;
 
         Worker(int slot, int id, Process process, Path out, Path err) {
             this.slot = slot;
@@ -312,6 +328,7 @@ public final class ChaosRun {
         long lastProgress = 0;
         double maxStallNanos = 0;
         long maxStallAtNanos = 0;
+        boolean dumpedThisStall = false;
         boolean watchdog = false;
         while (true) {
             long now = System.nanoTime();
@@ -340,14 +357,38 @@ public final class ChaosRun {
                 failures.add("watchdog: no worker completed an operation for " + TimeUnit.NANOSECONDS.toMillis(quiet) + " ms");
                 break;
             }
+            if (config.dumpStallsMillis() > 0 && lastProgress != 0) {
+                if (quiet > TimeUnit.MILLISECONDS.toNanos(config.dumpStallsMillis()) && !dumpedThisStall) {
+                    dumpedThisStall = true;
+                    details.add(String.format(Locale.ROOT, "chaos: stall of %.0f ms at t=%.3fs: SIGQUIT to every worker (thread dumps in"
+                            + " their .out files)", quiet / 1e6, (now - startNanos) / 1e9));
+                    threadDumps(0);
+                } else if (quiet < TimeUnit.MILLISECONDS.toNanos(config.dumpStallsMillis())) {
+                    dumpedThisStall = false;
+                }
+            }
+            for (int s = 0; s < slots.size(); s++) {
+                Worker w = slots.get(s);
+                if (w.churningSince == 0 && heap.getLongVolatile(slotOffset(s) + OPS_OFFSET) > 0) {
+                    w.churningSince = now;
+                }
+            }
             if (now - nextKill >= 0) {
+                // A victim has churned for at least min-age; and one other worker must be churning,
+                // so that survivors are there to meet its locks (else, on a slow machine, kills can
+                // outpace JVM start-up and leave nothing but starting JVMs).
                 List<Integer> eligible = new ArrayList<>();
+                int churning = 0;
                 for (int s = 0; s < slots.size(); s++) {
-                    if (heap.getLongVolatile(slotOffset(s) + OPS_OFFSET) > 0 && slots.get(s).process.isAlive()) {
-                        eligible.add(s);
+                    Worker w = slots.get(s);
+                    if (w.churningSince != 0 && w.process.isAlive()) {
+                        churning++;
+                        if (now - w.churningSince >= TimeUnit.MILLISECONDS.toNanos(config.minAgeMillis())) {
+                            eligible.add(s);
+                        }
                     }
                 }
-                if (eligible.isEmpty()) {
+                if (eligible.isEmpty() || (config.workers() > 1 && churning < 2)) {
                     nextKill = now + TimeUnit.MILLISECONDS.toNanos(50);
                 } else {
                     int s = eligible.get(random.nextInt(eligible.size()));
@@ -533,7 +574,7 @@ public final class ChaosRun {
     /** Sets the stop word and waits for every worker; a worker that does not stop in time is a failure. */
     private void stopAll(boolean watchdog) throws InterruptedException {
         if (watchdog) {
-            threadDumps();
+            threadDumps(1000);
             for (Worker w : slots) {
                 w.process.destroyForcibly();
                 w.process.waitFor(10, TimeUnit.SECONDS);
@@ -550,7 +591,7 @@ public final class ChaosRun {
             }
         }
         if (!hung.isEmpty()) {
-            threadDumps();
+            threadDumps(1000);
         }
         for (Worker w : slots) {
             if (hung.contains(w)) {
@@ -569,7 +610,7 @@ public final class ChaosRun {
     }
 
     /** SIGQUIT to every live worker: the JVM prints its threads on stdout, into the worker's log. */
-    private void threadDumps() throws InterruptedException {
+    private void threadDumps(long settleMillis) throws InterruptedException {
         for (Worker w : slots) {
             if (w.process.isAlive()) {
                 try {
@@ -579,7 +620,7 @@ public final class ChaosRun {
                 }
             }
         }
-        Thread.sleep(1000);
+        Thread.sleep(settleMillis);
     }
 
     /**
