@@ -16,7 +16,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -103,10 +105,14 @@ public final class ChaosRun {
                          double recoveryMaxMillis, long takeovers, long poisonedRepairs, double maxStallMillis, boolean watchdogFired,
                          boolean verifyOk, long patternViolations, long workerFailures, int locksLeft, int deadRemoved,
                          long reclaimedBytes, long deadHeldBytes, long killsInFlight, long unaccountedBytes, long explainedLow,
-                         long explainedHigh, List<String> details, Path logDir) {
+                         long explainedHigh, boolean buddyLeakMatches, List<String> details, Path logDir) {
 
+        /**
+         * The used bytes left lie in the range the killed workers' slots allow, and every used
+         * buddy block left has the size of an allocation a killed worker had in flight.
+         */
         public boolean leakExplained() {
-            return unaccountedBytes >= explainedLow && unaccountedBytes <= explainedHigh;
+            return unaccountedBytes >= explainedLow && unaccountedBytes <= explainedHigh && buddyLeakMatches;
         }
 
         /** What the exit status says: verify OK, no violation or failure, watchdog quiet. */
@@ -267,6 +273,8 @@ public final class ChaosRun {
     private long explainedLow;
     private long explainedHigh;
     private long killsInFlight;
+    /** Usable sizes of the blocks killed workers were allocating or freeing, and how many. */
+    private final Map<Long, Integer> inFlight = new TreeMap<>();
 
     private ChaosRun(Config config) {
         this.config = config;
@@ -343,6 +351,10 @@ public final class ChaosRun {
                     slots.set(s, start(s));
                 }
             }
+            if (workerFailures + patternViolations > 4L * config.workers()) {
+                failures.add("run stopped early: " + (workerFailures + patternViolations) + " workers failed");
+                break;
+            }
             for (int s = 0; s < slots.size(); s++) {
                 lastProgress = Math.max(lastProgress, heap.getLongVolatile(slotOffset(s) + LAST_OP_NANOS_OFFSET));
             }
@@ -416,18 +428,31 @@ public final class ChaosRun {
         details.add("chaos: " + recovery);
         details.add("chaos: verify " + verify.toString().replace("\n", "\nchaos:   "));
         details.add("chaos: " + stats);
+        Map<Long, Integer> leakedBuddy = new TreeMap<>();
+        heap.forEachBlock(b -> {
+            if (b.kind() == dev.shmheap.BlockInfo.Kind.USED) {
+                leakedBuddy.merge(b.length(), 1, Integer::sum);
+            }
+        });
+        boolean buddyLeakMatches = leakedBuddy.entrySet().stream()
+                .allMatch(e -> e.getValue() <= inFlight.getOrDefault(e.getKey(), 0));
+        details.add("chaos: used buddy blocks left, by size: " + leakedBuddy + "; blocks killed workers were allocating or freeing, by"
+                + " usable size: " + inFlight + (buddyLeakMatches ? "" : " (MORE blocks of some size left than were in flight)"));
         if (verify.usedBytes() != stats.usedBytes()) {
             details.add("chaos: note: verify recounted " + verify.usedBytes() + " used bytes, stats say " + stats.usedBytes());
         }
         failures.forEach(f -> details.add("chaos: FAILURE " + f));
 
+        double[] reapMillis = kills.stream().mapToDouble(k -> (k.deadNanos - k.atNanos) / 1e6).sorted().toArray();
+        details.add(String.format(Locale.ROOT, "chaos: SIGKILL to reaped (waitFor returned): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                percentile(reapMillis, 50), percentile(reapMillis, 99), percentile(reapMillis, 100)));
         double[] recoveryMillis = kills.stream().filter(k -> k.recoveredNanos != Long.MAX_VALUE)
                 .mapToDouble(k -> (k.recoveredNanos - k.atNanos) / 1e6).sorted().toArray();
         return new Result(config, kills.size(), ops, recoveryMillis.length, percentile(recoveryMillis, 50), percentile(recoveryMillis, 99),
                 recoveryMillis.length == 0 ? Double.NaN : recoveryMillis[recoveryMillis.length - 1], takeovers, poisoned,
                 maxStallNanos / 1e6, watchdog, verify.ok(), patternViolations, workerFailures, recovery.locksTakenOver(),
                 recovery.deadProcessesRemoved(), reclaimedBytes, deadHeldBytes, killsInFlight, stats.usedBytes(), explainedLow,
-                explainedHigh, List.copyOf(details), logDir);
+                explainedHigh, buddyLeakMatches, List.copyOf(details), logDir);
     }
 
     private long killPause() {
@@ -519,6 +544,7 @@ public final class ChaosRun {
             explainedHigh += Math.max(0, held - reclaimed + Math.max(0, pending));
             if (pending != 0) {
                 killsInFlight++;
+                inFlight.merge(Math.abs(pending), 1, Integer::sum);
             }
         } else if (held != 0 || blocks != 0) {
             workerFailure("worker " + w.id + " exited cleanly but its slot still says held=" + held + " with " + blocks + " ledger blocks");
@@ -544,7 +570,7 @@ public final class ChaosRun {
             workerFailure("reclaim: ledger of worker " + w.id + " lists offset " + offset + ", which is not a live block: " + e.getMessage());
             return 0;
         }
-        String problem = ChaosPattern.check(heap, offset, size, usable, base);
+        String problem = ControlBlock.written(meta) ? ChaosPattern.check(heap, offset, size, usable, base) : null;
         if (problem != null) {
             patternViolations++;
             failures.add("a block of killed worker " + w.id + " was overwritten after its death: " + problem);

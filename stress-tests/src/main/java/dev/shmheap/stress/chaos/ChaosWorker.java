@@ -242,10 +242,12 @@ public final class ChaosWorker {
             }
             long blockSeq = ++seq;
             Held block = new Held(offset, size, usable, ChaosPattern.base(id, blockSeq), freeEntries[--freeEntryCount]);
-            ChaosPattern.write(heap, offset, size, usable, block.base());
             long entry = ControlBlock.entry(slot, block.entry());
-            heap.putLongRelease(entry + ENTRY_META_OFFSET, ControlBlock.meta(size, blockSeq));
+            long meta = ControlBlock.meta(size, blockSeq);
+            heap.putLongRelease(entry + ENTRY_META_OFFSET, meta | UNWRITTEN);
             heap.putLongRelease(entry + ENTRY_BLOCK_OFFSET, offset);
+            ChaosPattern.write(heap, offset, size, usable, block.base());
+            heap.putLongRelease(entry + ENTRY_META_OFFSET, meta);
             held.add(block);
             byOffset.put(offset, block);
             heldBytes += usable;

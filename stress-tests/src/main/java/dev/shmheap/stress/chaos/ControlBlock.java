@@ -35,19 +35,21 @@ import dev.shmheap.ShmHeap;
  *  +---------------------------------------------------------------+
  *   then the ledger, LEDGER_ENTRIES entries of 16 bytes:
  *  +---------------------------------------------------------------+
- *  |          Meta (64): requested size &lt;&lt; 40 | sequence          |  0
+ *  |          Meta (64): unwritten flag (bit 63) | size &lt;&lt; 40 | seq  |  0
  *  +---------------------------------------------------------------+
  *  |          Offset (64): a block the worker holds; 0 = empty     |  8
  *  +---------------------------------------------------------------+
  * </pre>
  *
  * <p>Ledger protocol (what makes reclaiming a dead worker's blocks safe): an entry's offset is
- * written only after the block is allocated and its pattern written (meta first, offset last),
- * and cleared <em>before</em> the block is freed. So at any instant every non-zero offset is a
- * block the worker holds, and no offset appears twice: freeing the ledger of a dead worker
- * can never free a block that some other process holds. The price is at most one leaked
- * block per kill (killed between allocate and ledger write, or between ledger clear and free);
- * the pending word says which, so the leak is accounted for.
+ * written right after {@code allocate} returns the block (meta first, with {@link #UNWRITTEN},
+ * then the offset; the flag is cleared once the pattern is written), and cleared
+ * <em>before</em> the block is freed. So at any instant every non-zero offset is a block the
+ * worker holds, and no offset appears twice: freeing the ledger of a dead worker can never
+ * free a block that some other process holds. The price is at most one leaked block per kill
+ * (killed inside {@code allocate} after the heap handed the block out, or between the return
+ * and the ledger store; or between the ledger clear and the end of {@code free}); the pending
+ * word says which, so the leak is accounted for.
  */
 final class ControlBlock {
     static final String NAME = "chaos.control";
@@ -72,8 +74,10 @@ final class ControlBlock {
 
     static final int SEQ_BITS = 40;
     static final long SEQ_MASK = (1L << SEQ_BITS) - 1;
-    /** Requested sizes must fit the 24 bits above the sequence. */
-    static final long MAX_SIZE = (1L << (Long.SIZE - SEQ_BITS)) - 1;
+    /** Requested sizes must fit the 23 bits between the sequence and the flag. */
+    static final long MAX_SIZE = (1L << (Long.SIZE - 1 - SEQ_BITS)) - 1;
+    /** Meta flag: the block is listed but its pattern is not written yet; free it unchecked. */
+    static final long UNWRITTEN = Long.MIN_VALUE;
 
     private ControlBlock() {
     }
@@ -102,7 +106,11 @@ final class ControlBlock {
     }
 
     static long sizeOf(long meta) {
-        return meta >>> SEQ_BITS;
+        return (meta & ~UNWRITTEN) >>> SEQ_BITS;
+    }
+
+    static boolean written(long meta) {
+        return (meta & UNWRITTEN) == 0;
     }
 
     static long seqOf(long meta) {
