@@ -30,7 +30,7 @@ flagsfile=shm-heap/target/classes/dev/shmheap/jvm-flags.properties
 if [ "$build" = 1 ] || [ ! -f "$cpfile" ] || [ ! -f "$flagsfile" ]; then
   command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+" >&2; exit 1; }
   # compile (not install): the reactor resolves shm-heap to shm-heap/target/classes.
-  mvn -q -B -ntp -pl stress-tests -am compile dependency:build-classpath \
+  mvn -q -B -ntp -Dstyle.color=never -pl stress-tests -am compile dependency:build-classpath \
       -Dmdep.outputFile=target/chaos.classpath -DincludeScope=runtime >&2
 fi
 

