@@ -125,6 +125,7 @@ public final class ShmHeap implements AutoCloseable {
                 // read until the header is complete or the file ends
             }
             HeapLayout layout = HeapLayout.read(header.clear(), size, name);
+            NativeIo.load();
             MappedMemory memory = MappedMemory.map(channel, layout.fileLength());
             int fd = -1;
             try {

@@ -44,6 +44,15 @@ public final class NativeIo {
     /** Returns 0 or an errno value; it does not set errno. */
     private static native int posix_fallocate(int fd, long offset, long length);
 
+    /**
+     * Loads the native bindings now. The first JNA call in a JVM costs a few hundred
+     * milliseconds; a heap pays it when it opens, not while a waiter that must check a dead
+     * lock owner's liveness holds everyone up.
+     */
+    public static void load() {
+        // The static initialiser has run by the time this returns.
+    }
+
     /** Opens {@code path} read-write and returns the file descriptor. */
     public static int openReadWrite(String path) {
         try {
