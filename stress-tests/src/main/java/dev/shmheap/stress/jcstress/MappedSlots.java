@@ -4,6 +4,7 @@ import dev.shmheap.internal.memory.MappedMemory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,9 +99,7 @@ final class MappedSlots {
         try {
             Path file = Files.createTempFile(ShmFiles.directory(), "shmheap-jcstress-slots-", ".bin");
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                channel.truncate(0);
-                channel.position(CHUNK_LENGTH - 1);
-                channel.write(java.nio.ByteBuffer.wrap(new byte[1]));
+                channel.write(ByteBuffer.wrap(new byte[1]), CHUNK_LENGTH - 1);
                 return MappedMemory.map(channel, CHUNK_LENGTH);
             } finally {
                 Files.deleteIfExists(file);
