@@ -349,19 +349,13 @@ public final class ShmHeap implements AutoCloseable {
     public long usableSize(long offset) {
         ensureOpen();
         checkInData(offset);
-        long page = layout.pageOf(offset);
-        long word0 = pages.word0(page);
-        int kind = PageMapEntry.kind(word0);
-        if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
-            long size = slab.liveBlockSize(PageMapEntry.sizeClass(word0), offset);
-            if (size > 0) {
-                return size;
-            }
-        } else if (kind == PageMapEntry.USED && offset == layout.pageOffset(page)) {
-            return BuddyAllocator.blockBytes(PageMapEntry.order(word0));
+        long size = pages.liveBlockSize(offset);
+        if (size < 0) {
+            throw new IllegalArgumentException(describeNonBlock(offset));
         }
-        throw new IllegalArgumentException(describeNonBlock(offset));
+        return size;
     }
+
 
     /** Says what lies at {@code offset} when it is not the start of a live block. */
     private String describeNonBlock(long offset) {

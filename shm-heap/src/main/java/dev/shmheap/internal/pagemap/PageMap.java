@@ -3,6 +3,7 @@ package dev.shmheap.internal.pagemap;
 import dev.shmheap.HeapCorruptedException;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.memory.MappedMemory;
 
 /**
@@ -50,6 +51,34 @@ public final class PageMap {
     /** Commits a state change with one ordered 64-bit store after the stores before it. */
     public void putWord0(long page, long value) {
         memory.putLongRelease(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD0, value);
+    }
+
+    /**
+     * The size of the live block that starts at {@code offset}, or -1 when no live block
+     * starts there (a free block, an interior offset, a corrupt entry). Read without a lock:
+     * exact for a block the caller holds, a snapshot otherwise.
+     */
+    public long liveBlockSize(long offset) {
+        if (!layout.inData(offset)) {
+            return -1;
+        }
+        long page = layout.pageOf(offset);
+        long word0 = word0(page);
+        int kind = PageMapEntry.kind(word0);
+        if (kind == PageMapEntry.USED) {
+            return offset == layout.pageOffset(page) ? (long) SizeClasses.PAGE_SIZE << PageMapEntry.order(word0) : -1;
+        }
+        int c = PageMapEntry.sizeClass(word0);
+        if ((kind != PageMapEntry.SLAB && kind != PageMapEntry.SLAB_PAGE) || c >= SizeClasses.COUNT) {
+            return -1;
+        }
+        long set = page & -(1L << SizeClasses.setOrder(c));
+        long head = word0(set);
+        long blockSize = SizeClasses.blockSize(c);
+        long within = offset - layout.pageOffset(set);
+        boolean live = PageMapEntry.kind(head) == PageMapEntry.SLAB && PageMapEntry.sizeClass(head) == c && within % blockSize == 0
+                && (word1(set) & (1L << (within / blockSize))) != 0;
+        return live ? blockSize : -1;
     }
 
     /**

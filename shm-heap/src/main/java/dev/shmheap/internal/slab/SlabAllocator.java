@@ -117,24 +117,6 @@ public final class SlabAllocator {
         return FREED;
     }
 
-    /** The block size if {@code offset} is a live block of class {@code c}, else -1. */
-    public long liveBlockSize(int c, long offset) {
-        long page = layout.pageOf(offset);
-        long pageWord = pages.word0(page);
-        int kind = PageMapEntry.kind(pageWord);
-        if ((kind != SLAB && kind != SLAB_PAGE) || PageMapEntry.sizeClass(pageWord) != c) {
-            return -1;
-        }
-        long set = page & -(1L << SizeClasses.setOrder(c));
-        expectSetHead(set, c, "slab page", page);
-        long blockSize = SizeClasses.blockSize(c);
-        long within = offset - layout.pageOffset(set);
-        if (within % blockSize != 0 || (pages.word1(set) & (1L << (within / blockSize))) == 0) {
-            return -1;
-        }
-        return blockSize;
-    }
-
     /** Returns every empty set of class {@code c} to the buddy; returns the bytes released. */
     public long releaseEmptySets(int c) {
         long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);

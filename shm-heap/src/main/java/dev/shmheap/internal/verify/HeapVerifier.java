@@ -196,30 +196,10 @@ public final class HeapVerifier {
             problem(corrupt + " name-directory entries have a state word that is neither empty nor bound");
         }
         names.entries().forEach((name, offset) -> {
-            if (!isLiveBlock(offset)) {
+            if (pages.liveBlockSize(offset) < 0) {
                 problem("name '" + name + "' is bound to offset " + offset + ", which is not a live block");
             }
         });
-    }
-
-    private boolean isLiveBlock(long offset) {
-        if (!layout.inData(offset)) {
-            return false;
-        }
-        long page = layout.pageOf(offset);
-        long word0 = pages.word0(page);
-        int kind = PageMapEntry.kind(word0);
-        if (kind == PageMapEntry.USED) {
-            return offset == layout.pageOffset(page);
-        }
-        if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
-            int c = PageMapEntry.sizeClass(word0);
-            long set = page & -(1L << SizeClasses.setOrder(c));
-            long within = offset - layout.pageOffset(set);
-            return PageMapEntry.kind(pages.word0(set)) == PageMapEntry.SLAB && within % SizeClasses.blockSize(c) == 0
-                    && (pages.word1(set) & (1L << (within / SizeClasses.blockSize(c)))) != 0;
-        }
-        return false;
     }
 
     private void checkMerged(long page, int order) {
