@@ -246,6 +246,13 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     private void checkRequest(long size, long alignment) {
+        if (size > 0 && size <= SizeClasses.MAX_BLOCK && alignment == DEFAULT_ALIGNMENT) {
+            return; // the common request, valid in every heap: the rest stays out of the inlined path
+        }
+        checkUncommonRequest(size, alignment);
+    }
+
+    private void checkUncommonRequest(long size, long alignment) {
         if (size <= 0) {
             throw new IllegalArgumentException("size=" + size + " must be positive");
         }
@@ -297,8 +304,9 @@ public final class ShmHeap implements AutoCloseable {
         ensureOpen();
         checkInData(offset);
         long page = layout.pageOf(offset);
+        long entry = pages.entry(page);
         for (int attempt = 0; attempt < 8; attempt++) {
-            long word0 = pages.word0(page);
+            long word0 = entry < 0 ? 0 : pages.word0At(entry);
             int kind = PageMapEntry.kind(word0);
             if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
                 int c = PageMapEntry.sizeClass(word0);
@@ -306,7 +314,7 @@ public final class ShmHeap implements AutoCloseable {
                 lockClass(c);
                 boolean consistent = false;
                 try {
-                    result = slab.free(c, offset);
+                    result = slab.free(c, offset, entry);
                     consistent = true;
                 } finally {
                     unlockClass(c, consistent);
@@ -697,9 +705,13 @@ public final class ShmHeap implements AutoCloseable {
 
     private void checkInData(long offset) {
         if (!layout.inData(offset)) {
-            throw new IllegalArgumentException("offset " + offset + " is outside the data region [" + layout.dataOffset() + ", "
-                    + layout.dataEnd() + ") of heap " + path);
+            throw outsideData(offset);
         }
+    }
+
+    private IllegalArgumentException outsideData(long offset) {
+        return new IllegalArgumentException("offset " + offset + " is outside the data region [" + layout.dataOffset() + ", "
+                + layout.dataEnd() + ") of heap " + path);
     }
 
     // ---- locking: every lock is taken here, and a takeover repairs before use ----
@@ -737,23 +749,27 @@ public final class ShmHeap implements AutoCloseable {
 
     /** Takes a class lock; after a takeover, rebuilds the class (under the buddy lock) first. */
     private void lockClass(int c) {
-        long lock = classOffset(c, CLASS_LOCK);
-        if (SpinLock.acquire(memory, lock, token, classLockNames[c]) == SpinLock.Acquired.TAKEN_OVER) {
-            boolean repaired = false;
+        if (SpinLock.acquire(memory, classOffset(c, CLASS_LOCK), token, classLockNames[c]) == SpinLock.Acquired.TAKEN_OVER) {
+            repairClass(c);
+        }
+    }
+
+    /** Apart from {@link #lockClass} so that the hot path stays small enough to inline. */
+    private void repairClass(int c) {
+        boolean repaired = false;
+        try {
+            lockBuddy();
+            boolean consistent = false;
             try {
-                lockBuddy();
-                boolean consistent = false;
-                try {
-                    slab.rebuild(c);
-                    consistent = true;
-                } finally {
-                    unlockBuddy(consistent);
-                }
-                repaired = true;
+                slab.rebuild(c);
+                consistent = true;
             } finally {
-                if (!repaired) {
-                    unlockClass(c, false);
-                }
+                unlockBuddy(consistent);
+            }
+            repaired = true;
+        } finally {
+            if (!repaired) {
+                unlockClass(c, false);
             }
         }
     }
@@ -797,8 +813,12 @@ public final class ShmHeap implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("heap " + path + " is closed");
+            throw closedError();
         }
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("heap " + path + " is closed");
     }
 
     /** Unmaps the heap and leaves the process table; the file stays for other processes. */

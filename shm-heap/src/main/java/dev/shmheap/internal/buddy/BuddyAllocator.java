@@ -216,15 +216,13 @@ public final class BuddyAllocator {
         long nextPage = -1;
         if (prev == 0) {
             if (memory.getLong(headOffset) != page + 1) {
-                throw new HeapCorruptedException("free block at page " + page + " (order " + order
-                        + ") has no predecessor but is not the head of its free list");
+                throw brokenList(page, order, -1);
             }
         } else {
             prevPage = pages.pageOfLink(prev, "previous link of the free block at page", page);
             expectFree(prevPage, order, "predecessor of the free block at page", page);
             if (PageMapEntry.link(pages.word0(prevPage)) != page + 1) {
-                throw new HeapCorruptedException("free block at page " + page + " (order " + order + "): its predecessor at page "
-                        + prevPage + " does not link to it");
+                throw brokenList(page, order, prevPage);
             }
         }
         if (next != 0) {
@@ -244,13 +242,24 @@ public final class BuddyAllocator {
         addCounter(HeaderDescriptor.freeCountOffset(order), -1);
     }
 
+    private static HeapCorruptedException brokenList(long page, int order, long prevPage) {
+        return new HeapCorruptedException(prevPage < 0
+                ? "free block at page " + page + " (order " + order + ") has no predecessor but is not the head of its free list"
+                : "free block at page " + page + " (order " + order + "): its predecessor at page " + prevPage + " does not link to it");
+    }
+
     /** Checks that {@code page} heads a FREE block of {@code order}; {@code what + " " + index} says where it was reached from. */
     private void expectFree(long page, int order, String what, long index) {
         long word0 = pages.word0(page);
         if (PageMapEntry.kind(word0) != FREE || PageMapEntry.order(word0) != order) {
-            throw new HeapCorruptedException(what + " " + index + ": page " + page + " is " + PageMapEntry.toString(word0)
-                    + ", expected a FREE block of order " + order);
+            throw notFree(page, word0, order, what, index);
         }
+    }
+
+    /** Built apart from {@link #expectFree} so that the check, on every split and merge, stays small enough to inline. */
+    private static HeapCorruptedException notFree(long page, long word0, int order, String what, long index) {
+        return new HeapCorruptedException(what + " " + index + ": page " + page + " is " + PageMapEntry.toString(word0)
+                + ", expected a FREE block of order " + order);
     }
 
     private void addCounter(long offset, long delta) {

@@ -121,8 +121,7 @@ public final class SpinLock {
     public static void release(MappedMemory memory, long lockOffset, long token) {
         long owner = memory.getLong(lockOffset);
         if (owner != token) {
-            throw new IllegalStateException("releasing the lock at offset " + lockOffset + ", which is " + lockStateToString(owner)
-                    + ", not by this process");
+            throw notOwner(lockOffset, owner);
         }
         memory.putLongRelease(lockOffset, 0);
     }
@@ -135,10 +134,14 @@ public final class SpinLock {
     public static void releasePoisoned(MappedMemory memory, long lockOffset, long token) {
         long owner = memory.getLong(lockOffset);
         if (owner != token) {
-            throw new IllegalStateException("releasing the lock at offset " + lockOffset + ", which is " + lockStateToString(owner)
-                    + ", not by this process");
+            throw notOwner(lockOffset, owner);
         }
         memory.putLongRelease(lockOffset, POISONED);
+    }
+
+    private static IllegalStateException notOwner(long lockOffset, long owner) {
+        return new IllegalStateException("releasing the lock at offset " + lockOffset + ", which is " + lockStateToString(owner)
+                + ", not by this process");
     }
 
     /** pid 0 never runs, so this owner is always dead: "repair before use". */

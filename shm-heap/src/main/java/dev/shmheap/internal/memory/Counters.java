@@ -9,8 +9,9 @@ public final class Counters {
     private Counters() {
     }
 
+    /** {@code offset} is a header field's, fixed by the layout. */
     public static void add(MappedMemory memory, long offset, long delta) {
-        memory.putLongRelease(offset, memory.getLong(offset) + delta);
+        memory.putLongReleaseUnchecked(offset, memory.getLongUnchecked(offset) + delta);
     }
 
     /**

@@ -86,6 +86,32 @@ public final class MappedMemory implements AutoCloseable {
         return MEMORY.compareAndSwapLong(address + checkAligned(offset, 8), expected, value);
     }
 
+    // ---- unchecked accessors: only for offsets built from an index the caller has already
+    // checked against the layout (a page-map entry of a checked page, a header field), where
+    // the bounds check could never fail. They keep the hot path small enough to inline.
+
+    public long getLongUnchecked(long offset) {
+        return MEMORY.readLong(address + offset);
+    }
+
+    public long getLongVolatileUnchecked(long offset) {
+        return MEMORY.readVolatileLong(address + offset);
+    }
+
+    public void putLongUnchecked(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeLong(address + offset, value);
+    }
+
+    public void putLongReleaseUnchecked(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeOrderedLong(address + offset, value);
+    }
+
     public int getInt(long offset) {
         return MEMORY.readInt(address + check(offset, 4));
     }
@@ -131,17 +157,24 @@ public final class MappedMemory implements AutoCloseable {
     /** Returns {@code offset} if {@code [offset, offset + size)} lies in the mapping. */
     public long check(long offset, long size) {
         if (offset < 0 || size < 0 || offset > length - size) {
-            throw new IndexOutOfBoundsException(
-                    "access of " + size + " bytes at offset " + offset + " is outside the mapping of " + length + " bytes");
+            throw outside(offset, size);
         }
         return offset;
     }
 
     private long checkAligned(long offset, int size) {
         if ((offset & (size - 1)) != 0) {
-            throw new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
+            throw misaligned(offset, size);
         }
         return check(offset, size);
+    }
+
+    private IndexOutOfBoundsException outside(long offset, long size) {
+        return new IndexOutOfBoundsException("access of " + size + " bytes at offset " + offset + " is outside the mapping of " + length + " bytes");
+    }
+
+    private static IllegalArgumentException misaligned(long offset, long size) {
+        return new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
     }
 
     @Override

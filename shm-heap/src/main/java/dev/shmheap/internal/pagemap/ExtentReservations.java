@@ -15,18 +15,33 @@ import dev.shmheap.internal.memory.NativeIo;
  * touching the page (on tmpfs even a read fault on a hole allocates, and can SIGBUS).
  * Bits are only ever set, under the buddy lock, after posix_fallocate succeeded. A heap
  * created without SPARSE has every bit set at creation.
+ *
+ * <p>Because bits only ever go from clear to set, each process keeps a private copy of the
+ * words it has read: a bit set in the copy is set in the file, so the check on every page-map
+ * access is a plain read of process memory, and only a clear bit goes to the file (a volatile
+ * read there on every access was a quarter of a 64-byte allocate+free pair). The copy may
+ * lag the file, never lead it, even when threads race to refresh a word: each writes a
+ * snapshot of the file's word, and every snapshot is a subset of the file's current value.
  */
 public final class ExtentReservations {
     private final MappedMemory memory;
     private final HeapLayout layout;
     private final int fd;
     private volatile String lastFailure;
+    private final boolean sparse;
+    private final long pageMapBitmapOffset;
+    private final long[] pageMapSeen;
+    private final long[] dataSeen;
 
     /** @param fd a read-write descriptor of the heap file, or -1 for a fully reserved heap */
     public ExtentReservations(MappedMemory memory, HeapLayout layout, int fd) {
         this.memory = memory;
         this.layout = layout;
         this.fd = fd;
+        this.sparse = layout.sparse();
+        this.pageMapBitmapOffset = layout.pageMapReservedBitmapOffset();
+        this.pageMapSeen = new long[Math.toIntExact(layout.extentWords())];
+        this.dataSeen = new long[Math.toIntExact(layout.extentWords())];
     }
 
     /** Marks every extent reserved; for heaps created without SPARSE. */
@@ -40,11 +55,12 @@ public final class ExtentReservations {
     }
 
     public boolean pageMapReserved(long page) {
-        return !layout.sparse() || bit(layout.pageMapReservedBitmapOffset(), page / HeapLayout.PAGES_PER_EXTENT);
+        // on every page-map access: fields of this object only, no division
+        return !sparse || bit(pageMapSeen, pageMapBitmapOffset, page >>> (HeapLayout.EXTENT_SHIFT - SizeClasses.PAGE_SHIFT));
     }
 
     public boolean dataReserved(long extent) {
-        return !layout.sparse() || bit(layout.dataReservedBitmapOffset(), extent);
+        return !layout.sparse() || bit(dataSeen, layout.dataReservedBitmapOffset(), extent);
     }
 
     /** Reserves the page-map slice holding {@code page}'s entry; false when the filesystem is full. */
@@ -113,8 +129,16 @@ public final class ExtentReservations {
         return true;
     }
 
-    private boolean bit(long bitmapOffset, long index) {
-        return (memory.getLongVolatile(bitmapOffset + (index >>> 6) * 8) & (1L << index)) != 0;
+    private boolean bit(long[] seen, long bitmapOffset, long index) {
+        int word = (int) (index >>> 6);
+        long mask = 1L << index;
+        if ((seen[word] & mask) != 0) {
+            return true;
+        }
+        // index is an extent of a checked page, so the word lies inside the bitmap
+        long inFile = memory.getLongVolatileUnchecked(bitmapOffset + word * 8L);
+        seen[word] = inFile;
+        return (inFile & mask) != 0;
     }
 
     private void setBit(long bitmapOffset, long index) {

@@ -9,7 +9,8 @@ import dev.shmheap.internal.memory.MappedMemory;
 /**
  * Range-checked access to the page map ({@link PageMapEntry} describes one entry). Page
  * indexes come from links stored in the file, so every one is checked against the page count
- * before it is turned into an address; an entry whose page-map slice was never reserved is
+ * before it is turned into an address (after which the entry's offset lies inside the mapping by
+ * construction of the layout, so the access itself goes unchecked); an entry whose page-map slice was never reserved is
  * read as NONE without touching the file.
  */
 public final class PageMap {
@@ -34,23 +35,51 @@ public final class PageMap {
     }
 
     public long word0(long page) {
-        checkPage(page);
-        return reservations.pageMapReserved(page) ? memory.getLongVolatile(layout.entryOffset(page) + PageMapEntry.WORD0) : 0;
+        long entry = entry(page);
+        return entry < 0 ? 0 : word0At(entry);
     }
 
     public long word1(long page) {
-        checkPage(page);
-        return reservations.pageMapReserved(page) ? memory.getLongVolatile(layout.entryOffset(page) + PageMapEntry.WORD1) : 0;
+        long entry = entry(page);
+        return entry < 0 ? 0 : word1At(entry);
     }
 
     /** Writes word 1; the caller reserved the entry's slice. */
     public void putWord1(long page, long value) {
-        memory.putLong(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD1, value);
+        putWord1At(layout.entryOffset(checkWritable(page)), value);
     }
 
     /** Commits a state change with one ordered 64-bit store after the stores before it. */
     public void putWord0(long page, long value) {
-        memory.putLongRelease(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD0, value);
+        putWord0At(layout.entryOffset(checkWritable(page)), value);
+    }
+
+    /**
+     * The file offset of {@code page}'s entry, for the {@code *At} accessors, or -1 when the
+     * entry's slice is not reserved (the entry is NONE then). Checked once, the offset serves
+     * every access to that entry in a locked section: the hot paths check each entry once.
+     */
+    public long entry(long page) {
+        checkPage(page);
+        return reservations.pageMapReserved(page) ? layout.entryOffset(page) : -1;
+    }
+
+    /** Word 0 of the entry at {@code entry}, an offset from {@link #entry} (not -1). */
+    public long word0At(long entry) {
+        return memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD0);
+    }
+
+    public long word1At(long entry) {
+        return memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD1);
+    }
+
+    public void putWord1At(long entry, long value) {
+        memory.putLongUnchecked(entry + PageMapEntry.WORD1, value);
+    }
+
+    /** The commit store: ordered after the stores before it. */
+    public void putWord0At(long entry, long value) {
+        memory.putLongReleaseUnchecked(entry + PageMapEntry.WORD0, value);
     }
 
     /**
@@ -87,22 +116,37 @@ public final class PageMap {
      */
     public long pageOfLink(long link, String what, long index) {
         if (link <= 0 || link > pageCount) {
-            throw new HeapCorruptedException(what + " " + index + " holds link " + link + ", outside pages 1.." + pageCount);
+            throw badLink(link, what, index);
         }
         return link - 1;
     }
 
+    // The checks below are on every allocate and free; their messages are built in separate
+    // methods so that the checks stay small enough for the JIT to inline.
+
     private void checkPage(long page) {
         if (page < 0 || page >= pageCount) {
-            throw new HeapCorruptedException("page index " + page + " is outside the page map of " + pageCount + " pages");
+            throw outsideMap(page);
         }
     }
 
     private long checkWritable(long page) {
         checkPage(page);
         if (!reservations.pageMapReserved(page)) {
-            throw new IllegalStateException("write to page-map entry " + page + " whose slice is not reserved");
+            throw unreserved(page);
         }
         return page;
+    }
+
+    private HeapCorruptedException badLink(long link, String what, long index) {
+        return new HeapCorruptedException(what + " " + index + " holds link " + link + ", outside pages 1.." + pageCount);
+    }
+
+    private HeapCorruptedException outsideMap(long page) {
+        return new HeapCorruptedException("page index " + page + " is outside the page map of " + pageCount + " pages");
+    }
+
+    private static IllegalStateException unreserved(long page) {
+        return new IllegalStateException("write to page-map entry " + page + " whose slice is not reserved");
     }
 }

@@ -67,17 +67,18 @@ public final class SlabAllocator {
             head = page + 1;
         }
         long set = pages.pageOfLink(head, "partial-set head of class", SizeClasses.blockSize(c));
-        long word0 = expectSetHead(set, c, "partial-set head of class", SizeClasses.blockSize(c));
-        long occupancy = pages.word1(set);
+        long entry = setHeadEntry(set, c, "partial-set head of class", SizeClasses.blockSize(c));
+        long word0 = pages.word0At(entry);
+        long occupancy = pages.word1At(entry);
         if (occupancy == -1L) {
-            throw new HeapCorruptedException("full slab set at page " + set + " is on the partial list of class " + SizeClasses.blockSize(c));
+            throw fullSetOnPartialList(set, c);
         }
         int block = Long.numberOfTrailingZeros(~occupancy);
         long updated = occupancy | (1L << block);
-        pages.putWord1(set, updated);
+        pages.putWord1At(entry, updated);
         if (updated == -1L) {
             memory.putLong(headOffset, PageMapEntry.link(word0));
-            pages.putWord0(set, PageMapEntry.withLink(word0, 0));
+            pages.putWord0At(entry, PageMapEntry.withLink(word0, 0));
         }
         increment(c, CLASS_USED_BLOCKS, 1);
         increment(c, CLASS_ALLOCATIONS, 1);
@@ -89,27 +90,32 @@ public final class SlabAllocator {
      * Returns {@link #WRONG_CLASS} when, under the lock, the page no longer belongs to class
      * {@code c}, and {@link #NOT_LIVE} (changing nothing) when the offset is not the start of
      * a used block; the caller describes the misuse after releasing the lock.
+     *
+     * @param pageEntry {@code PageMap.entry(layout.pageOf(offset))}, which the caller looked up
+     *                  to find the class; an entry's offset never changes, so it is reused here
      */
-    public int free(int c, long offset) {
+    public int free(int c, long offset, long pageEntry) {
         long page = layout.pageOf(offset);
-        long pageWord = pages.word0(page);
+        long pageWord = pageEntry < 0 ? 0 : pages.word0At(pageEntry);
         int kind = PageMapEntry.kind(pageWord);
         if ((kind != SLAB && kind != SLAB_PAGE) || PageMapEntry.sizeClass(pageWord) != c) {
             return WRONG_CLASS;
         }
         long set = page & -(1L << SizeClasses.setOrder(c));
-        long word0 = expectSetHead(set, c, "slab page", page);
-        long blockSize = SizeClasses.blockSize(c);
+        // a one-page set's page is its head: its entry was just read and checked
+        long entry = set == page && kind == SLAB ? pageEntry : setHeadEntry(set, c, "slab page", page);
+        long word0 = pages.word0At(entry);
+        int blockShift = SizeClasses.MIN_SHIFT + c;
         long within = offset - layout.pageOffset(set);
-        int block = (int) (within / blockSize);
-        long occupancy = pages.word1(set);
-        if (within % blockSize != 0 || (occupancy & (1L << block)) == 0) {
+        int block = (int) (within >>> blockShift);
+        long occupancy = pages.word1At(entry);
+        if ((within & ((1L << blockShift) - 1)) != 0 || (occupancy & (1L << block)) == 0) {
             return NOT_LIVE;
         }
-        pages.putWord1(set, occupancy & ~(1L << block));
+        pages.putWord1At(entry, occupancy & ~(1L << block));
         if (occupancy == -1L) {
             long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
-            pages.putWord0(set, PageMapEntry.withLink(word0, memory.getLong(headOffset)));
+            pages.putWord0At(entry, PageMapEntry.withLink(word0, memory.getLong(headOffset)));
             memory.putLong(headOffset, set + 1);
         }
         increment(c, CLASS_USED_BLOCKS, -1);
@@ -129,7 +135,7 @@ public final class SlabAllocator {
                 throw new HeapCorruptedException("partial list of class " + SizeClasses.blockSize(c) + " has a cycle");
             }
             long set = pages.pageOfLink(link, "partial list of class", SizeClasses.blockSize(c));
-            long word0 = expectSetHead(set, c, "partial list of class", SizeClasses.blockSize(c));
+            long word0 = pages.word0At(setHeadEntry(set, c, "partial list of class", SizeClasses.blockSize(c)));
             long next = PageMapEntry.link(word0);
             if (pages.word1(set) == 0) {
                 if (previous < 0) {
@@ -172,14 +178,27 @@ public final class SlabAllocator {
         }
     }
 
-    /** The head entry of {@code set}, checked; {@code what + " " + index} says where it was reached from. */
-    private long expectSetHead(long set, int c, String what, long index) {
-        long word0 = pages.word0(set);
+    /**
+     * The offset of {@code set}'s head entry, checked to be the head of a set of class {@code c};
+     * {@code what + " " + index} says where the set was reached from.
+     */
+    private long setHeadEntry(long set, int c, String what, long index) {
+        long entry = pages.entry(set);
+        long word0 = entry < 0 ? 0 : pages.word0At(entry);
         if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.sizeClass(word0) != c) {
-            throw new HeapCorruptedException(what + " " + index + ": page " + set + " is " + PageMapEntry.toString(word0)
-                    + ", expected the head of a slab set of class " + SizeClasses.blockSize(c));
+            throw notASetHead(set, word0, c, what, index);
         }
-        return word0;
+        return entry;
+    }
+
+    private static HeapCorruptedException fullSetOnPartialList(long set, int c) {
+        return new HeapCorruptedException("full slab set at page " + set + " is on the partial list of class " + SizeClasses.blockSize(c));
+    }
+
+    /** Built apart from {@link #setHeadEntry} so that the hot check stays small enough to inline. */
+    private static HeapCorruptedException notASetHead(long set, long word0, int c, String what, long index) {
+        return new HeapCorruptedException(what + " " + index + ": page " + set + " is " + PageMapEntry.toString(word0)
+                + ", expected the head of a slab set of class " + SizeClasses.blockSize(c));
     }
 
     private void increment(int c, int field, long delta) {
