@@ -5,17 +5,42 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
- * JMH's command line, plus the JVM flags shm-heap needs in every forked benchmark JVM
- * (JMH forks do not inherit the jar manifest's Add-Opens).
+ * The benchmarks jar's entry point. {@code java -jar benchmarks.jar SUITE [--quick]} runs one
+ * of the suites that {@code scripts/bench.sh} strings together, each printing its figures as
+ * table rows; anything else is JMH's own command line, with the JVM flags shm-heap needs
+ * added to every forked benchmark JVM (forks do not inherit the jar manifest's Add-Opens).
  */
 public final class BenchMain {
+    /** A suite's main. */
+    interface Suite {
+        void run(String[] args) throws Exception;
+    }
+
+    static final Map<String, Suite> SUITES = new LinkedHashMap<>();
+
+    static {
+        SUITES.put("alloc", JmhSuite::main);
+    }
+
     private BenchMain() {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && SUITES.containsKey(args[0])) {
+            SUITES.get(args[0]).run(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         CommandLineOptions cli = new CommandLineOptions(args);
         if (cli.shouldHelp() || cli.shouldList() || cli.shouldListProfilers() || cli.shouldListResultFormats()) {
+            if (cli.shouldHelp()) {
+                System.out.println("Suites (print markdown table rows): " + String.join(", ", SUITES.keySet())
+                        + "  e.g. java -jar benchmarks.jar alloc --quick\nOtherwise JMH's options:");
+            }
             org.openjdk.jmh.Main.main(args);
             return;
         }
