@@ -42,9 +42,14 @@ public record ResultRow(String area, String benchCase, String ours, String refer
         return unit.isEmpty() ? number : number + " " + unit;
     }
 
-    /** ours/reference as e.g. "0.83x"; "n/a" when the reference is zero. */
+    /** ours/reference as e.g. "0.83x" or "0.0031x" (two significant digits); "n/a" without a reference. */
     public static String ratio(double ours, double reference) {
-        return reference == 0 ? "n/a" : String.format(Locale.ROOT, "%.2fx", ours / reference);
+        if (reference == 0 || Double.isNaN(reference) || Double.isNaN(ours)) {
+            return "n/a";
+        }
+        double r = ours / reference;
+        int decimals = r >= 10 ? 0 : r >= 1 ? 2 : Math.min(8, 1 - (int) Math.floor(Math.log10(r)));
+        return String.format(Locale.ROOT, "%." + decimals + "fx", r);
     }
 
     /** "yes" or "NO" (capitals, so a miss stands out in the table). */
