@@ -48,7 +48,7 @@ public record ResultRow(String area, String benchCase, String ours, String refer
             return "n/a";
         }
         double r = ours / reference;
-        int decimals = r >= 10 ? 0 : r >= 1 ? 2 : Math.min(8, 1 - (int) Math.floor(Math.log10(r)));
+        int decimals = r >= 10 ? 0 : r >= 1 || r <= 0 ? 2 : Math.min(8, 1 - (int) Math.floor(Math.log10(r)));
         return String.format(Locale.ROOT, "%." + decimals + "fx", r);
     }
 
