@@ -67,7 +67,10 @@ public final class ShmHeap implements AutoCloseable {
     private final int processSlot;
     private final String buddyLockName;
     private final String nameLockName;
-    private final String[] classLockNames = new String[SizeClasses.COUNT];
+    /** Indexed by {@link #lockIndex}. */
+    private final String[] classLockNames = new String[SizeClasses.COUNT * CLASS_STRIPES];
+    /** The class stripe this process allocates from: its process-table slot's parity. */
+    private final int stripe;
     private volatile boolean closed;
 
     private ShmHeap(Path path, HeapLayout layout, MappedMemory memory, int fd) {
@@ -83,9 +86,12 @@ public final class ShmHeap implements AutoCloseable {
         this.buddyLockName = "buddy lock of " + path;
         this.nameLockName = "name-directory lock of " + path;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            classLockNames[c] = "lock of class " + SizeClasses.blockSize(c) + " of " + path;
+            for (int s = 0; s < CLASS_STRIPES; s++) {
+                classLockNames[lockIndex(c, s)] = "lock of class " + SizeClasses.blockSize(c) + " stripe " + s + " of " + path;
+            }
         }
         this.processSlot = processTable.register(token);
+        this.stripe = processSlot % CLASS_STRIPES;
     }
 
     /**
@@ -269,14 +275,15 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     private long allocateSlab(int c) {
-        lockClass(c);
+        int s = stripe;
+        lockClass(c, s);
         boolean consistent = false;
         try {
-            long offset = slab.allocate(c);
+            long offset = slab.allocate(c, s);
             consistent = true;
             return offset == SlabAllocator.NO_BLOCK ? NO_SPACE : offset;
         } finally {
-            unlockClass(c, consistent);
+            unlockClass(c, s, consistent);
         }
     }
 
@@ -310,14 +317,15 @@ public final class ShmHeap implements AutoCloseable {
             int kind = PageMapEntry.kind(word0);
             if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
                 int c = PageMapEntry.sizeClass(word0);
+                int s = PageMapEntry.stripe(word0);
                 int result;
-                lockClass(c);
+                lockClass(c, s);
                 boolean consistent = false;
                 try {
-                    result = slab.free(c, offset, entry);
+                    result = slab.free(c, s, offset, entry);
                     consistent = true;
                 } finally {
-                    unlockClass(c, consistent);
+                    unlockClass(c, s, consistent);
                 }
                 if (result == SlabAllocator.FREED) {
                     return;
@@ -412,16 +420,26 @@ public final class ShmHeap implements AutoCloseable {
     private long releaseEmptySets() {
         long released = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            lockClass(c);
-            boolean consistent = false;
-            try {
-                released += slab.releaseEmptySets(c);
-                consistent = true;
-            } finally {
-                unlockClass(c, consistent);
+            for (int s = 0; s < CLASS_STRIPES; s++) {
+                lockClass(c, s);
+                boolean consistent = false;
+                try {
+                    released += slab.releaseEmptySets(c, s);
+                    consistent = true;
+                } finally {
+                    unlockClass(c, s, consistent);
+                }
             }
         }
         return released;
+    }
+
+    private long sumOverStripes(int c, int field) {
+        long sum = 0;
+        for (int s = 0; s < CLASS_STRIPES; s++) {
+            sum += memory.getLongVolatile(classOffset(c, s, field));
+        }
+        return sum;
     }
 
     /** Heap-wide statistics from the shared counters. */
@@ -430,10 +448,10 @@ public final class ShmHeap implements AutoCloseable {
         List<SizeClassStats> classes = new ArrayList<>(SizeClasses.COUNT);
         long slabUsed = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            long sets = memory.getLongVolatile(classOffset(c, CLASS_SET_COUNT));
-            long used = memory.getLongVolatile(classOffset(c, CLASS_USED_BLOCKS));
+            long sets = sumOverStripes(c, CLASS_SET_COUNT);
+            long used = sumOverStripes(c, CLASS_USED_BLOCKS);
             classes.add(new SizeClassStats(SizeClasses.blockSize(c), sets, sets * SizeClasses.SET_SIZE, used,
-                    memory.getLongVolatile(classOffset(c, CLASS_ALLOCATIONS)), memory.getLongVolatile(classOffset(c, CLASS_FREES))));
+                    sumOverStripes(c, CLASS_ALLOCATIONS), sumOverStripes(c, CLASS_FREES)));
             slabUsed += used * SizeClasses.blockSize(c);
         }
         long buddyFree = memory.getLongVolatile(BUDDY_FREE_BYTES_OFFSET);
@@ -509,14 +527,18 @@ public final class ShmHeap implements AutoCloseable {
      */
     public RecoveryReport recover() {
         ensureOpen();
-        long[] lockOffsets = new long[SizeClasses.COUNT + 1];
-        String[] names = new String[SizeClasses.COUNT + 1];
+        // every class stripe lock in (class, stripe) order, then the buddy lock: the order of nesting
+        int classLocks = classLockNames.length;
+        long[] lockOffsets = new long[classLocks + 1];
+        String[] names = new String[classLocks + 1];
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            lockOffsets[c] = classOffset(c, CLASS_LOCK);
-            names[c] = classLockNames[c];
+            for (int s = 0; s < CLASS_STRIPES; s++) {
+                lockOffsets[lockIndex(c, s)] = classOffset(c, s, CLASS_LOCK);
+                names[lockIndex(c, s)] = classLockNames[lockIndex(c, s)];
+            }
         }
-        lockOffsets[SizeClasses.COUNT] = BUDDY_LOCK_OFFSET;
-        names[SizeClasses.COUNT] = buddyLockName;
+        lockOffsets[classLocks] = BUDDY_LOCK_OFFSET;
+        names[classLocks] = buddyLockName;
         int held = 0;
         int takenOver = 0;
         boolean consistent = true;
@@ -535,7 +557,9 @@ public final class ShmHeap implements AutoCloseable {
             consistent = false;
             long relinked = buddy.rebuild();
             for (int c = 0; c < SizeClasses.COUNT; c++) {
-                slab.rebuild(c);
+                for (int s = 0; s < CLASS_STRIPES; s++) {
+                    slab.rebuild(c, s);
+                }
             }
             consistent = true;
             return new RecoveryReport(takenOver, processTable.removeDead(), relinked);
@@ -748,20 +772,24 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /** Takes a class lock; after a takeover, rebuilds the class (under the buddy lock) first. */
-    private void lockClass(int c) {
-        if (SpinLock.acquire(memory, classOffset(c, CLASS_LOCK), token, classLockNames[c]) == SpinLock.Acquired.TAKEN_OVER) {
-            repairClass(c);
+    private void lockClass(int c, int s) {
+        if (SpinLock.acquire(memory, classOffset(c, s, CLASS_LOCK), token, classLockNames[lockIndex(c, s)]) == SpinLock.Acquired.TAKEN_OVER) {
+            repairClass(c, s);
         }
     }
 
+    private static int lockIndex(int c, int s) {
+        return c * CLASS_STRIPES + s;
+    }
+
     /** Apart from {@link #lockClass} so that the hot path stays small enough to inline. */
-    private void repairClass(int c) {
+    private void repairClass(int c, int s) {
         boolean repaired = false;
         try {
             lockBuddy();
             boolean consistent = false;
             try {
-                slab.rebuild(c);
+                slab.rebuild(c, s);
                 consistent = true;
             } finally {
                 unlockBuddy(consistent);
@@ -769,28 +797,28 @@ public final class ShmHeap implements AutoCloseable {
             repaired = true;
         } finally {
             if (!repaired) {
-                unlockClass(c, false);
+                unlockClass(c, s, false);
             }
         }
     }
 
     /** Releases a class lock, marked for repair unless {@code consistent} (see {@link #unlockBuddy}). */
-    private void unlockClass(int c, boolean consistent) {
+    private void unlockClass(int c, int s, boolean consistent) {
         if (consistent) {
-            SpinLock.release(memory, classOffset(c, CLASS_LOCK), token);
+            SpinLock.release(memory, classOffset(c, s, CLASS_LOCK), token);
         } else {
-            SpinLock.releasePoisoned(memory, classOffset(c, CLASS_LOCK), token);
+            SpinLock.releasePoisoned(memory, classOffset(c, s, CLASS_LOCK), token);
         }
     }
 
     /** Slab sets come from the buddy allocator, under its lock, nested inside a class lock. */
     private final class BuddySetSource implements SetSource {
         @Override
-        public long takeSet(int sizeClass) {
+        public long takeSet(int sizeClass, int stripe) {
             lockBuddy();
             boolean consistent = false;
             try {
-                long page = buddy.allocateSet(sizeClass);
+                long page = buddy.allocateSet(sizeClass, stripe);
                 consistent = true;
                 return page == BuddyAllocator.NO_BLOCK ? NO_SET : page;
             } finally {

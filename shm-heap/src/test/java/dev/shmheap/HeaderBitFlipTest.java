@@ -323,12 +323,14 @@ class HeaderBitFlipTest {
             return Kind.FREE_COUNT;
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            if (within(offset, HeaderDescriptor.classOffset(c, HeaderDescriptor.CLASS_LOCK), 8)) {
-                return Kind.LOCK;
-            }
-            int state = HeaderDescriptor.classOffset(c, HeaderDescriptor.CLASS_PARTIAL_HEAD);
-            if (within(offset, state, HeaderDescriptor.CLASS_FREES + 8 - HeaderDescriptor.CLASS_PARTIAL_HEAD)) {
-                return Kind.CLASS_STATE;
+            for (int s = 0; s < HeaderDescriptor.CLASS_STRIPES; s++) {
+                if (within(offset, HeaderDescriptor.classOffset(c, s, HeaderDescriptor.CLASS_LOCK), 8)) {
+                    return Kind.LOCK;
+                }
+                int state = HeaderDescriptor.classOffset(c, s, HeaderDescriptor.CLASS_PARTIAL_HEAD);
+                if (within(offset, state, HeaderDescriptor.CLASS_FREES + 8 - HeaderDescriptor.CLASS_PARTIAL_HEAD)) {
+                    return Kind.CLASS_STATE;
+                }
             }
         }
         return Kind.PADDING;
@@ -347,9 +349,12 @@ class HeaderBitFlipTest {
             return buddyState[(word - HeaderDescriptor.BUDDY_STATE_OFFSET) / 8] + " (word at " + word + ")";
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            int state = HeaderDescriptor.classOffset(c, HeaderDescriptor.CLASS_PARTIAL_HEAD);
-            if (within(word, state, classState.length * 8)) {
-                return classState[(word - state) / 8] + " of class " + SizeClasses.blockSize(c) + " (word at " + word + ")";
+            for (int s = 0; s < HeaderDescriptor.CLASS_STRIPES; s++) {
+                int state = HeaderDescriptor.classOffset(c, s, HeaderDescriptor.CLASS_PARTIAL_HEAD);
+                if (within(word, state, classState.length * 8)) {
+                    return classState[(word - state) / 8] + " of class " + SizeClasses.blockSize(c) + " stripe " + s
+                            + " (word at " + word + ")";
+                }
             }
         }
         return HeaderDescriptor.fieldAt(offset) + " (word at " + word + ")";

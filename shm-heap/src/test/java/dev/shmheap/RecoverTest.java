@@ -1,15 +1,16 @@
 package dev.shmheap;
 
+import static dev.shmheap.TestHeaps.deadToken;
+import static dev.shmheap.TestHeaps.readLong;
+import static dev.shmheap.TestHeaps.writeLong;
+
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.lock.ProcessTable;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -54,7 +55,7 @@ class RecoverTest {
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
-            writeLong(path, classOffset(CLASS_64, CLASS_PARTIAL_HEAD), 0);
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_PARTIAL_HEAD), 0);
 
             expectProblem(heap, "on no partial list");
             heap.recover();
@@ -77,7 +78,7 @@ class RecoverTest {
             long used = heap.stats().usedBytes();
             long dataOffset = heap.fileLength() - heap.capacity();
             long link = ((big - dataOffset) >>> 12) + 1;
-            writeLong(path, classOffset(CLASS_128, CLASS_PARTIAL_HEAD), link);
+            writeLong(path, classOffset(CLASS_128, 0, CLASS_PARTIAL_HEAD), link);
 
             expectProblem(heap, "partial list of class 128");
             heap.recover();
@@ -138,9 +139,9 @@ class RecoverTest {
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
-            writeLong(path, classOffset(CLASS_1024, CLASS_USED_BLOCKS), 1000);
+            writeLong(path, classOffset(CLASS_1024, 0, CLASS_USED_BLOCKS), 1000);
             assertEquals(used + (1000 - 2) * 1024, heap.stats().usedBytes(), "the corrupt counter shows in the stats");
-            writeLong(path, classOffset(CLASS_1024, CLASS_SET_COUNT), 5);
+            writeLong(path, classOffset(CLASS_1024, 0, CLASS_SET_COUNT), 5);
 
             expectProblem(heap, "used blocks of class 1024");
             expectProblem(heap, "set count of class 1024");
@@ -161,11 +162,11 @@ class RecoverTest {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
             long dead = deadToken();
-            writeLong(path, classOffset(CLASS_64, CLASS_LOCK), dead);
-            expectProblem(heap, "lock of class 64 is held by dead");
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), dead);
+            expectProblem(heap, "lock of class 64 stripe 0 is held by dead");
 
             blocks.add(heap.allocate(64)); // completes: the dead owner's lock is taken over
-            assertEquals(0, readLong(path, classOffset(CLASS_64, CLASS_LOCK)), "released after the allocation");
+            assertEquals(0, readLong(path, classOffset(CLASS_64, 0, CLASS_LOCK)), "released after the allocation");
             expectHealthy(heap, used + 64);
             freeAll(heap, blocks);
         } finally {
@@ -198,9 +199,9 @@ class RecoverTest {
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
-            writeLong(path, classOffset(CLASS_64, CLASS_LOCK), deadToken());
-            writeLong(path, classOffset(CLASS_64, CLASS_PARTIAL_HEAD), 0);
-            writeLong(path, classOffset(CLASS_64, CLASS_USED_BLOCKS), 42);
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), deadToken());
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_PARTIAL_HEAD), 0);
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_USED_BLOCKS), 42);
 
             blocks.add(heap.allocate(64));
             HeapStats stats = heap.stats();
@@ -221,8 +222,8 @@ class RecoverTest {
             long used = heap.stats().usedBytes();
             long dead = deadToken();
             writeLong(path, BUDDY_LOCK_OFFSET, dead);
-            writeLong(path, classOffset(CLASS_64, CLASS_LOCK), dead);
-            writeLong(path, classOffset(CLASS_1024, CLASS_LOCK), dead);
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), dead);
+            writeLong(path, classOffset(CLASS_1024, 0, CLASS_LOCK), dead);
             // The dead process is also still registered.
             writeLong(path, ProcessTable.SLOT_LENGTH * 7L + HeaderDescriptor.HEADER_LENGTH + ProcessTable.TOKEN, dead);
             assertEquals(2, heap.stats().attachedProcesses());
@@ -231,8 +232,8 @@ class RecoverTest {
             assertEquals(3, report.locksTakenOver());
             assertEquals(1, report.deadProcessesRemoved());
             assertEquals(0, readLong(path, BUDDY_LOCK_OFFSET));
-            assertEquals(0, readLong(path, classOffset(CLASS_64, CLASS_LOCK)));
-            assertEquals(0, readLong(path, classOffset(CLASS_1024, CLASS_LOCK)));
+            assertEquals(0, readLong(path, classOffset(CLASS_64, 0, CLASS_LOCK)));
+            assertEquals(0, readLong(path, classOffset(CLASS_1024, 0, CLASS_LOCK)));
             assertEquals(1, heap.stats().attachedProcesses());
             expectHealthy(heap, used);
             assertEquals(0, heap.recover().locksTakenOver(), "nothing left to take over");
@@ -278,38 +279,6 @@ class RecoverTest {
         assertTrue(report.ok(), report.toString());
         assertEquals(usedBytes, heap.stats().usedBytes(), "usedBytes");
         assertEquals(usedBytes, report.usedBytes(), "verify's recount of used bytes");
-    }
-
-    /** A token whose pid belonged to a child process that has exited (and been reaped). */
-    private static long deadToken() throws Exception {
-        for (int attempt = 0; attempt < 10; attempt++) {
-            Process child = new ProcessBuilder("true").start();
-            assertEquals(0, child.waitFor());
-            long pid = child.pid();
-            if (ProcessHandle.of(pid).isEmpty()) {
-                return (pid << 32) | 0x1234L;
-            }
-        }
-        throw new AssertionError("no exited child pid stayed unused");
-    }
-
-    private static void writeLong(Path path, long offset, long value) throws IOException {
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer, offset + buffer.position());
-            }
-        }
-    }
-
-    private static long readLong(Path path, long offset) throws IOException {
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            ByteBuffer buffer = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) > 0) {
-                // read the whole word
-            }
-            return buffer.getLong(0);
-        }
     }
 
     private static long sum(long[] values) {

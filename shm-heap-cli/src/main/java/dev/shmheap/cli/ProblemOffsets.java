@@ -18,7 +18,7 @@ final class ProblemOffsets {
     private static final Pattern PAGE = Pattern.compile("\\bpage (\\d+)\\b");
     private static final Pattern PAGE_PAIR = Pattern.compile("\\bpages (\\d+) and (\\d+)\\b");
     private static final Pattern ORDER_FIELD = Pattern.compile("^(free-block count|free list) of order (\\d+)\\b");
-    private static final Pattern CLASS_FIELD = Pattern.compile("^(set count|used blocks|partial list) of class (\\d+)\\b");
+    private static final Pattern CLASS_FIELD = Pattern.compile("^(set count|used blocks|partial list) of class (\\d+) stripe (\\d)\\b");
     private static final long PAGE_SIZE = 4096;
 
     private ProblemOffsets() {
@@ -60,7 +60,8 @@ final class ProblemOffsets {
         if (m.find()) {
             int blockSize = Integer.parseInt(m.group(2));
             int sizeClass = Integer.numberOfTrailingZeros(blockSize) - 6;
-            if (Integer.bitCount(blockSize) != 1 || sizeClass < 0 || sizeClass > 6) {
+            int stripe = Integer.parseInt(m.group(3));
+            if (Integer.bitCount(blockSize) != 1 || sizeClass < 0 || sizeClass > 6 || stripe >= HeaderDescriptor.CLASS_STRIPES) {
                 return -1;
             }
             int field = switch (m.group(1)) {
@@ -68,7 +69,7 @@ final class ProblemOffsets {
                 case "used blocks" -> HeaderDescriptor.CLASS_USED_BLOCKS;
                 default -> HeaderDescriptor.CLASS_PARTIAL_HEAD;
             };
-            return HeaderDescriptor.classOffset(sizeClass, field);
+            return HeaderDescriptor.classOffset(sizeClass, stripe, field);
         }
         return -1;
     }

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RecoverCommandTest {
-    private static final long CLASS_64_LOCK = HeaderDescriptor.classOffset(0, HeaderDescriptor.CLASS_LOCK);
+    private static final long CLASS_64_LOCK = HeaderDescriptor.classOffset(0, 0, HeaderDescriptor.CLASS_LOCK);
 
     private Path file;
 

@@ -97,9 +97,8 @@ public final class BuddyAllocator {
      * empty, unlinked set head, so that a process killed before the slab layer finishes the
      * set leaves a set its class rebuild completes, not a USED block nobody owns.
      */
-    public long allocateSet(int sizeClass) {
-        int order = SizeClasses.setOrder(sizeClass);
-        return take(order, 0, PageMapEntry.word0(PageMapEntry.SLAB, order, sizeClass, 0));
+    public long allocateSet(int sizeClass, int stripe) {
+        return take(SizeClasses.setOrder(sizeClass), 0, PageMapEntry.slabWord0(PageMapEntry.SLAB, sizeClass, stripe, 0));
     }
 
     private long take(int order, long commitWord1, long commitWord0) {

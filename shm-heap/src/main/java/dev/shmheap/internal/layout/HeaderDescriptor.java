@@ -41,10 +41,11 @@ package dev.shmheap.internal.layout;
  *  +---------------------------------------------------------------+
  *  |       Free-list heads, one per order 0..31 (64 each)          | 512..767
  *  +---------------------------------------------------------------+
- *  |  per size class c = 0..6, 256 bytes from 768 + 256 c:         |
- *  |       class lock word (64), alone on 128 bytes                |
+ *  |  per size class c = 0..6 and stripe s = 0..1, 128 bytes from   |
+ *  |  768 + 256 c + 128 s:                                         |
+ *  |       stripe lock word (64), alone on its 64-byte line        |
  *  |       partial-set head, set count, used blocks, allocations,  |
- *  |       frees (64 each), on 128 bytes                           |
+ *  |       frees (64 each), on the next 64-byte line               |
  *  +---------------------------------------------------------------+
  *  |       Free-block count per order 0..31 (64 each)              | 2560..2815
  *  +---------------------------------------------------------------+
@@ -57,14 +58,20 @@ package dev.shmheap.internal.layout;
  * <p>Bytes 0..135 never change after creation and are covered by the checksum at 136, so a
  * corrupt layout field is caught at {@code open} instead of steering offsets astray.
  * Every lock word has 128 bytes to itself (two cache lines, so adjacent-line prefetch cannot
- * make two locks share), and the state a lock protects sits on the lines after it: only the
+ * make two locks share), and the state a lock protects sits on the line after it: only the
  * lock holder writes it, so waiters spinning on the lock line do not slow its updates.
+ *
+ * <p>Each size class is split into {@link #CLASS_STRIPES} stripes, each with its own lock,
+ * partial-set list and counters; a set belongs to one stripe (its page-map entries say which).
+ * A process allocates from the stripe of its process-table slot parity and frees into the
+ * stripe of the block's set, so two processes allocating the same size do not contend for
+ * one lock and one list head; one that frees another's blocks meets it on that stripe only.
  * Free-list heads and links hold {@code page index + 1}; 0 means "none".
  */
 public final class HeaderDescriptor {
     /** ASCII "SHMHEAP1" read as a little-endian long. */
     public static final long MAGIC = 0x3150414548_4D4853L;
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
     public static final int HEADER_LENGTH = 4096;
     public static final int CACHE_LINE_PAIR = 128;
 
@@ -108,14 +115,16 @@ public final class HeaderDescriptor {
     public static final int ORDER_COUNT = 32;
 
     public static final int CLASS_BLOCKS_OFFSET = FREE_LIST_HEADS_OFFSET + ORDER_COUNT * 8;
-    public static final int CLASS_BLOCK_LENGTH = 2 * CACHE_LINE_PAIR;
-    /** Relative to the class's block. */
+    public static final int CLASS_STRIPES = 2;
+    public static final int STRIPE_BLOCK_LENGTH = CACHE_LINE_PAIR;
+    public static final int CLASS_BLOCK_LENGTH = CLASS_STRIPES * STRIPE_BLOCK_LENGTH;
+    /** Relative to a stripe's block. */
     public static final int CLASS_LOCK = 0;
-    public static final int CLASS_PARTIAL_HEAD = CACHE_LINE_PAIR;
-    public static final int CLASS_SET_COUNT = CACHE_LINE_PAIR + 8;
-    public static final int CLASS_USED_BLOCKS = CACHE_LINE_PAIR + 16;
-    public static final int CLASS_ALLOCATIONS = CACHE_LINE_PAIR + 24;
-    public static final int CLASS_FREES = CACHE_LINE_PAIR + 32;
+    public static final int CLASS_PARTIAL_HEAD = CACHE_LINE_PAIR / 2;
+    public static final int CLASS_SET_COUNT = CLASS_PARTIAL_HEAD + 8;
+    public static final int CLASS_USED_BLOCKS = CLASS_PARTIAL_HEAD + 16;
+    public static final int CLASS_ALLOCATIONS = CLASS_PARTIAL_HEAD + 24;
+    public static final int CLASS_FREES = CLASS_PARTIAL_HEAD + 32;
 
     /** Number of blocks on each order's free list, under the buddy lock. */
     public static final int FREE_COUNTS_OFFSET = CLASS_BLOCKS_OFFSET + SizeClasses.COUNT * CLASS_BLOCK_LENGTH;
@@ -145,8 +154,9 @@ public final class HeaderDescriptor {
         return FREE_COUNTS_OFFSET + order * 8;
     }
 
-    public static int classOffset(int sizeClass, int field) {
-        return CLASS_BLOCKS_OFFSET + sizeClass * CLASS_BLOCK_LENGTH + field;
+    /** The offset of {@code field} (CLASS_*) of stripe {@code stripe} of class {@code sizeClass}. */
+    public static int classOffset(int sizeClass, int stripe, int field) {
+        return CLASS_BLOCKS_OFFSET + sizeClass * CLASS_BLOCK_LENGTH + stripe * STRIPE_BLOCK_LENGTH + field;
     }
 
     /** A short name of the header field that holds {@code offset}, for diagnostics. */
@@ -168,12 +178,13 @@ public final class HeaderDescriptor {
         }
         if (offset >= CLASS_BLOCKS_OFFSET && offset < FREE_COUNTS_OFFSET) {
             long c = (offset - CLASS_BLOCKS_OFFSET) / CLASS_BLOCK_LENGTH;
-            long field = (offset - CLASS_BLOCKS_OFFSET) % CLASS_BLOCK_LENGTH;
+            long stripe = (offset - CLASS_BLOCKS_OFFSET) % CLASS_BLOCK_LENGTH / STRIPE_BLOCK_LENGTH;
+            long field = (offset - CLASS_BLOCKS_OFFSET) % STRIPE_BLOCK_LENGTH;
             if (field < 8) {
-                return "lock of class " + SizeClasses.blockSize((int) c);
+                return "lock of class " + SizeClasses.blockSize((int) c) + " stripe " + stripe;
             }
             if (field >= CLASS_PARTIAL_HEAD && field < CLASS_FREES + 8) {
-                return "state of class " + SizeClasses.blockSize((int) c);
+                return "state of class " + SizeClasses.blockSize((int) c) + " stripe " + stripe;
             }
         }
         if (offset >= NAME_DIRECTORY_LOCK_OFFSET && offset < NAME_DIRECTORY_LOCK_OFFSET + 8) {

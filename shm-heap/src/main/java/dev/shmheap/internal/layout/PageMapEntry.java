@@ -9,7 +9,7 @@ package dev.shmheap.internal.layout;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  | kind  |   order   | class |      reserved, zero               |  0  word 0
+ *  | kind  |   order   | class |S|    reserved, zero               |  0  word 0
  *  +-------+-----------+-------+-----------------------------------+
  *  |                  link: page index + 1, 0 = none               |  4
  *  +---------------------------------------------------------------+
@@ -27,6 +27,9 @@ package dev.shmheap.internal.layout;
  * <tr><td>3 SLAB</td><td>head of a slab set of {@code class}, order == class</td><td>next set on the class's partial list</td><td>occupancy: bit i set = block i used</td></tr>
  * <tr><td>4 SLAB_PAGE</td><td>a later page of a slab set of {@code class}</td><td>0</td><td>0</td></tr>
  * </table>
+ *
+ * <p>S (bit 14) is the stripe of the class whose lists a slab set belongs to, on SLAB and
+ * SLAB_PAGE entries; 0 on every other kind.
  *
  * <p>A block of order {@code k} covers pages {@code [p, p + 2^k)} with {@code p} a multiple
  * of {@code 2^k}. Only head entries are authoritative: a walk from page 0 that jumps
@@ -50,8 +53,9 @@ public final class PageMapEntry {
     private static final int ORDER_BITS = 6;
     private static final int CLASS_SHIFT = 10;
     private static final int CLASS_BITS = 4;
+    private static final int STRIPE_SHIFT = 14;
     private static final int LINK_SHIFT = 32;
-    private static final long RESERVED_MASK = 0xFFFF_C000L;
+    private static final long RESERVED_MASK = 0xFFFF_8000L;
 
     private PageMapEntry() {
     }
@@ -66,6 +70,16 @@ public final class PageMapEntry {
 
     public static int sizeClass(long word0) {
         return (int) ((word0 >>> CLASS_SHIFT) & ((1 << CLASS_BITS) - 1));
+    }
+
+    /** The class stripe of a slab set's entry (SLAB or SLAB_PAGE). */
+    public static int stripe(long word0) {
+        return (int) (word0 >>> STRIPE_SHIFT) & 1;
+    }
+
+    /** A SLAB or SLAB_PAGE entry of class {@code sizeClass}, stripe {@code stripe}. */
+    public static long slabWord0(int kind, int sizeClass, int stripe, long link) {
+        return word0(kind, SizeClasses.setOrder(sizeClass), sizeClass, link) | ((long) stripe << STRIPE_SHIFT);
     }
 
     /** The linked page index + 1, or 0 for none. */
@@ -97,6 +111,7 @@ public final class PageMapEntry {
     }
 
     public static String toString(long word0) {
-        return kindName(kind(word0)) + "{order=" + order(word0) + ", class=" + sizeClass(word0) + ", link=" + link(word0) + "}";
+        return kindName(kind(word0)) + "{order=" + order(word0) + ", class=" + sizeClass(word0) + ", stripe=" + stripe(word0)
+                + ", link=" + link(word0) + "}";
     }
 }

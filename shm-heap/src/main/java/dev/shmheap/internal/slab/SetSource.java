@@ -8,10 +8,10 @@ public interface SetSource {
     long NO_SET = -1;
 
     /**
-     * A buddy block for a set of class {@code sizeClass}, already committed as an empty,
-     * unlinked set head; its first page, or {@link #NO_SET}.
+     * A buddy block for a set of class {@code sizeClass}, stripe {@code stripe}, already
+     * committed as an empty, unlinked set head; its first page, or {@link #NO_SET}.
      */
-    long takeSet(int sizeClass);
+    long takeSet(int sizeClass, int stripe);
 
     /** Gives back the empty set whose head is {@code page}; its other pages are already cleared. */
     void returnSet(long page);

@@ -15,8 +15,10 @@ import static dev.shmheap.internal.layout.PageMapEntry.SLAB_PAGE;
 
 /**
  * The slab layer: size class {@code c} hands out blocks of {@code 64 << c} bytes from sets of
- * 64 blocks, each set one buddy block of order {@code c}. Every method expects the caller to
- * hold the class's lock; growth and shrinking go through a {@link SetSource}.
+ * 64 blocks, each set one buddy block of order {@code c}. A class has two stripes (see
+ * {@code HeaderDescriptor}), each with its own lock, partial list and counters, and every set
+ * belongs to one of them. Every method expects the caller to hold the lock of the stripe
+ * {@code s} it names; growth and shrinking go through a {@link SetSource}.
  *
  * <p>Truth and caches: a set's occupancy is one 64-bit word (word 1 of its head entry, bit i
  * = block i used), changed by one store per allocate or free. The class's partial list (sets
@@ -37,7 +39,7 @@ public final class SlabAllocator {
     public static final long NO_BLOCK = -1;
     /** {@link #free} results. */
     public static final int FREED = 0;
-    /** The page no longer belongs to the class the caller locked. */
+    /** The page no longer belongs to the class and stripe the caller locked. */
     public static final int WRONG_CLASS = 1;
     /** The offset is inside a block or names a free block. */
     public static final int NOT_LIVE = 2;
@@ -54,20 +56,20 @@ public final class SlabAllocator {
         this.source = source;
     }
 
-    /** Returns the offset of a free block of class {@code c}, or {@link #NO_BLOCK}. */
-    public long allocate(int c) {
-        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+    /** Returns the offset of a free block of class {@code c} from stripe {@code s}, or {@link #NO_BLOCK}. */
+    public long allocate(int c, int s) {
+        long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         long head = memory.getLong(headOffset);
         if (head == 0) {
-            long page = source.takeSet(c);
+            long page = source.takeSet(c, s);
             if (page == SetSource.NO_SET) {
                 return NO_BLOCK;
             }
-            installSet(c, page);
+            installSet(c, s, page);
             head = page + 1;
         }
         long set = pages.pageOfLink(head, "partial-set head of class", SizeClasses.blockSize(c));
-        long entry = setHeadEntry(set, c, "partial-set head of class", SizeClasses.blockSize(c));
+        long entry = setHeadEntry(set, c, s, "partial-set head of class", SizeClasses.blockSize(c));
         long word0 = pages.word0At(entry);
         long occupancy = pages.word1At(entry);
         if (occupancy == -1L) {
@@ -80,30 +82,30 @@ public final class SlabAllocator {
             memory.putLong(headOffset, PageMapEntry.link(word0));
             pages.putWord0At(entry, PageMapEntry.withLink(word0, 0));
         }
-        increment(c, CLASS_USED_BLOCKS, 1);
-        increment(c, CLASS_ALLOCATIONS, 1);
+        increment(c, s, CLASS_USED_BLOCKS, 1);
+        increment(c, s, CLASS_ALLOCATIONS, 1);
         return layout.pageOffset(set) + (long) block * SizeClasses.blockSize(c);
     }
 
     /**
-     * Frees the block at {@code offset}, which the caller found in a page of class {@code c}.
-     * Returns {@link #WRONG_CLASS} when, under the lock, the page no longer belongs to class
-     * {@code c}, and {@link #NOT_LIVE} (changing nothing) when the offset is not the start of
+     * Frees the block at {@code offset}, which the caller found in a page of class {@code c},
+     * stripe {@code s}. Returns {@link #WRONG_CLASS} when, under the lock, the page no longer
+     * belongs to that class and stripe, and {@link #NOT_LIVE} (changing nothing) when the offset is not the start of
      * a used block; the caller describes the misuse after releasing the lock.
      *
      * @param pageEntry {@code PageMap.entry(layout.pageOf(offset))}, which the caller looked up
      *                  to find the class; an entry's offset never changes, so it is reused here
      */
-    public int free(int c, long offset, long pageEntry) {
+    public int free(int c, int s, long offset, long pageEntry) {
         long page = layout.pageOf(offset);
         long pageWord = pageEntry < 0 ? 0 : pages.word0At(pageEntry);
         int kind = PageMapEntry.kind(pageWord);
-        if ((kind != SLAB && kind != SLAB_PAGE) || PageMapEntry.sizeClass(pageWord) != c) {
+        if ((kind != SLAB && kind != SLAB_PAGE) || PageMapEntry.sizeClass(pageWord) != c || PageMapEntry.stripe(pageWord) != s) {
             return WRONG_CLASS;
         }
         long set = page & -(1L << SizeClasses.setOrder(c));
         // a one-page set's page is its head: its entry was just read and checked
-        long entry = set == page && kind == SLAB ? pageEntry : setHeadEntry(set, c, "slab page", page);
+        long entry = set == page && kind == SLAB ? pageEntry : setHeadEntry(set, c, s, "slab page", page);
         long word0 = pages.word0At(entry);
         int blockShift = SizeClasses.MIN_SHIFT + c;
         long within = offset - layout.pageOffset(set);
@@ -114,18 +116,18 @@ public final class SlabAllocator {
         }
         pages.putWord1At(entry, occupancy & ~(1L << block));
         if (occupancy == -1L) {
-            long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+            long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
             pages.putWord0At(entry, PageMapEntry.withLink(word0, memory.getLong(headOffset)));
             memory.putLong(headOffset, set + 1);
         }
-        increment(c, CLASS_USED_BLOCKS, -1);
-        increment(c, CLASS_FREES, 1);
+        increment(c, s, CLASS_USED_BLOCKS, -1);
+        increment(c, s, CLASS_FREES, 1);
         return FREED;
     }
 
-    /** Returns every empty set of class {@code c} to the buddy; returns the bytes released. */
-    public long releaseEmptySets(int c) {
-        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+    /** Returns every empty set of stripe {@code s} of class {@code c} to the buddy; returns the bytes released. */
+    public long releaseEmptySets(int c, int s) {
+        long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         long released = 0;
         long previous = -1;
         long link = memory.getLong(headOffset);
@@ -135,7 +137,7 @@ public final class SlabAllocator {
                 throw new HeapCorruptedException("partial list of class " + SizeClasses.blockSize(c) + " has a cycle");
             }
             long set = pages.pageOfLink(link, "partial list of class", SizeClasses.blockSize(c));
-            long word0 = pages.word0At(setHeadEntry(set, c, "partial list of class", SizeClasses.blockSize(c)));
+            long word0 = pages.word0At(setHeadEntry(set, c, s, "partial list of class", SizeClasses.blockSize(c)));
             long next = PageMapEntry.link(word0);
             if (pages.word1(set) == 0) {
                 if (previous < 0) {
@@ -143,7 +145,7 @@ public final class SlabAllocator {
                 } else {
                     pages.putWord0(previous, PageMapEntry.withLink(pages.word0(previous), next));
                 }
-                uninstallSet(c, set);
+                uninstallSet(c, s, set);
                 source.returnSet(set);
                 released += SizeClasses.setBytes(c);
             } else {
@@ -155,21 +157,21 @@ public final class SlabAllocator {
     }
 
     /** Completes a set the buddy committed as an empty head: marks its pages, links it. */
-    private void installSet(int c, long page) {
-        markSetPages(c, page, PageMapEntry.word0(SLAB_PAGE, SizeClasses.setOrder(c), c, 0));
-        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
-        pages.putWord0(page, PageMapEntry.word0(SLAB, SizeClasses.setOrder(c), c, memory.getLong(headOffset)));
+    private void installSet(int c, int s, long page) {
+        markSetPages(c, page, PageMapEntry.slabWord0(SLAB_PAGE, c, s, 0));
+        long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
+        pages.putWord0(page, PageMapEntry.slabWord0(SLAB, c, s, memory.getLong(headOffset)));
         memory.putLong(headOffset, page + 1);
-        increment(c, CLASS_SET_COUNT, 1);
+        increment(c, s, CLASS_SET_COUNT, 1);
     }
 
     /**
      * Clears the later pages of an unlinked empty set before the buddy frees its head: a crash
      * in between leaves an empty set whose class rebuild marks its pages again.
      */
-    private void uninstallSet(int c, long page) {
+    private void uninstallSet(int c, int s, long page) {
         markSetPages(c, page, 0);
-        increment(c, CLASS_SET_COUNT, -1);
+        increment(c, s, CLASS_SET_COUNT, -1);
     }
 
     private void markSetPages(int c, long page, long word0) {
@@ -179,14 +181,14 @@ public final class SlabAllocator {
     }
 
     /**
-     * The offset of {@code set}'s head entry, checked to be the head of a set of class {@code c};
-     * {@code what + " " + index} says where the set was reached from.
+     * The offset of {@code set}'s head entry, checked to be the head of a set of class {@code c},
+     * stripe {@code s}; {@code what + " " + index} says where the set was reached from.
      */
-    private long setHeadEntry(long set, int c, String what, long index) {
+    private long setHeadEntry(long set, int c, int s, String what, long index) {
         long entry = pages.entry(set);
         long word0 = entry < 0 ? 0 : pages.word0At(entry);
-        if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.sizeClass(word0) != c) {
-            throw notASetHead(set, word0, c, what, index);
+        if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.sizeClass(word0) != c || PageMapEntry.stripe(word0) != s) {
+            throw notASetHead(set, word0, c, s, what, index);
         }
         return entry;
     }
@@ -196,27 +198,28 @@ public final class SlabAllocator {
     }
 
     /** Built apart from {@link #setHeadEntry} so that the hot check stays small enough to inline. */
-    private static HeapCorruptedException notASetHead(long set, long word0, int c, String what, long index) {
+    private static HeapCorruptedException notASetHead(long set, long word0, int c, int s, String what, long index) {
         return new HeapCorruptedException(what + " " + index + ": page " + set + " is " + PageMapEntry.toString(word0)
-                + ", expected the head of a slab set of class " + SizeClasses.blockSize(c));
+                + ", expected the head of a slab set of class " + SizeClasses.blockSize(c) + " stripe " + s);
     }
 
-    private void increment(int c, int field, long delta) {
-        Counters.add(memory, classOffset(c, field), delta);
+    private void increment(int c, int s, int field, long delta) {
+        Counters.add(memory, classOffset(c, s, field), delta);
     }
 
     /**
-     * Recreates class {@code c}'s partial list and counters from the page map, after a process
-     * died holding its lock. The caller also holds the buddy lock so the map holds still.
+     * Recreates the partial list and counters of stripe {@code s} of class {@code c} from the
+     * page map, after a process died holding its lock. The caller also holds the buddy lock
+     * so the map holds still.
      */
-    public void rebuild(int c) {
-        long headOffset = classOffset(c, CLASS_PARTIAL_HEAD);
+    public void rebuild(int c, int s) {
+        long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         memory.putLong(headOffset, 0);
         long[] sets = {0};
         long[] used = {0};
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
-            if (PageMapEntry.kind(word0) == SLAB && PageMapEntry.sizeClass(word0) == c) {
-                markSetPages(c, page, PageMapEntry.word0(SLAB_PAGE, SizeClasses.setOrder(c), c, 0));
+            if (PageMapEntry.kind(word0) == SLAB && PageMapEntry.sizeClass(word0) == c && PageMapEntry.stripe(word0) == s) {
+                markSetPages(c, page, PageMapEntry.slabWord0(SLAB_PAGE, c, s, 0));
                 sets[0]++;
                 used[0] += Long.bitCount(word1);
                 long link = word1 == -1L ? 0 : memory.getLong(headOffset);
@@ -227,10 +230,10 @@ public final class SlabAllocator {
             }
             return true;
         }, problem -> {
-            throw new HeapCorruptedException("cannot rebuild class " + SizeClasses.blockSize(c) + ": " + problem);
+            throw new HeapCorruptedException("cannot rebuild class " + SizeClasses.blockSize(c) + " stripe " + s + ": " + problem);
         });
-        memory.putLong(classOffset(c, CLASS_SET_COUNT), sets[0]);
-        memory.putLong(classOffset(c, CLASS_USED_BLOCKS), used[0]);
-        Counters.restoreFrees(memory, classOffset(c, CLASS_ALLOCATIONS), classOffset(c, CLASS_FREES), used[0]);
+        memory.putLong(classOffset(c, s, CLASS_SET_COUNT), sets[0]);
+        memory.putLong(classOffset(c, s, CLASS_USED_BLOCKS), used[0]);
+        Counters.restoreFrees(memory, classOffset(c, s, CLASS_ALLOCATIONS), classOffset(c, s, CLASS_FREES), used[0]);
     }
 }

@@ -27,11 +27,11 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * <pre>
  *   walk covers pages [0, pageCount) with valid heads, exactly once
  *   free list of order k   == { FREE heads of order k }, prev/next links agree, no cycle
- *   partial list of c      == { SLAB heads of class c with occupancy != all ones }
+ *   partial list of (c, s) == { SLAB heads of class c, stripe s, with occupancy != all ones }
  *   free count of order k  == |free list of order k|
  *   buddy free bytes       == sum of FREE block bytes;  allocated == capacity - free
- *   class c sets, used     == SLAB heads of c, sum of popcount(occupancy)
- *   class c allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
+ *   (c, s) sets, used      == SLAB heads of class c stripe s, sum of popcount(occupancy)
+ *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
  *   no FREE block has a FREE buddy of its order (merging is complete)
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
  * </pre>
@@ -69,7 +69,9 @@ public final class HeapVerifier {
         List<Long> held = new ArrayList<>();
         try {
             for (int c = 0; c < SizeClasses.COUNT; c++) {
-                lock(classOffset(c, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c), held);
+                for (int s = 0; s < CLASS_STRIPES; s++) {
+                    lock(classOffset(c, s, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c) + " stripe " + s, held);
+                }
             }
             lock(BUDDY_LOCK_OFFSET, "buddy lock", held);
             lock(NAME_DIRECTORY_LOCK_OFFSET, "name-directory lock", held);
@@ -95,8 +97,9 @@ public final class HeapVerifier {
         BitSet freeHeads = new BitSet();
         BitSet partialSets = new BitSet();
         long[] freeBlocksPerOrder = new long[ORDER_COUNT];
-        long[] setsPerClass = new long[SizeClasses.COUNT];
-        long[] usedPerClass = new long[SizeClasses.COUNT];
+        // indexed by stripeIndex(class, stripe)
+        long[] setsPerClass = new long[SizeClasses.COUNT * CLASS_STRIPES];
+        long[] usedPerClass = new long[SizeClasses.COUNT * CLASS_STRIPES];
         long[] blocks = {0};
         long[] freeBytes = {0};
         long[] buddyUsedBytes = {0};
@@ -126,14 +129,15 @@ public final class HeapVerifier {
                 case PageMapEntry.SLAB -> {
                     allocatedBlocks[0]++;
                     int c = PageMapEntry.sizeClass(word0);
-                    setsPerClass[c]++;
-                    usedPerClass[c] += Long.bitCount(word1);
+                    int k = stripeIndex(c, PageMapEntry.stripe(word0));
+                    setsPerClass[k]++;
+                    usedPerClass[k] += Long.bitCount(word1);
                     if (word1 != -1L) {
                         partialSets.set(Math.toIntExact(page));
                     } else if (PageMapEntry.link(word0) != 0) {
                         problem("page " + page + ": full slab set carries a partial-list link");
                     }
-                    checkSetPages(page, c);
+                    checkSetPages(page, c, PageMapEntry.stripe(word0));
                     checkDataReserved(page, order);
                 }
                 default -> throw new IllegalStateException("walker visited a non-head");
@@ -159,13 +163,17 @@ public final class HeapVerifier {
         long slabBytes = 0;
         long slabUsedBytes = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            checkPartialList(c, partialSets);
-            expectCounter(classOffset(c, CLASS_SET_COUNT), setsPerClass[c], "set count of class " + SizeClasses.blockSize(c));
-            expectCounter(classOffset(c, CLASS_USED_BLOCKS), usedPerClass[c], "used blocks of class " + SizeClasses.blockSize(c));
-            expectDifference(classOffset(c, CLASS_ALLOCATIONS), classOffset(c, CLASS_FREES), usedPerClass[c],
-                    "class " + SizeClasses.blockSize(c) + " allocations - frees");
-            slabBytes += setsPerClass[c] * SizeClasses.setBytes(c);
-            slabUsedBytes += usedPerClass[c] * SizeClasses.blockSize(c);
+            for (int s = 0; s < CLASS_STRIPES; s++) {
+                int k = stripeIndex(c, s);
+                String name = "class " + SizeClasses.blockSize(c) + " stripe " + s;
+                checkPartialList(c, s, partialSets);
+                expectCounter(classOffset(c, s, CLASS_SET_COUNT), setsPerClass[k], "set count of " + name);
+                expectCounter(classOffset(c, s, CLASS_USED_BLOCKS), usedPerClass[k], "used blocks of " + name);
+                expectDifference(classOffset(c, s, CLASS_ALLOCATIONS), classOffset(c, s, CLASS_FREES), usedPerClass[k],
+                        name + " allocations - frees");
+                slabBytes += setsPerClass[k] * SizeClasses.setBytes(c);
+                slabUsedBytes += usedPerClass[k] * SizeClasses.blockSize(c);
+            }
         }
         partialSets.stream().limit(10).forEach(page -> problem("slab set at page " + page + " has a free block but is on no partial list"));
 
@@ -216,9 +224,13 @@ public final class HeapVerifier {
         }
     }
 
-    private void checkSetPages(long head, int c) {
+    private static int stripeIndex(int c, int s) {
+        return c * CLASS_STRIPES + s;
+    }
+
+    private void checkSetPages(long head, int c, int s) {
         int order = SizeClasses.setOrder(c);
-        long expected = PageMapEntry.word0(PageMapEntry.SLAB_PAGE, order, c, 0);
+        long expected = PageMapEntry.slabWord0(PageMapEntry.SLAB_PAGE, c, s, 0);
         for (long p = 1; p < (1L << order); p++) {
             long word0 = pages.word0(head + p);
             if (word0 != expected) {
@@ -271,9 +283,9 @@ public final class HeapVerifier {
         return count;
     }
 
-    private void checkPartialList(int c, BitSet partialSets) {
-        String where = "partial list of class " + SizeClasses.blockSize(c);
-        long link = memory.getLongVolatile(classOffset(c, CLASS_PARTIAL_HEAD));
+    private void checkPartialList(int c, int s, BitSet partialSets) {
+        String where = "partial list of class " + SizeClasses.blockSize(c) + " stripe " + s;
+        long link = memory.getLongVolatile(classOffset(c, s, CLASS_PARTIAL_HEAD));
         long count = 0;
         while (link != 0) {
             if (link < 0 || link > layout.pageCount()) {
@@ -282,8 +294,8 @@ public final class HeapVerifier {
             }
             long page = link - 1;
             long word0 = pages.word0(page);
-            if (PageMapEntry.kind(word0) != PageMapEntry.SLAB || PageMapEntry.sizeClass(word0) != c) {
-                problem(where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected a set of this class");
+            if (PageMapEntry.kind(word0) != PageMapEntry.SLAB || PageMapEntry.sizeClass(word0) != c || PageMapEntry.stripe(word0) != s) {
+                problem(where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected a set of this class and stripe");
                 return;
             }
             if (!partialSets.get(Math.toIntExact(page))) {

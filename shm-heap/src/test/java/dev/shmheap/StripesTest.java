@@ -1,0 +1,88 @@
+package dev.shmheap;
+
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+
+import static dev.shmheap.TestHeaps.deadToken;
+import static dev.shmheap.TestHeaps.readLong;
+import static dev.shmheap.TestHeaps.writeLong;
+import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_LOCK;
+import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_PARTIAL_HEAD;
+import static dev.shmheap.internal.layout.HeaderDescriptor.classOffset;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Each size class has two stripes; an attachment allocates from the stripe of its process
+ * table slot's parity and frees into the stripe of the block's set. Two attachments of one
+ * JVM take slots 0 and 1, so they stand in for two processes here (MultiProcessTest and the
+ * chaos run cover real ones).
+ */
+class StripesTest {
+    private static final int CLASS_64 = 0;
+    private static final long SET_BYTES_64 = 4096;
+
+    @Test
+    void shouldServeTwoAttachmentsFromDifferentSetsAndAcceptEachOthersFrees() throws Exception {
+        Path path = TestHeaps.newPath("stripes");
+        try (ShmHeap first = ShmHeap.create(path, 1 << 20); ShmHeap second = ShmHeap.open(path)) {
+            long a = first.allocate(64);
+            long b = second.allocate(64);
+            assertNotEquals(a / SET_BYTES_64, b / SET_BYTES_64, "blocks of the two stripes come from different sets");
+            assertEquals(2, first.stats().sizeClass(64).sets(), "one set per stripe");
+            assertEquals(2, first.stats().sizeClass(64).usedBlocks(), "stats add the stripes up");
+            assertTrue(first.verify().ok(), first.verify().toString());
+
+            first.free(b);
+            second.free(a);
+            assertEquals(0, second.stats().sizeClass(64).usedBlocks());
+            assertEquals(2, second.stats().sizeClass(64).frees());
+            assertTrue(second.verify().ok(), second.verify().toString());
+            assertEquals(2 * SET_BYTES_64, first.trim(), "both stripes' empty sets go back");
+            assertTrue(first.verify().ok(), first.verify().toString());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldRepairOnlyTheStripeADeadProcessHeld() throws Exception {
+        Path path = TestHeaps.newPath("stripes-takeover");
+        try (ShmHeap first = ShmHeap.create(path, 1 << 20); ShmHeap second = ShmHeap.open(path)) {
+            long a = first.allocate(64);
+            long b = second.allocate(64);
+            // a process died in stripe 1 holding its lock, having cut the partial list
+            writeLong(path, classOffset(CLASS_64, 1, CLASS_LOCK), deadToken());
+            writeLong(path, classOffset(CLASS_64, 1, CLASS_PARTIAL_HEAD), 0);
+            long stripe0Head = readLong(path, classOffset(CLASS_64, 0, CLASS_PARTIAL_HEAD));
+            assertFalse(first.verify().ok(), "verify sees the dead owner and the cut list");
+
+            long a2 = first.allocate(64);
+            assertEquals(a + 64, a2, "stripe 0 goes on untouched");
+            assertTrue(readLong(path, classOffset(CLASS_64, 1, CLASS_LOCK)) != 0, "stripe 1 is still held by the dead owner");
+
+            long b2 = second.allocate(64);
+            assertEquals(b + 64, b2, "stripe 1, taken over and rebuilt, goes on in its set");
+            assertEquals(0, readLong(path, classOffset(CLASS_64, 1, CLASS_LOCK)), "released after the repair");
+            assertEquals(stripe0Head, readLong(path, classOffset(CLASS_64, 0, CLASS_PARTIAL_HEAD)));
+            assertTrue(first.verify().ok(), first.verify().toString());
+            for (long offset : new long[]{a, a2, b, b2}) {
+                first.free(offset);
+            }
+            assertEquals(0, first.stats().sizeClass(64).usedBlocks());
+            assertTrue(first.verify().ok(), first.verify().toString());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldNameTheStripeInHeaderDiagnostics() {
+        assertEquals("lock of class 64 stripe 1", HeaderDescriptor.fieldAt(classOffset(CLASS_64, 1, CLASS_LOCK)));
+        assertEquals("state of class 128 stripe 0", HeaderDescriptor.fieldAt(classOffset(1, 0, CLASS_PARTIAL_HEAD)));
+    }
+}
