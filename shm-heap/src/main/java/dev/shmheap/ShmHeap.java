@@ -91,7 +91,7 @@ public final class ShmHeap implements AutoCloseable {
             }
         }
         this.processSlot = processTable.register(token);
-        this.stripe = processSlot % CLASS_STRIPES;
+        this.stripe = processSlot % layout.classStripes();
     }
 
     /**
@@ -420,7 +420,7 @@ public final class ShmHeap implements AutoCloseable {
     private long releaseEmptySets() {
         long released = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            for (int s = 0; s < CLASS_STRIPES; s++) {
+            for (int s = 0; s < layout.classStripes(); s++) {
                 lockClass(c, s);
                 boolean consistent = false;
                 try {
@@ -436,7 +436,7 @@ public final class ShmHeap implements AutoCloseable {
 
     private long sumOverStripes(int c, int field) {
         long sum = 0;
-        for (int s = 0; s < CLASS_STRIPES; s++) {
+        for (int s = 0; s < layout.classStripes(); s++) {
             sum += memory.getLongVolatile(classOffset(c, s, field));
         }
         return sum;
@@ -528,13 +528,14 @@ public final class ShmHeap implements AutoCloseable {
     public RecoveryReport recover() {
         ensureOpen();
         // every class stripe lock in (class, stripe) order, then the buddy lock: the order of nesting
-        int classLocks = classLockNames.length;
+        int stripes = layout.classStripes();
+        int classLocks = SizeClasses.COUNT * stripes;
         long[] lockOffsets = new long[classLocks + 1];
         String[] names = new String[classLocks + 1];
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            for (int s = 0; s < CLASS_STRIPES; s++) {
-                lockOffsets[lockIndex(c, s)] = classOffset(c, s, CLASS_LOCK);
-                names[lockIndex(c, s)] = classLockNames[lockIndex(c, s)];
+            for (int s = 0; s < stripes; s++) {
+                lockOffsets[c * stripes + s] = classOffset(c, s, CLASS_LOCK);
+                names[c * stripes + s] = classLockNames[lockIndex(c, s)];
             }
         }
         lockOffsets[classLocks] = BUDDY_LOCK_OFFSET;
@@ -557,7 +558,7 @@ public final class ShmHeap implements AutoCloseable {
             consistent = false;
             long relinked = buddy.rebuild();
             for (int c = 0; c < SizeClasses.COUNT; c++) {
-                for (int s = 0; s < CLASS_STRIPES; s++) {
+                for (int s = 0; s < stripes; s++) {
                     slab.rebuild(c, s);
                 }
             }

@@ -40,6 +40,8 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class HeaderBitFlipTest {
     private static final long CAPACITY = 1 << 20;
+    /** 1: a 1 MiB heap's second stripe blocks are padding. */
+    private static final int STRIPES = HeapLayout.forCapacity(CAPACITY, false).classStripes();
     /** Live blocks: every slab class and a few buddy orders. */
     private static final long[] LIVE_SIZES = {8, 64, 100, 128, 200, 500, 1000, 2000, 4000, 4096, 5000, 9000, 20000, 70000};
     /** What each opened heap is asked to allocate (and free again) after verify. */
@@ -306,7 +308,13 @@ class HeaderBitFlipTest {
         }
     }
 
+    /** What the header byte at {@code offset} is in this test's heap, whose classes have {@link #STRIPES} stripes. */
     static Kind kindAt(int offset) {
+        return kindAt(offset, STRIPES);
+    }
+
+    /** What the header byte at {@code offset} is in a heap whose classes have {@code stripes} stripes. */
+    static Kind kindAt(int offset, int stripes) {
         if (offset < HeaderDescriptor.CHECKSUM_OFFSET + 8) {
             return Kind.IMMUTABLE;
         }
@@ -323,7 +331,7 @@ class HeaderBitFlipTest {
             return Kind.FREE_COUNT;
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            for (int s = 0; s < HeaderDescriptor.CLASS_STRIPES; s++) {
+            for (int s = 0; s < stripes; s++) {
                 if (within(offset, HeaderDescriptor.classOffset(c, s, HeaderDescriptor.CLASS_LOCK), 8)) {
                     return Kind.LOCK;
                 }
@@ -349,7 +357,7 @@ class HeaderBitFlipTest {
             return buddyState[(word - HeaderDescriptor.BUDDY_STATE_OFFSET) / 8] + " (word at " + word + ")";
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            for (int s = 0; s < HeaderDescriptor.CLASS_STRIPES; s++) {
+            for (int s = 0; s < STRIPES; s++) {
                 int state = HeaderDescriptor.classOffset(c, s, HeaderDescriptor.CLASS_PARTIAL_HEAD);
                 if (within(word, state, classState.length * 8)) {
                     return classState[(word - state) / 8] + " of class " + SizeClasses.blockSize(c) + " stripe " + s
@@ -368,8 +376,10 @@ class HeaderBitFlipTest {
         for (int offset = 0; offset < HeaderDescriptor.HEADER_LENGTH; offset++) {
             String name = HeaderDescriptor.fieldAt(offset);
             Kind named = Kind.named(name);
-            if (named != kindAt(offset)) {
-                bad.add("fieldAt(" + offset + ") = \"" + name + "\", but the byte belongs to a " + kindAt(offset) + " field");
+            // fieldAt names the fields of every stripe, whether or not a heap uses it
+            Kind kind = kindAt(offset, HeaderDescriptor.CLASS_STRIPES);
+            if (named != kind) {
+                bad.add("fieldAt(" + offset + ") = \"" + name + "\", but the byte belongs to a " + kind + " field");
             }
         }
         assertTrue(bad.isEmpty(), bad.size() + " header bytes are misnamed by HeaderDescriptor.fieldAt:\n" + summarize(bad));

@@ -1,6 +1,7 @@
 package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.layout.HeapLayout;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -25,11 +26,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StripesTest {
     private static final int CLASS_64 = 0;
     private static final long SET_BYTES_64 = 4096;
+    private static final long STRIPED = HeapLayout.STRIPED_MIN_CAPACITY;
 
     @Test
     void shouldServeTwoAttachmentsFromDifferentSetsAndAcceptEachOthersFrees() throws Exception {
         Path path = TestHeaps.newPath("stripes");
-        try (ShmHeap first = ShmHeap.create(path, 1 << 20); ShmHeap second = ShmHeap.open(path)) {
+        try (ShmHeap first = ShmHeap.create(path, STRIPED, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
             assertNotEquals(a / SET_BYTES_64, b / SET_BYTES_64, "blocks of the two stripes come from different sets");
@@ -52,7 +54,7 @@ class StripesTest {
     @Test
     void shouldRepairOnlyTheStripeADeadProcessHeld() throws Exception {
         Path path = TestHeaps.newPath("stripes-takeover");
-        try (ShmHeap first = ShmHeap.create(path, 1 << 20); ShmHeap second = ShmHeap.open(path)) {
+        try (ShmHeap first = ShmHeap.create(path, STRIPED, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
             // a process died in stripe 1 holding its lock, having cut the partial list
@@ -74,6 +76,22 @@ class StripesTest {
                 first.free(offset);
             }
             assertEquals(0, first.stats().sizeClass(64).usedBlocks());
+            assertTrue(first.verify().ok(), first.verify().toString());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldShareOneStripeInASmallHeap() throws Exception {
+        Path path = TestHeaps.newPath("stripes-small");
+        try (ShmHeap first = ShmHeap.create(path, STRIPED - 4096, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
+            long a = first.allocate(64);
+            long b = second.allocate(64);
+            assertEquals(a + 64, b, "below " + STRIPED + " bytes both attachments allocate from the one stripe");
+            assertEquals(1, first.stats().sizeClass(64).sets());
+            first.free(b);
+            second.free(a);
             assertTrue(first.verify().ok(), first.verify().toString());
         } finally {
             TestHeaps.delete(path);

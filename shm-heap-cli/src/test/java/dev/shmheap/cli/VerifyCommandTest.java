@@ -89,9 +89,9 @@ class VerifyCommandTest {
                 ProblemOffsets.annotate("page 3 of the slab set at page 2 is FREE", 1 << 20));
         assertEquals("free blocks at pages 4 and 5 (offsets 1064960 and 1069056) are buddies of order 0 but were not merged",
                 ProblemOffsets.annotate("free blocks at pages 4 and 5 are buddies of order 0 but were not merged", 1 << 20));
-        assertEquals("used blocks of class 128 is 3 in the header, a recount gives 2 [header offset "
+        assertEquals("used blocks of class 128 stripe 0 is 3 in the header, a recount gives 2 [header offset "
                         + HeaderDescriptor.classOffset(1, 0, HeaderDescriptor.CLASS_USED_BLOCKS) + "]",
-                ProblemOffsets.annotate("used blocks of class 128 is 3 in the header, a recount gives 2", 0));
+                ProblemOffsets.annotate("used blocks of class 128 stripe 0 is 3 in the header, a recount gives 2", 0));
         assertEquals("free-block count of order 2 is 1, the free list holds 0 [header offset " + HeaderDescriptor.freeCountOffset(2) + "]",
                 ProblemOffsets.annotate("free-block count of order 2 is 1, the free list holds 0", 0));
         assertEquals("something else entirely", ProblemOffsets.annotate("something else entirely", 0));

@@ -57,9 +57,10 @@ package dev.shmheap.internal.layout;
  *
  * <p>Bytes 0..135 never change after creation and are covered by the checksum at 136, so a
  * corrupt layout field is caught at {@code open} instead of steering offsets astray.
- * Every lock word has 128 bytes to itself (two cache lines, so adjacent-line prefetch cannot
- * make two locks share), and the state a lock protects sits on the line after it: only the
- * lock holder writes it, so waiters spinning on the lock line do not slow its updates.
+ * No two lock words share a 128-byte block (two cache lines, so adjacent-line prefetch cannot
+ * make two locks share); the only other data in a lock's block is the state that lock
+ * protects, on the line after the lock word: only the lock holder writes it, so waiters
+ * spinning on the lock line do not slow its updates.
  *
  * <p>Each size class is split into {@link #CLASS_STRIPES} stripes, each with its own lock,
  * partial-set list and counters; a set belongs to one stripe (its page-map entries say which).

@@ -36,6 +36,8 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * on a page boundary, for addresses up to 4 KiB).
  */
 public final class HeapLayout {
+    /** The smallest capacity whose size classes use two stripes (see {@link #classStripes()}). */
+    public static final long STRIPED_MIN_CAPACITY = 32L << 20;
     public static final long MIN_CAPACITY = 32 * 1024;
     public static final long MAX_CAPACITY = 1L << 40;
     public static final int EXTENT_SHIFT = 20;
@@ -209,6 +211,16 @@ public final class HeapLayout {
 
     public long capacity() {
         return capacity;
+    }
+
+    /**
+     * How many stripes of each size class this heap uses: {@link HeaderDescriptor#CLASS_STRIPES}
+     * from {@link #STRIPED_MIN_CAPACITY} up, else 1. A stripe keeps partly used sets of its
+     * own (up to 508 KiB over the seven classes), which a small heap cannot spare; in a
+     * one-stripe heap the second stripe's header block is padding.
+     */
+    public int classStripes() {
+        return capacity >= STRIPED_MIN_CAPACITY ? HeaderDescriptor.CLASS_STRIPES : 1;
     }
 
     public long pageCount() {

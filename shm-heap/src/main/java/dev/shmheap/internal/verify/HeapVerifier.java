@@ -69,7 +69,7 @@ public final class HeapVerifier {
         List<Long> held = new ArrayList<>();
         try {
             for (int c = 0; c < SizeClasses.COUNT; c++) {
-                for (int s = 0; s < CLASS_STRIPES; s++) {
+                for (int s = 0; s < layout.classStripes(); s++) {
                     lock(classOffset(c, s, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c) + " stripe " + s, held);
                 }
             }
@@ -129,6 +129,10 @@ public final class HeapVerifier {
                 case PageMapEntry.SLAB -> {
                     allocatedBlocks[0]++;
                     int c = PageMapEntry.sizeClass(word0);
+                    if (PageMapEntry.stripe(word0) >= layout.classStripes()) {
+                        problem("page " + page + ": slab set of stripe " + PageMapEntry.stripe(word0) + " in a heap with "
+                                + layout.classStripes() + " stripe per class");
+                    }
                     int k = stripeIndex(c, PageMapEntry.stripe(word0));
                     setsPerClass[k]++;
                     usedPerClass[k] += Long.bitCount(word1);
@@ -163,7 +167,7 @@ public final class HeapVerifier {
         long slabBytes = 0;
         long slabUsedBytes = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            for (int s = 0; s < CLASS_STRIPES; s++) {
+            for (int s = 0; s < layout.classStripes(); s++) {
                 int k = stripeIndex(c, s);
                 String name = "class " + SizeClasses.blockSize(c) + " stripe " + s;
                 checkPartialList(c, s, partialSets);
