@@ -68,6 +68,19 @@ final class DriverSupport {
         }
     }
 
+    /** Files and directories created and not yet deleted (for tests). */
+    static Set<Path> pendingDeletion() {
+        return Set.copyOf(CREATED);
+    }
+
+    /** Files in the heap directory whose names say this process's drivers made them. */
+    static List<Path> leftoverHeapFiles() throws IOException {
+        String marker = "-" + ProcessHandle.current().pid() + "-";
+        try (Stream<Path> list = Files.list(heapDirectory())) {
+            return list.filter(p -> p.getFileName().toString().contains("shmheap-drv-") && p.getFileName().toString().contains(marker)).toList();
+        }
+    }
+
     static void deleteAllCreated() {
         for (Path p : new ArrayList<>(CREATED)) {
             delete(p);
@@ -129,6 +142,18 @@ final class DriverSupport {
             return (n >> 10) + " KiB";
         }
         return n + " B";
+    }
+
+    /** e.g. "260.8 MiB". */
+    static String human(long n) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = n;
+        int u = 0;
+        while (Math.abs(v) >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? n + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
     static String percent(double share) {

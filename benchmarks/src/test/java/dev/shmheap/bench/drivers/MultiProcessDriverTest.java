@@ -1,0 +1,87 @@
+package dev.shmheap.bench.drivers;
+
+import dev.shmheap.bench.drivers.MultiProcessDriver.Config;
+import dev.shmheap.bench.drivers.MultiProcessDriver.Mix;
+import dev.shmheap.bench.drivers.MultiProcessDriver.ProcessResult;
+import dev.shmheap.bench.drivers.MultiProcessDriver.RunResult;
+import dev.shmheap.bench.report.ResultRow;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Runs the multi-process driver with tiny windows; checks completeness and cleanliness, never timings. */
+class MultiProcessDriverTest {
+    @AfterEach
+    void nothingLeftBehind() throws Exception {
+        assertEquals(List.of(), DriverSupport.leftoverHeapFiles(), "heap files left in " + DriverSupport.heapDirectory());
+        assertEquals(java.util.Set.of(), DriverSupport.pendingDeletion(), "files the driver created and did not delete");
+    }
+
+    @Test
+    void twoJvmsReportFromEveryProcessAndLeaveTheHeapClean() throws Exception {
+        // two of the three mixes (OWN_CLASS runs the same loop as SAME_CLASS_64): each launch costs JVM start-ups
+        List<Mix> mixes = List.of(Mix.SAME_CLASS_64, Mix.MIXED_64B_16K);
+        Config config = new Config(List.of(2), mixes, 1, 100, 100, 2, 16L << 20);
+        List<RunResult> results = MultiProcessDriver.run(config);
+        assertEquals(mixes.size(), results.size());
+        for (RunResult r : results) {
+            assertEquals(2, r.perProcess().size(), r.toString());
+            for (ProcessResult p : r.perProcess()) {
+                assertTrue(p.ops() > 0, "process reported no operations: " + p + " in " + r.mix());
+                assertTrue(p.elapsedNanos() > 0, "process reported no elapsed time: " + p);
+            }
+            assertEquals(2, r.windowNanos().length);
+            for (int i = 0; i < 2; i++) {
+                long sum = 0;
+                for (long[] window : r.windowOps()) {
+                    sum += window[i];
+                }
+                assertTrue(sum > 0, "the driver saw no operations of process " + i + " in " + r.mix());
+            }
+            assertTrue(r.verify().ok(), r.verify().toString());
+            assertEquals(0, r.usedBytesAfter());
+        }
+        List<ResultRow> rows = MultiProcessDriver.rows(config, results);
+        assertEquals(mixes.size(), rows.size());
+        for (ResultRow row : rows) {
+            assertTrue(row.toMarkdown().startsWith("| multi-process | "), row.toMarkdown());
+        }
+    }
+
+    @Test
+    void aWorkerThatFailsFailsTheRun() {
+        // 32 KiB heap: the control block takes 8 KiB, so two JVMs with 16 live blocks of up to 16 KiB cannot fit
+        Config config = new Config(List.of(2), List.of(Mix.MIXED_64B_16K), 1, 50, 50, 1, 32L << 10);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> MultiProcessDriver.run(config));
+        assertTrue(e.getMessage().contains("worker"), e.getMessage());
+    }
+
+    @Test
+    void rowsCompareWithOneJvmAndJudgeTheTwoJvmTarget() {
+        Config config = new Config(List.of(1, 2, 4), List.of(Mix.SAME_CLASS_64), 1, 0, 0, 1, 1L << 20);
+        List<RunResult> results = List.of(
+                synthetic(1, new long[] {1000}),
+                synthetic(2, new long[] {400, 500}),
+                synthetic(4, new long[] {300, 300, 300, 300}));
+        List<ResultRow> rows = MultiProcessDriver.rows(config, results);
+        assertEquals(3, rows.size());
+        assertEquals("1.00x", rows.get(0).ratio());
+        assertEquals("0.90x", rows.get(1).ratio());
+        assertEquals("NO", rows.get(1).verdict());
+        assertEquals("1.20x", rows.get(2).ratio());
+        assertEquals("", rows.get(2).verdict());
+    }
+
+    private static RunResult synthetic(int n, long[] opsPerProcess) {
+        List<ProcessResult> per = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            per.add(new ProcessResult(i, opsPerProcess[i], 1_000_000_000L));
+        }
+        return new RunResult(Mix.SAME_CLASS_64, n, 0, per, new long[][] {opsPerProcess}, new long[] {1_000_000_000L}, null, 0);
+    }
+}
