@@ -44,18 +44,20 @@ public final class MultiProcessDriver {
 
     /**
      * @param launches      fresh heaps and fresh child JVMs per (mix, process count)
-     * @param warmupMillis  run time before the first window
+     * @param warmupMillis  run time before the first window, at least
+     * @param warmupOps     operations every process must have done before the first window (so
+     *                      that the JIT has compiled the loop even when the machine is busy)
      * @param windowMillis  length of one measurement window
      * @param windows       windows per launch; every window is one sample of the medians
      */
-    public record Config(List<Integer> processCounts, List<Mix> mixes, int launches, long warmupMillis, long windowMillis, int windows,
-                         long capacity) {
+    public record Config(List<Integer> processCounts, List<Mix> mixes, int launches, long warmupMillis, long warmupOps, long windowMillis,
+                         int windows, long capacity) {
         public static Config full() {
-            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 3, 1000, 500, 6, 64L << 20);
+            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 3, 1000, 2_000_000, 500, 6, 64L << 20);
         }
 
         public static Config quick() {
-            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 1, 500, 300, 5, 64L << 20);
+            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 1, 500, 1_000_000, 300, 5, 64L << 20);
         }
     }
 
@@ -163,6 +165,7 @@ public final class MultiProcessDriver {
             }
             heap.putLongRelease(control + MultiProcessWorker.STATE, MultiProcessWorker.WARMUP);
             Thread.sleep(config.warmupMillis());
+            awaitWarmupOps(heap, control, n, config.warmupOps(), children, logs);
             heap.putLongRelease(control + MultiProcessWorker.STATE, MultiProcessWorker.MEASURE);
             long[][] windowOps = new long[config.windows()][n];
             long[] windowNanos = new long[config.windows()];
@@ -222,6 +225,28 @@ public final class MultiProcessDriver {
             }
             DriverSupport.delete(path);
             DriverSupport.delete(logs);
+        }
+    }
+
+    /** Waits (up to 120 s) until every process has done {@code ops} operations. */
+    private static void awaitWarmupOps(ShmHeap heap, long control, int n, long ops, List<Process> children, Path logs) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long[] counts = new long[n];
+        while (true) {
+            readCounts(heap, control, counts);
+            if (java.util.Arrays.stream(counts).allMatch(c -> c >= ops)) {
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                if (!children.get(i).isAlive()) {
+                    throw new IllegalStateException("worker " + i + " exited during the warm-up:\n" + describe(children, logs));
+                }
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("workers did not finish " + ops + " warm-up operations in 120 s: " + java.util.Arrays.toString(counts)
+                        + "\n" + describe(children, logs));
+            }
+            Thread.sleep(5);
         }
     }
 
@@ -306,8 +331,9 @@ public final class MultiProcessDriver {
 
     static void printRows(Config config, List<RunResult> results) {
         DriverSupport.log(String.format(Locale.ROOT,
-                "multi-process: medians over %d launch(es) x %d windows of %d ms after %d ms warm-up; heap %s sparse; %d cores; "
-                        + "one op = one allocate + one free", config.launches(), config.windows(), config.windowMillis(), config.warmupMillis(),
+                "multi-process: medians over %d launch(es) x %d windows of %d ms after a warm-up of >= %d ms and >= %,d ops per process; "
+                        + "heap %s sparse; %d cores; one op = one allocate + one free", config.launches(), config.windows(), config.windowMillis(),
+                config.warmupMillis(), config.warmupOps(),
                 DriverSupport.bytes(config.capacity()), Runtime.getRuntime().availableProcessors()));
         for (ResultRow row : rows(config, results)) {
             row.print();

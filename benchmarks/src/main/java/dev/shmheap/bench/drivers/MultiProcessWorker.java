@@ -67,7 +67,8 @@ public final class MultiProcessWorker {
             }
         }
         while (heap.getLongVolatile(control + STATE) == WAIT) {
-            Thread.onSpinWait();
+            // sleep, not spin: the other children may still be starting on the same two cores
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
         long ops = 0;
         long measureStartOps = 0;

@@ -26,7 +26,7 @@ class MultiProcessDriverTest {
     void twoJvmsReportFromEveryProcessAndLeaveTheHeapClean() throws Exception {
         // two of the three mixes (OWN_CLASS runs the same loop as SAME_CLASS_64): each launch costs JVM start-ups
         List<Mix> mixes = List.of(Mix.SAME_CLASS_64, Mix.MIXED_64B_16K);
-        Config config = new Config(List.of(2), mixes, 1, 100, 100, 2, 16L << 20);
+        Config config = new Config(List.of(2), mixes, 1, 100, 10_000, 100, 2, 16L << 20);
         List<RunResult> results = MultiProcessDriver.run(config);
         assertEquals(mixes.size(), results.size());
         for (RunResult r : results) {
@@ -56,14 +56,14 @@ class MultiProcessDriverTest {
     @Test
     void aWorkerThatFailsFailsTheRun() {
         // 32 KiB heap: the control block takes 8 KiB, so two JVMs with 16 live blocks of up to 16 KiB cannot fit
-        Config config = new Config(List.of(2), List.of(Mix.MIXED_64B_16K), 1, 50, 50, 1, 32L << 10);
+        Config config = new Config(List.of(2), List.of(Mix.MIXED_64B_16K), 1, 50, 1000, 50, 1, 32L << 10);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> MultiProcessDriver.run(config));
         assertTrue(e.getMessage().contains("worker"), e.getMessage());
     }
 
     @Test
     void rowsCompareWithOneJvmAndJudgeTheTwoJvmTarget() {
-        Config config = new Config(List.of(1, 2, 4), List.of(Mix.SAME_CLASS_64), 1, 0, 0, 1, 1L << 20);
+        Config config = new Config(List.of(1, 2, 4), List.of(Mix.SAME_CLASS_64), 1, 0, 0, 0, 1, 1L << 20);
         List<RunResult> results = List.of(
                 synthetic(1, new long[] {1000}),
                 synthetic(2, new long[] {400, 500}),
