@@ -70,10 +70,20 @@ public final class MultiProcessDriver {
 
     /**
      * One launch: the children's own reports, and the driver's windows ({@code windowOps[w][i]}
-     * operations of process i in window w, which lasted {@code windowNanos[w]}).
+     * operations of process i in window w, which lasted {@code windowNanos[w]}; the children
+     * used {@code windowCpuNanos[w]} of CPU time in all, from /proc, -1 where unknown).
      */
     public record RunResult(Mix mix, int processes, int launch, List<ProcessResult> perProcess, long[][] windowOps, long[] windowNanos,
-                            VerifyReport verify, long usedBytesAfter) {
+                            long[] windowCpuNanos, VerifyReport verify, long usedBytesAfter) {
+        /** Cores the children got in each window (CPU time / window), NaN where unknown. */
+        public double[] coresObtained() {
+            double[] cores = new double[windowNanos.length];
+            for (int w = 0; w < cores.length; w++) {
+                cores[w] = windowCpuNanos[w] < 0 ? Double.NaN : (double) windowCpuNanos[w] / windowNanos[w];
+            }
+            return cores;
+        }
+
         /** Aggregate operations/s of each window. */
         public double[] aggregateOpsPerSecond() {
             double[] rates = new double[windowNanos.length];
@@ -124,8 +134,9 @@ public final class MultiProcessDriver {
                     results.add(result);
                     double[] rates = result.aggregateOpsPerSecond();
                     DriverSupport.log(String.format(Locale.ROOT,
-                            "multi-process: launch %d %s %d JVM(s): windows %s Mops/s aggregate; children report %s",
+                            "multi-process: launch %d %s %d JVM(s): windows %s Mops/s aggregate; cores obtained %s; children report %s",
                             launch, mix, n, java.util.Arrays.stream(rates).mapToObj(r -> String.format(Locale.ROOT, "%.2f", r / 1e6)).toList(),
+                            java.util.Arrays.stream(result.coresObtained()).mapToObj(c -> String.format(Locale.ROOT, "%.2f", c)).toList(),
                             result.perProcess().stream()
                                     .map(p -> String.format(Locale.ROOT, "%,d ops/%.0f ms", p.ops(), p.elapsedNanos() / 1e6)).toList()));
                 }
@@ -169,7 +180,9 @@ public final class MultiProcessDriver {
             heap.putLongRelease(control + MultiProcessWorker.STATE, MultiProcessWorker.MEASURE);
             long[][] windowOps = new long[config.windows()][n];
             long[] windowNanos = new long[config.windows()];
+            long[] windowCpuNanos = new long[config.windows()];
             long[] before = new long[n];
+            long cpuBefore = cpuNanos(children);
             long start = System.nanoTime();
             readCounts(heap, control, before);
             for (int w = 0; w < config.windows(); w++) {
@@ -177,6 +190,9 @@ public final class MultiProcessDriver {
                 long[] after = new long[n];
                 long end = System.nanoTime();
                 readCounts(heap, control, after);
+                long cpuAfter = cpuNanos(children);
+                windowCpuNanos[w] = cpuBefore < 0 || cpuAfter < 0 ? -1 : cpuAfter - cpuBefore;
+                cpuBefore = cpuAfter;
                 for (int i = 0; i < n; i++) {
                     windowOps[w][i] = after[i] - before[i];
                 }
@@ -215,7 +231,7 @@ public final class MultiProcessDriver {
                 throw new IllegalStateException("heap not clean after " + mix + " with " + n + " JVMs: usedBytes=" + stats.usedBytes()
                         + ", " + verify);
             }
-            return new RunResult(mix, n, launch, List.copyOf(perProcess), windowOps, windowNanos, verify, stats.usedBytes());
+            return new RunResult(mix, n, launch, List.copyOf(perProcess), windowOps, windowNanos, windowCpuNanos, verify, stats.usedBytes());
         } finally {
             for (Process p : children) {
                 if (p.isAlive()) {
@@ -248,6 +264,25 @@ public final class MultiProcessDriver {
             }
             Thread.sleep(5);
         }
+    }
+
+    /**
+     * User + system CPU time of all the children from /proc/PID/stat (clock ticks of 10 ms,
+     * assuming the usual 100 Hz), or -1 if it cannot be read.
+     */
+    static long cpuNanos(List<Process> children) {
+        long ticks = 0;
+        for (Process p : children) {
+            try {
+                String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                // fields[0] is field 3 (state); utime and stime are fields 14 and 15
+                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            } catch (IOException | RuntimeException e) {
+                return -1;
+            }
+        }
+        return ticks * 10_000_000L;
     }
 
     private static void readCounts(ShmHeap heap, long control, long[] counts) {
@@ -300,6 +335,21 @@ public final class MultiProcessDriver {
         return sb.toString();
     }
 
+    /** Aggregate operations per second of CPU time the children used, per window where it is known. */
+    static double[] perCpuSecond(List<RunResult> runs) {
+        List<Double> values = new ArrayList<>();
+        for (RunResult r : runs) {
+            double[] rates = r.aggregateOpsPerSecond();
+            double[] cores = r.coresObtained();
+            for (int w = 0; w < rates.length; w++) {
+                if (!Double.isNaN(cores[w]) && cores[w] > 0) {
+                    values.add(rates[w] / cores[w]);
+                }
+            }
+        }
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
     /** Medians over every window of every launch; the ratio is against the same mix with one JVM. */
     static List<ResultRow> rows(Config config, List<RunResult> results) {
         int cores = Runtime.getRuntime().availableProcessors();
@@ -314,9 +364,13 @@ public final class MultiProcessDriver {
                 if (n == 1) {
                     baseline = agg;
                 }
+                double[] obtained = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.coresObtained())).filter(c -> !Double.isNaN(c))
+                        .toArray();
                 String ours = ResultRow.fmt(agg / 1e6, "Mops/s") + " aggregate (" + aggregate.length + " windows: "
                         + ResultRow.fmt(DriverSupport.min(aggregate) / 1e6, "") + "-" + ResultRow.fmt(DriverSupport.max(aggregate) / 1e6, "")
-                        + "); " + ResultRow.fmt(DriverSupport.median(nsPerOp), "ns/op") + " per process";
+                        + "); " + ResultRow.fmt(DriverSupport.median(nsPerOp), "ns/op") + " per process"
+                        + (obtained.length == 0 ? "" : "; the JVMs got " + ResultRow.fmt(DriverSupport.median(obtained), "") + " of " + Math.min(n, cores)
+                        + " cores (median), " + ResultRow.fmt(DriverSupport.median(perCpuSecond(runs)) / 1e6, "Mops per CPU-second"));
                 boolean targetRow = mix == Mix.SAME_CLASS_64 && n == 2;
                 String target = targetRow ? ">= 1.00x (aggregate not below one process's)" : "";
                 String met = targetRow ? ResultRow.met(agg >= baseline) : "";

@@ -82,6 +82,7 @@ class MultiProcessDriverTest {
         for (int i = 0; i < n; i++) {
             per.add(new ProcessResult(i, opsPerProcess[i], 1_000_000_000L));
         }
-        return new RunResult(Mix.SAME_CLASS_64, n, 0, per, new long[][] {opsPerProcess}, new long[] {1_000_000_000L}, null, 0);
+        return new RunResult(Mix.SAME_CLASS_64, n, 0, per, new long[][] {opsPerProcess}, new long[] {1_000_000_000L},
+                new long[] {-1}, null, 0);
     }
 }
