@@ -30,8 +30,8 @@ import java.util.SplittableRandom;
  *       for uniform random request sizes 1..4096 and 1..1 MiB (fixed seed), compared with
  *       jemalloc's size classes and plain power-of-two rounding on the very same requests.
  *       1..4096: all requests live at once. 1..1 MiB: the heap is filled until a request
- *       fails, then everything is freed in random order and filling goes on; the heap's use
- *       at each first failure is reported too (external fragmentation of the buddy).</li>
+ *       fails, then a random quarter of the live blocks is freed and filling goes on; the
+ *       heap's use at each failure is reported too (external fragmentation of the buddy).</li>
  *   <li><b>Slab page-level waste</b> from {@code stats()}: bytes of slab sets that hold no
  *       live block, at the peak and after freeing a random half of the blocks.</li>
  * </ul>
@@ -187,7 +187,11 @@ public final class MemoryEfficiency {
         }
     }
 
-    /** Uniform 1..1 MiB: fill until a request fails, free all in random order, go on. */
+    /**
+     * Uniform 1..1 MiB with churn: allocate until a request fails, then free a random quarter
+     * of the live blocks and go on (the failed request first), so that after the first fill
+     * every failure happens in a heap fragmented by random frees.
+     */
     static Fragmentation largeRequests(Config config, List<Double> useAtFailure, List<Double> requestedAtFailure, List<VerifyReport> verifies)
             throws IOException {
         Path path = DriverSupport.newHeapPath("mem-large");
@@ -196,6 +200,7 @@ public final class MemoryEfficiency {
             int n = config.largeRequests();
             Tally tally = new Tally();
             long[] live = new long[(int) Math.min(n, heap.capacity() / 4096) + 1];
+            long[] liveSizes = new long[live.length];
             int liveCount = 0;
             long liveRequested = 0;
             long pending = -1;
@@ -209,17 +214,19 @@ public final class MemoryEfficiency {
                     }
                     useAtFailure.add((double) heap.stats().usedBytes() / heap.capacity());
                     requestedAtFailure.add((double) liveRequested / heap.capacity());
-                    long[] batch = java.util.Arrays.copyOf(live, liveCount);
-                    shuffle(batch, random);
-                    for (long b : batch) {
-                        heap.free(b);
+                    for (int k = Math.max(1, liveCount / 4); k > 0; k--) {
+                        int victim = random.nextInt(liveCount);
+                        heap.free(live[victim]);
+                        liveRequested -= liveSizes[victim];
+                        liveCount--;
+                        live[victim] = live[liveCount];
+                        liveSizes[victim] = liveSizes[liveCount];
                     }
-                    liveCount = 0;
-                    liveRequested = 0;
                     pending = size;
                     continue;
                 }
                 pending = -1;
+                liveSizes[liveCount] = size;
                 live[liveCount++] = offset;
                 liveRequested += size;
                 tally.add(size, heap.usableSize(offset));
@@ -229,8 +236,8 @@ public final class MemoryEfficiency {
                 heap.free(live[i]);
             }
             verifies.add(checkClean(heap));
-            return tally.result("uniform 1 B..1 MiB, " + n + " requests, live until the heap of " + DriverSupport.bytes(heap.capacity())
-                    + " is full");
+            return tally.result("uniform 1 B..1 MiB, " + n + " requests, heap of " + DriverSupport.bytes(heap.capacity())
+                    + " kept full (a random quarter freed at each failure)");
         } finally {
             DriverSupport.delete(path);
         }
@@ -337,8 +344,8 @@ public final class MemoryEfficiency {
         if (result.useAtFirstFailure().length > 0) {
             double[] use = result.useAtFirstFailure();
             double[] requested = result.requestedAtFirstFailure();
-            rows.add(new ResultRow("memory", "heap use when a 1 B..1 MiB request first fails (external fragmentation of the buddy)",
-                    DriverSupport.percent(DriverSupport.median(use)) + " of capacity in blocks, median of " + use.length + " fills ("
+            rows.add(new ResultRow("memory", "heap use when a 1 B..1 MiB request fails, heap churned by random frees (external fragmentation of the buddy)",
+                    DriverSupport.percent(DriverSupport.median(use)) + " of capacity in blocks, median of " + use.length + " failures ("
                             + DriverSupport.percent(DriverSupport.min(use)) + "-" + DriverSupport.percent(DriverSupport.max(use)) + "); of which requested bytes: "
                             + DriverSupport.percent(DriverSupport.median(requested)) + " of capacity",
                     "ideal allocator without fragmentation: fails only above 100% - largest request", DriverSupport.percent(1 - (double) (1 << 20) / config.heapCapacity()),
