@@ -7,22 +7,28 @@ import java.nio.file.Path;
 /**
  * One child JVM of {@link MultiProcessDriver}: opens the heap, prepares its mix, counts itself
  * in at the start barrier (a word of a control block in the heap), then runs allocate+free
- * operations until the driver says stop, counting the operations of the measurement phase and
- * its own elapsed time; after every chunk of operations it publishes its running count, which
- * the driver samples at the edges of its measurement windows. It frees everything it holds, writes its figures into its slot of the
- * control block and exits 0 (1 on any error, with the stack trace on stderr).
+ * operations while the driver lets it (its index below the active count; else it sleeps)
+ * until the driver says stop, counting the operations and the time it was active while
+ * measured. After every chunk of operations it publishes its running count, which the driver
+ * samples at the edges of its windows. At the end it frees everything it holds, writes its
+ * figures into its slot of the control block and exits 0 (1 on any error, with the stack
+ * trace on stderr).
  *
  * <p>Arguments: heap path, control block offset, worker index, mix name, seed.
  */
 public final class MultiProcessWorker {
     /** Control block layout: each field on its own 128 bytes, so polling shares no line with a write. */
     static final long STATE = 0;
+    /** Children with index < ACTIVE run; the others sleep. Written by the driver only, like STATE. */
+    static final long ACTIVE = 8;
     static final long READY = 128;
     static final long SLOTS = 256;
     static final long SLOT_LENGTH = 128;
     static final long SLOT_OPS = 0;
     static final long SLOT_ELAPSED = 8;
     static final long SLOT_DONE = 16;
+    /** 1 while the child sleeps because it is not active, 0 while it runs (the driver waits for it). */
+    static final long SLOT_IDLE = 24;
     /** Operations since the start, published after every chunk, for the driver's windows. */
     static final long SLOT_COUNT = 64;
     static final int MAX_WORKERS = 32;
@@ -71,15 +77,34 @@ public final class MultiProcessWorker {
             java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
         long ops = 0;
-        long measureStartOps = 0;
-        long measureStartNanos = 0;
-        boolean measuring = false;
+        long measuredOps = 0;
+        long elapsed = 0;
+        long activeSince = -1;
+        long activeSinceOps = 0;
+        boolean idle = false;
         long state;
         while ((state = heap.getLongVolatile(control + STATE)) != STOP) {
-            if (!measuring && state == MEASURE) {
-                measuring = true;
-                measureStartNanos = System.nanoTime();
-                measureStartOps = ops;
+            boolean active = index < heap.getLongVolatile(control + ACTIVE);
+            boolean measuring = active && state == MEASURE;
+            if (measuring && activeSince < 0) {
+                activeSince = System.nanoTime();
+                activeSinceOps = ops;
+            } else if (!measuring && activeSince >= 0) {
+                elapsed += System.nanoTime() - activeSince;
+                measuredOps += ops - activeSinceOps;
+                activeSince = -1;
+            }
+            if (!active) {
+                if (!idle) {
+                    heap.putLongRelease(slot + SLOT_IDLE, 1);
+                    idle = true;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+                continue;
+            }
+            if (idle) {
+                heap.putLongRelease(slot + SLOT_IDLE, 0);
+                idle = false;
             }
             for (int i = 0; i < CHUNK; i++) {
                 op.run();
@@ -87,10 +112,11 @@ public final class MultiProcessWorker {
             ops += CHUNK;
             heap.putLongRelease(slot + SLOT_COUNT, ops);
         }
-        long end = System.nanoTime();
+        if (activeSince >= 0) {
+            elapsed += System.nanoTime() - activeSince;
+            measuredOps += ops - activeSinceOps;
+        }
         op.release();
-        long measuredOps = measuring ? ops - measureStartOps : 0;
-        long elapsed = measuring ? end - measureStartNanos : 0;
         heap.putLong(slot + SLOT_OPS, measuredOps);
         heap.putLong(slot + SLOT_ELAPSED, elapsed);
         heap.putLongRelease(slot + SLOT_DONE, 1);

@@ -4,6 +4,7 @@ import dev.shmheap.bench.drivers.MultiProcessDriver.Config;
 import dev.shmheap.bench.drivers.MultiProcessDriver.Mix;
 import dev.shmheap.bench.drivers.MultiProcessDriver.ProcessResult;
 import dev.shmheap.bench.drivers.MultiProcessDriver.RunResult;
+import dev.shmheap.bench.drivers.MultiProcessDriver.Window;
 import dev.shmheap.bench.report.ResultRow;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -23,34 +24,37 @@ class MultiProcessDriverTest {
     }
 
     @Test
-    void twoJvmsReportFromEveryProcessAndLeaveTheHeapClean() throws Exception {
+    void oneAndTwoJvmsReportFromEveryProcessAndLeaveTheHeapClean() throws Exception {
         // two of the three mixes (OWN_CLASS runs the same loop as SAME_CLASS_64): each launch costs JVM start-ups
         List<Mix> mixes = List.of(Mix.SAME_CLASS_64, Mix.MIXED_64B_16K);
-        Config config = new Config(List.of(2), mixes, 1, 100, 10_000, 100, 2, 16L << 20);
+        Config config = new Config(List.of(1, 2), mixes, 1, 100, 10_000, 100, 2, 16L << 20);
         List<RunResult> results = MultiProcessDriver.run(config);
         assertEquals(mixes.size(), results.size());
         for (RunResult r : results) {
             assertEquals(2, r.perProcess().size(), r.toString());
             for (ProcessResult p : r.perProcess()) {
                 assertTrue(p.ops() > 0, "process reported no operations: " + p + " in " + r.mix());
-                assertTrue(p.elapsedNanos() > 0, "process reported no elapsed time: " + p);
+                assertTrue(p.elapsedNanos() > 0, "process reported no active time: " + p);
             }
-            assertEquals(2, r.windowNanos().length);
-            for (int i = 0; i < 2; i++) {
-                long sum = 0;
-                for (long[] window : r.windowOps()) {
-                    sum += window[i];
+            assertEquals(2, r.windows(1).size(), "one window per cycle");
+            assertEquals(2, r.windows(2).size(), "one window per cycle");
+            for (int n : List.of(1, 2)) {
+                for (int i = 0; i < n; i++) {
+                    int process = i;
+                    long sum = r.windows(n).stream().mapToLong(w -> w.ops()[process]).sum();
+                    assertTrue(sum > 0, "the driver saw no operations of process " + i + " in the " + n + "-JVM windows of " + r.mix());
                 }
-                assertTrue(sum > 0, "the driver saw no operations of process " + i + " in " + r.mix());
             }
             assertTrue(r.verify().ok(), r.verify().toString());
             assertEquals(0, r.usedBytesAfter());
         }
         List<ResultRow> rows = MultiProcessDriver.rows(config, results);
-        assertEquals(mixes.size(), rows.size());
+        assertEquals(2 * mixes.size(), rows.size());
         for (ResultRow row : rows) {
             assertTrue(row.toMarkdown().startsWith("| multi-process | "), row.toMarkdown());
         }
+        ResultRow target = rows.get(1);
+        assertTrue(target.verdict().equals("yes") || target.verdict().equals("NO"), target.toString());
     }
 
     @Test
@@ -62,13 +66,14 @@ class MultiProcessDriverTest {
     }
 
     @Test
-    void rowsCompareWithOneJvmAndJudgeTheTwoJvmTarget() {
-        Config config = new Config(List.of(1, 2, 4), List.of(Mix.SAME_CLASS_64), 1, 0, 0, 0, 1, 1L << 20);
-        List<RunResult> results = List.of(
-                synthetic(1, new long[] {1000}),
-                synthetic(2, new long[] {400, 500}),
-                synthetic(4, new long[] {300, 300, 300, 300}));
-        List<ResultRow> rows = MultiProcessDriver.rows(config, results);
+    void ratiosArePairedPerCycleAndJudgeTheTwoJvmTarget() {
+        Config config = new Config(List.of(1, 2, 4), List.of(Mix.SAME_CLASS_64), 1, 0, 0, 0, 2, 1L << 20);
+        // cycle 0 on a fast machine, cycle 1 on a slow one: per cycle, 2 JVMs do 0.9x and 4 JVMs 1.2x of 1 JVM
+        List<Window> windows = List.of(
+                window(0, 1, 1000), window(0, 2, 400, 500), window(0, 4, 300, 300, 300, 300),
+                window(1, 1, 100), window(1, 2, 40, 50), window(1, 4, 30, 30, 30, 30));
+        RunResult run = new RunResult(Mix.SAME_CLASS_64, 0, List.of(), windows, null, 0);
+        List<ResultRow> rows = MultiProcessDriver.rows(config, List.of(run));
         assertEquals(3, rows.size());
         assertEquals("1.00x", rows.get(0).ratio());
         assertEquals("0.90x", rows.get(1).ratio());
@@ -77,12 +82,7 @@ class MultiProcessDriverTest {
         assertEquals("", rows.get(2).verdict());
     }
 
-    private static RunResult synthetic(int n, long[] opsPerProcess) {
-        List<ProcessResult> per = new java.util.ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            per.add(new ProcessResult(i, opsPerProcess[i], 1_000_000_000L));
-        }
-        return new RunResult(Mix.SAME_CLASS_64, n, 0, per, new long[][] {opsPerProcess}, new long[] {1_000_000_000L},
-                new long[] {-1}, null, 0);
+    private static Window window(int cycle, int n, long... ops) {
+        return new Window(cycle, n, ops, 1_000_000_000L, -1);
     }
 }
