@@ -364,7 +364,7 @@ public final class MultiProcessDriver {
      * The ratio of {@code n} processes to {@code base} processes: per (launch, cycle) the
      * aggregate of the n-window over the aggregate of the base-window, median over all.
      */
-    static double pairedRatio(List<RunResult> results, int n, int base) {
+    static double[] pairedRatios(List<RunResult> results, int n, int base) {
         List<Double> ratios = new ArrayList<>();
         for (RunResult r : results) {
             for (Window w : r.windows(n)) {
@@ -372,7 +372,7 @@ public final class MultiProcessDriver {
                         .ifPresent(b -> ratios.add(w.aggregateOpsPerSecond() / b.aggregateOpsPerSecond()));
             }
         }
-        return DriverSupport.median(ratios);
+        return ratios.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     /** Medians over every window of every launch; the ratio is per cycle against the first process count (1 JVM). */
@@ -393,7 +393,11 @@ public final class MultiProcessDriver {
                 double[] perCpu = ws.stream().filter(w -> w.coresObtained() > 0).mapToDouble(w -> w.aggregateOpsPerSecond() / w.coresObtained())
                         .toArray();
                 double agg = DriverSupport.median(aggregate);
-                double ratio = n == base ? 1.0 : pairedRatio(runs, n, base);
+                double[] ratios = n == base ? new double[] {1.0} : pairedRatios(runs, n, base);
+                double ratio = DriverSupport.median(ratios);
+                double[] q = ScaleDriver.quartiles(ratios);
+                String ratioText = String.format(Locale.ROOT, "%.2fx", ratio)
+                        + (n == base ? "" : String.format(Locale.ROOT, " (per-cycle IQR %.2f-%.2f)", q[0], q[1]));
                 String ours = ResultRow.fmt(agg / 1e6, "Mops/s") + " aggregate (" + aggregate.length + " windows: "
                         + ResultRow.fmt(DriverSupport.min(aggregate) / 1e6, "") + "-" + ResultRow.fmt(DriverSupport.max(aggregate) / 1e6, "")
                         + "); " + ResultRow.fmt(DriverSupport.median(nsPerOp), "ns/op") + " per process"
@@ -405,7 +409,7 @@ public final class MultiProcessDriver {
                 String caseName = mix.description + ", " + n + (n == 1 ? " JVM" : " JVMs") + (n > cores ? " on " + cores + " cores" : "");
                 rows.add(new ResultRow("multi-process", caseName, ours, "same mix, " + base + (base == 1 ? " JVM" : " JVMs")
                         + (n == base ? "" : ", same cycles (ratio = median of per-cycle ratios)"),
-                        ResultRow.fmt(baseline / 1e6, "Mops/s"), String.format(Locale.ROOT, "%.2fx", ratio), target, met));
+                        ResultRow.fmt(baseline / 1e6, "Mops/s"), ratioText, target, met));
             }
         }
         return rows;

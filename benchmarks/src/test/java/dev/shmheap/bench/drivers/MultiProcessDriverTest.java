@@ -76,9 +76,9 @@ class MultiProcessDriverTest {
         List<ResultRow> rows = MultiProcessDriver.rows(config, List.of(run));
         assertEquals(3, rows.size());
         assertEquals("1.00x", rows.get(0).ratio());
-        assertEquals("0.90x", rows.get(1).ratio());
+        assertEquals("0.90x (per-cycle IQR 0.90-0.90)", rows.get(1).ratio());
         assertEquals("NO", rows.get(1).verdict());
-        assertEquals("1.20x", rows.get(2).ratio());
+        assertEquals("1.20x (per-cycle IQR 1.20-1.20)", rows.get(2).ratio());
         assertEquals("", rows.get(2).verdict());
     }
 
