@@ -362,7 +362,7 @@ public final class MultiProcessDriver {
 
     /**
      * The ratio of {@code n} processes to {@code base} processes: per (launch, cycle) the
-     * aggregate of the n-window over the aggregate of the base-window, median over all.
+     * aggregate of the n-window over the aggregate of the base-window.
      */
     static double[] pairedRatios(List<RunResult> results, int n, int base) {
         List<Double> ratios = new ArrayList<>();
