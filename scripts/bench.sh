@@ -21,7 +21,7 @@ command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; ex
 rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 failed=()
-for suite in alloc; do
+for suite in alloc multi-process scale memory; do
   echo "== $suite ${quick[*]:-} ($(date +%T))" >&2
   # a suite prints its figures as "| ..." rows; anything else it prints is progress
   if ! java -jar "$JAR" "$suite" "${quick[@]}" | tee /dev/stderr | grep '^| ' >> "$rows"; then

@@ -1,6 +1,9 @@
 package dev.shmheap.bench;
 
 import dev.shmheap.JvmFlags;
+import dev.shmheap.bench.drivers.MemoryEfficiency;
+import dev.shmheap.bench.drivers.MultiProcessDriver;
+import dev.shmheap.bench.drivers.ScaleDriver;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -25,6 +28,9 @@ public final class BenchMain {
 
     static {
         SUITES.put("alloc", JmhSuite::main);
+        SUITES.put("multi-process", MultiProcessDriver::main);
+        SUITES.put("scale", ScaleDriver::main);
+        SUITES.put("memory", MemoryEfficiency::main);
     }
 
     private BenchMain() {
