@@ -69,8 +69,15 @@ public final class ShmHeap implements AutoCloseable {
     private final String nameLockName;
     /** Indexed by {@link #lockIndex}. */
     private final String[] classLockNames = new String[SizeClasses.COUNT * CLASS_STRIPES];
-    /** The class stripe this process allocates from: its process-table slot's parity. */
-    private final int stripe;
+    /**
+     * The class stripe this attachment allocates from, per class: first its process-table
+     * slot's parity, then whichever stripe it last found unlocked (see {@link #allocateSlab}).
+     * Threads sharing the attachment may race on it; any value is a valid stripe.
+     */
+    private final int[] preferredStripe = new int[SizeClasses.COUNT];
+    /** When this attachment last asked whether the holder of a stripe it moved away from runs. */
+    private long lastAbandonedCheck = System.nanoTime() - ABANDONED_CHECK_NANOS;
+    private static final long ABANDONED_CHECK_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
     private volatile boolean closed;
 
     private ShmHeap(Path path, HeapLayout layout, MappedMemory memory, int fd) {
@@ -91,7 +98,7 @@ public final class ShmHeap implements AutoCloseable {
             }
         }
         this.processSlot = processTable.register(token);
-        this.stripe = processSlot % layout.classStripes();
+        java.util.Arrays.fill(preferredStripe, processSlot % layout.classStripes());
     }
 
     /**
@@ -274,9 +281,50 @@ public final class ShmHeap implements AutoCloseable {
         }
     }
 
+    /**
+     * Allocates from the preferred stripe of class {@code c}; if another process holds that
+     * stripe's lock and the other stripe's is free, from the other one, which becomes the
+     * preferred: two processes hammering one class settle on different stripes and stop
+     * taking turns on one lock (frees go to the block's own stripe whoever frees it).
+     */
     private long allocateSlab(int c) {
-        int s = stripe;
-        lockClass(c, s);
+        int s = preferredStripe[c];
+        if (layout.classStripes() > 1 && !SpinLock.tryAcquire(memory, classOffset(c, s, CLASS_LOCK), token)) {
+            int other = s ^ 1;
+            if (SpinLock.tryAcquire(memory, classOffset(c, other, CLASS_LOCK), token)) {
+                preferredStripe[c] = other;
+                long offset = allocateSlabLocked(c, other);
+                repairIfAbandoned(c, s);
+                return offset;
+            }
+            lockClass(c, s);
+        } else if (layout.classStripes() == 1) {
+            lockClass(c, s);
+        }
+        return allocateSlabLocked(c, s);
+    }
+
+    /**
+     * A stripe left because its lock was taken may have been left by a process that died
+     * holding it: nobody else might ever wait on it long enough to find out (they move to the
+     * other stripe too). At most once a millisecond, a move asks whether the holder runs and,
+     * if not, takes the lock over, which repairs the stripe.
+     */
+    private void repairIfAbandoned(int c, int s) {
+        long now = System.nanoTime();
+        if (now - lastAbandonedCheck < ABANDONED_CHECK_NANOS) {
+            return;
+        }
+        lastAbandonedCheck = now;
+        long owner = memory.getLongVolatile(classOffset(c, s, CLASS_LOCK));
+        if (owner != 0 && owner != token && !ProcessIdentity.isAlive(owner)) {
+            lockClass(c, s);
+            unlockClass(c, s, true);
+        }
+    }
+
+    /** Allocates from stripe {@code s} of class {@code c}, whose lock the caller took; releases it. */
+    private long allocateSlabLocked(int c, int s) {
         boolean consistent = false;
         try {
             long offset = slab.allocate(c, s);
@@ -819,7 +867,7 @@ public final class ShmHeap implements AutoCloseable {
             lockBuddy();
             boolean consistent = false;
             try {
-                long page = buddy.allocateSet(sizeClass, stripe);
+                long page = buddy.allocateSets(sizeClass, stripe, layout.setGroupOrder(sizeClass));
                 consistent = true;
                 return page == BuddyAllocator.NO_BLOCK ? NO_SET : page;
             } finally {

@@ -25,7 +25,6 @@ import static org.junit.jupiter.api.Assertions.*;
  * bytes must be exact up to the dead child's own operation (done or not done, nothing else).
  */
 class CrashPointTest {
-    private static final long CAPACITY = 256 * 1024;
     private static final Pattern USED = Pattern.compile("usedBefore=(\\d+) delta=(-?\\d+)");
     private static final Pattern STORES = Pattern.compile("stores=(\\d+)");
 
@@ -54,7 +53,7 @@ class CrashPointTest {
     private static int countStores(CrashScenario scenario) throws Exception {
         Path path = TestHeaps.newPath("crash-dry");
         try {
-            ShmHeap.create(path, CAPACITY).close();
+            ShmHeap.create(path, scenario.capacity()).close();
             ChildResult child = runChild(path, scenario, 0);
             assertEquals(0, child.exitCode, "dry run failed:\n" + child.stderr);
             Matcher m = STORES.matcher(child.stdout);
@@ -68,7 +67,7 @@ class CrashPointTest {
     private static String crashAndCheck(CrashScenario scenario, int crashAt) throws Exception {
         Path path = TestHeaps.newPath("crash-" + crashAt);
         try {
-            ShmHeap.create(path, CAPACITY).close();
+            ShmHeap.create(path, scenario.capacity()).close();
             ChildResult child = runChild(path, scenario, crashAt);
             String site = child.stderr.lines().filter(l -> l.startsWith("crash point")).findFirst().orElse("(no crash point line)");
             assertEquals(CrashPoints.EXIT_CODE, child.exitCode, "store " + crashAt + ": child did not halt at the crash point\n"
@@ -77,7 +76,10 @@ class CrashPointTest {
             assertTrue(m.find(), "child printed no used bytes: " + child.stdout);
             long usedBefore = Long.parseLong(m.group(1));
             long delta = Long.parseLong(m.group(2));
-            try (ShmHeap heap = ShmHeap.open(path)) {
+            // The dead child keeps process-table slot 0 until recover() removes it, so these
+            // attachments get slots 1 and 2: in a striped heap they start on different stripes,
+            // and the one starting on the child's finds its lock taken and repairs it.
+            try (ShmHeap heap = ShmHeap.open(path); ShmHeap otherStripe = ShmHeap.open(path)) {
                 if (crashAt % 2 == 0) {
                     // Half the points repair through recover() and must leave a heap that verifies
                     // before anything else touches it (no merge left undone, no list or counter off).
@@ -86,7 +88,7 @@ class CrashPointTest {
                     assertTrue(repaired.ok(), site + ": after recover():\n" + repaired);
                 }
                 // The other half are repaired by ordinary calls taking over the dead child's locks.
-                assertTimeoutPreemptively(Duration.ofSeconds(30), () -> exerciseEveryLock(heap), site + ": the heap hung");
+                assertTimeoutPreemptively(Duration.ofSeconds(30), () -> exerciseEveryLock(heap, otherStripe), site + ": the heap hung");
                 VerifyReport report = heap.verify();
                 assertTrue(report.ok(), site + ":\n" + report);
                 long used = heap.stats().usedBytes();
@@ -99,10 +101,15 @@ class CrashPointTest {
         }
     }
 
-    /** Allocates and frees through every class lock and the buddy lock, taking over any a dead process holds. */
-    private static void exerciseEveryLock(ShmHeap heap) {
-        for (int size = 64; size <= 4096; size <<= 1) {
-            heap.free(heap.allocate(size));
+    /**
+     * Allocates and frees through every class lock (of both stripes, in a striped heap) and the
+     * buddy lock, taking over any a dead process holds.
+     */
+    private static void exerciseEveryLock(ShmHeap heap, ShmHeap otherStripe) {
+        for (ShmHeap attachment : List.of(heap, otherStripe)) {
+            for (int size = 64; size <= 4096; size <<= 1) {
+                attachment.free(attachment.allocate(size));
+            }
         }
         heap.free(heap.allocate(8192));
     }

@@ -1,11 +1,30 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.layout.HeapLayout;
+
 /**
  * The critical sections the crash-point test interrupts. Each prepares some state, then names
  * one operation and how it changes the heap's used bytes. The crash points inside an operation
  * are not listed here: they are counted from the stores it makes (see CrashPoints).
  */
 enum CrashScenario {
+    /**
+     * First 64-byte block of a stripe in a striped heap: the stripe takes a group of four
+     * one-page sets (the buddy writes three set heads, then commits the block's head) and
+     * links all four.
+     */
+    STRIPED_SLAB_ALLOCATE_GROWING {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(128); // splits the top block down, leaving a free 4-page block to take
+            return new Prepared(() -> heap.allocate(64), 64);
+        }
+
+        @Override
+        long capacity() {
+            return HeapLayout.STRIPED_MIN_CAPACITY;
+        }
+    },
     /** First 64-byte block: the class takes a set from the buddy, which splits down from the top. */
     SLAB_ALLOCATE_GROWING {
         @Override
@@ -80,4 +99,9 @@ enum CrashScenario {
     }
 
     abstract Prepared prepare(ShmHeap heap);
+
+    /** The heap the scenario runs in: small (one stripe per class) unless it says otherwise. */
+    long capacity() {
+        return 256 * 1024;
+    }
 }

@@ -2,6 +2,7 @@ package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.lock.ProcessIdentity;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -18,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Each size class has two stripes; an attachment allocates from the stripe of its process
- * table slot's parity and frees into the stripe of the block's set. Two attachments of one
+ * Each size class has two stripes (in heaps from 32 MiB); an attachment allocates from the
+ * stripe of its process-table slot's parity until it finds that stripe's lock taken and the
+ * other's free, and frees into the stripe of the block's set. Two attachments of one
  * JVM take slots 0 and 1, so they stand in for two processes here (MultiProcessTest and the
  * chaos run cover real ones).
  */
@@ -35,7 +37,9 @@ class StripesTest {
             long a = first.allocate(64);
             long b = second.allocate(64);
             assertNotEquals(a / SET_BYTES_64, b / SET_BYTES_64, "blocks of the two stripes come from different sets");
-            assertEquals(2, first.stats().sizeClass(64).sets(), "one set per stripe");
+            assertNotEquals(a / (4 * SET_BYTES_64), b / (4 * SET_BYTES_64),
+                    "and from different groups of four pages, whose page-map entries share a cache line");
+            assertEquals(8, first.stats().sizeClass(64).sets(), "a group of four one-page sets per stripe");
             assertEquals(2, first.stats().sizeClass(64).usedBlocks(), "stats add the stripes up");
             assertTrue(first.verify().ok(), first.verify().toString());
 
@@ -44,7 +48,7 @@ class StripesTest {
             assertEquals(0, second.stats().sizeClass(64).usedBlocks());
             assertEquals(2, second.stats().sizeClass(64).frees());
             assertTrue(second.verify().ok(), second.verify().toString());
-            assertEquals(2 * SET_BYTES_64, first.trim(), "both stripes' empty sets go back");
+            assertEquals(8 * SET_BYTES_64, first.trim(), "both stripes' empty sets go back");
             assertTrue(first.verify().ok(), first.verify().toString());
         } finally {
             TestHeaps.delete(path);
@@ -67,16 +71,35 @@ class StripesTest {
             assertEquals(a + 64, a2, "stripe 0 goes on untouched");
             assertTrue(readLong(path, classOffset(CLASS_64, 1, CLASS_LOCK)) != 0, "stripe 1 is still held by the dead owner");
 
-            long b2 = second.allocate(64);
-            assertEquals(b + 64, b2, "stripe 1, taken over and rebuilt, goes on in its set");
+            second.free(b); // into stripe 1: takes the lock over and rebuilds the stripe first
             assertEquals(0, readLong(path, classOffset(CLASS_64, 1, CLASS_LOCK)), "released after the repair");
             assertEquals(stripe0Head, readLong(path, classOffset(CLASS_64, 0, CLASS_PARTIAL_HEAD)));
             assertTrue(first.verify().ok(), first.verify().toString());
-            for (long offset : new long[]{a, a2, b, b2}) {
-                first.free(offset);
-            }
+            first.free(a);
+            first.free(a2);
             assertEquals(0, first.stats().sizeClass(64).usedBlocks());
             assertTrue(first.verify().ok(), first.verify().toString());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
+    void shouldMoveToTheOtherStripeWhenItsOwnIsBusy() throws Exception {
+        Path path = TestHeaps.newPath("stripes-switch");
+        try (ShmHeap heap = ShmHeap.create(path, STRIPED, CreateOption.SPARSE)) {
+            long a = heap.allocate(64);
+            // stripe 0's lock held (by this process: the CAS from 0 fails all the same)
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), ProcessIdentity.current());
+            long b = heap.allocate(64);
+            writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), 0);
+            assertNotEquals(a / SET_BYTES_64, b / SET_BYTES_64, "served from stripe 1's own set");
+            long c = heap.allocate(64);
+            assertEquals(b + 64, c, "stripe 1 is now the one this attachment prefers");
+            for (long offset : new long[]{a, b, c}) {
+                heap.free(offset);
+            }
+            assertTrue(heap.verify().ok(), heap.verify().toString());
         } finally {
             TestHeaps.delete(path);
         }

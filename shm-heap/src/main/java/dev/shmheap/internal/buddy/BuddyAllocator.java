@@ -93,12 +93,16 @@ public final class BuddyAllocator {
     }
 
     /**
-     * Takes a block for a slab set of class {@code sizeClass} and commits it directly as an
-     * empty, unlinked set head, so that a process killed before the slab layer finishes the
-     * set leaves a set its class rebuild completes, not a USED block nobody owns.
+     * Takes a block of {@code 2^groupOrder} pages for slab sets of class {@code sizeClass},
+     * stripe {@code stripe}, and commits it directly as empty, unlinked set heads, so that a
+     * process killed before the slab layer finishes the sets leaves sets its class rebuild
+     * completes, not a USED block nobody owns. With {@code groupOrder} above the set order the
+     * block holds several sets: the later ones' heads are written first, while the block's
+     * head still says FREE and the walk skips them; the head's store commits them all. Each
+     * set counts as one buddy allocation, since each goes back on its own.
      */
-    public long allocateSet(int sizeClass, int stripe) {
-        return take(SizeClasses.setOrder(sizeClass), 0, PageMapEntry.slabWord0(PageMapEntry.SLAB, sizeClass, stripe, 0));
+    public long allocateSets(int sizeClass, int stripe, int groupOrder) {
+        return take(groupOrder, 0, PageMapEntry.slabWord0(PageMapEntry.SLAB, sizeClass, stripe, 0));
     }
 
     private long take(int order, long commitWord1, long commitWord0) {
@@ -133,6 +137,13 @@ public final class BuddyAllocator {
             pushFree(page + (1L << found), found);
             pages.putWord0(page, PageMapEntry.word0(FREE, found, 0, 0));
         }
+        // a group of slab sets: every set but the first gets its head before the commit
+        int headOrder = PageMapEntry.order(commitWord0);
+        long blocks = 1L << (order - headOrder);
+        for (long k = blocks - 1; k > 0; k--) {
+            pages.putWord1(page + (k << headOrder), 0);
+            pages.putWord0(page + (k << headOrder), commitWord0);
+        }
         pages.putWord1(page, commitWord1);
         pages.putWord0(page, commitWord0);
         long bytes = blockBytes(order);
@@ -141,7 +152,7 @@ public final class BuddyAllocator {
         }
         addCounter(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, -bytes);
         addCounter(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, bytes);
-        addCounter(HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, 1);
+        addCounter(HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, blocks);
         return page;
     }
 

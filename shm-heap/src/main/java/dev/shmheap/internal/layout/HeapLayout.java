@@ -36,6 +36,8 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * on a page boundary, for addresses up to 4 KiB).
  */
 public final class HeapLayout {
+    /** 2^2 pages have their page-map entries on one 64-byte line (see {@link #setGroupOrder}). */
+    public static final int SET_GROUP_MIN_ORDER = 2;
     /** The smallest capacity whose size classes use two stripes (see {@link #classStripes()}). */
     public static final long STRIPED_MIN_CAPACITY = 32L << 20;
     public static final long MIN_CAPACITY = 32 * 1024;
@@ -221,6 +223,18 @@ public final class HeapLayout {
      */
     public int classStripes() {
         return capacity >= STRIPED_MIN_CAPACITY ? HeaderDescriptor.CLASS_STRIPES : 1;
+    }
+
+    /**
+     * The order of the buddy block a stripe takes when class {@code c} needs a set: the set's
+     * own order, except that in a striped heap the one- and two-page sets (64 and 128 B
+     * classes) come in groups of four pages, cut into sets of that one stripe. Four pages'
+     * entries are one 64-byte line of the page map, where each set's occupancy word lives:
+     * without groups, the first sets of two stripes were neighbouring pages, and two processes
+     * on different stripes still bounced one cache line on every allocate and free.
+     */
+    public int setGroupOrder(int c) {
+        return classStripes() > 1 ? Math.max(SizeClasses.setOrder(c), SET_GROUP_MIN_ORDER) : SizeClasses.setOrder(c);
     }
 
     public long pageCount() {

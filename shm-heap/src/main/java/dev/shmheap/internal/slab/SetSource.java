@@ -8,8 +8,9 @@ public interface SetSource {
     long NO_SET = -1;
 
     /**
-     * A buddy block for a set of class {@code sizeClass}, stripe {@code stripe}, already
-     * committed as an empty, unlinked set head; its first page, or {@link #NO_SET}.
+     * A buddy block of {@code 2^layout.setGroupOrder(sizeClass)} pages for sets of class
+     * {@code sizeClass}, stripe {@code stripe}, each already committed as an empty, unlinked
+     * set head; its first page, or {@link #NO_SET}.
      */
     long takeSet(int sizeClass, int stripe);
 

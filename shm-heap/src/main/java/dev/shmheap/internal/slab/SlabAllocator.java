@@ -65,7 +65,10 @@ public final class SlabAllocator {
             if (page == SetSource.NO_SET) {
                 return NO_BLOCK;
             }
-            installSet(c, s, page);
+            // the last set of the group is linked first, so the first is the head
+            for (long k = (1L << (layout.setGroupOrder(c) - SizeClasses.setOrder(c))) - 1; k >= 0; k--) {
+                installSet(c, s, page + (k << SizeClasses.setOrder(c)));
+            }
             head = page + 1;
         }
         long set = pages.pageOfLink(head, "partial-set head of class", SizeClasses.blockSize(c));
