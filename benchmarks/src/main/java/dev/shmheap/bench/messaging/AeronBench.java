@@ -232,7 +232,7 @@ final class AeronBench {
         }
     }
 
-    private static final class Checker implements FragmentHandler {
+    static final class Checker implements FragmentHandler {
         private final int size;
         private final long warmup;
         long expected;
