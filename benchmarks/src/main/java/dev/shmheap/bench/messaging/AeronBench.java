@@ -46,7 +46,7 @@ final class AeronBench {
     static final int PING_STREAM = 1001;
     static final int PONG_STREAM = 1002;
     static final int DATA_STREAM = 1003;
-    private static final int FRAGMENT_LIMIT = 16;
+    static final int FRAGMENT_LIMIT = 16;
     private static final long PEER_WAIT_NANOS = 60_000_000_000L;
     private static final long IDLE_NANOS = 30_000_000_000L;
 

@@ -24,9 +24,9 @@ import java.util.function.ToDoubleFunction;
  * java [JVM flags] -cp benchmarks/target/benchmarks.jar dev.shmheap.bench.messaging.MessagingBench
  *      [--quick] [--runs N] [--only floor,rtt,tput] [--dir PATH] [--header]
  * </pre>
- * {@code --quick}: fewer messages and one run of each (about 1.5 minutes); the default is three
- * runs of each, interleaved (ours, Aeron, ours, Aeron...), and each figure is the median of
- * its runs.
+ * {@code --quick}: fewer messages and one run of each (about 1 to 1.5 minutes on a loaded 2-core
+ * machine); the default is three runs of each with more messages (about 4 to 6 minutes),
+ * interleaved (floor, ours, Aeron, ours, Aeron...), and each figure is the median of its runs.
  */
 public final class MessagingBench {
     static final String AREA = "messaging";
@@ -42,7 +42,7 @@ public final class MessagingBench {
         }
 
         static Counts full() {
-            return new Counts(50_000, 300_000, new long[] {500_000, 100_000, 10_000}, new long[] {3_000_000, 600_000, 60_000}, 3);
+            return new Counts(30_000, 200_000, new long[] {300_000, 75_000, 7_500}, new long[] {1_500_000, 300_000, 30_000}, 3);
         }
     }
 
@@ -57,6 +57,7 @@ public final class MessagingBench {
         Integer runs = null;
         Set<String> only = Set.of("floor", "rtt", "tput");
         Path directory = defaultDirectory();
+        int heapBatch = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
@@ -64,8 +65,9 @@ public final class MessagingBench {
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--only" -> only = Set.of(args[++i].split(","));
                 case "--dir" -> directory = Path.of(args[++i]);
+                case "--heap-batch" -> heapBatch = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--dir PATH] [--header]");
+                    System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--heap-batch N] [--dir PATH] [--header]");
                     System.exit(2);
                 }
             }
@@ -75,7 +77,7 @@ public final class MessagingBench {
             counts = new Counts(counts.rttWarmup(), counts.rttCount(), counts.tputWarmup(), counts.tputCount(), runs);
         }
         long began = System.nanoTime();
-        List<ResultRow> rows = run(directory, counts, only);
+        List<ResultRow> rows = run(directory, counts, only, heapBatch);
         if (header) {
             System.out.println(ResultRow.HEADER);
         }
@@ -93,7 +95,7 @@ public final class MessagingBench {
     }
 
     /** Runs the selected measurements {@code counts.runs()} times, interleaved, and returns the table rows. */
-    static List<ResultRow> run(Path dir, Counts c, Set<String> only) throws Exception {
+    static List<ResultRow> run(Path dir, Counts c, Set<String> only, int heapBatch) throws Exception {
         Map<String, List<RoundTrip>> rtts = new LinkedHashMap<>();
         Map<String, List<Throughput>> tputs = new LinkedHashMap<>();
         log("messaging: %d run(s); round trips %,d after %,d warm-up; throughput %s messages after %s warm-up; files in %s", c.runs(),
@@ -111,7 +113,7 @@ public final class MessagingBench {
             if (only.contains("tput")) {
                 for (int k = 0; k < TPUT_SIZES.length; k++) {
                     int size = TPUT_SIZES[k];
-                    record(tputs, "ours " + size, run, OursBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
+                    record(tputs, "ours " + size, run, OursBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k], heapBatch));
                     record(tputs, "aeron " + size, run, AeronBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
                 }
             }
@@ -120,8 +122,17 @@ public final class MessagingBench {
     }
 
     private static <T> void record(Map<String, List<T>> results, String key, int run, T result) {
-        log("  run %d %-12s %s", run, key, result);
+        log("  run %d %-12s %s; load average %s", run, key, result, loadAverage());
         results.computeIfAbsent(key, k -> new ArrayList<>()).add(result);
+    }
+
+    /** The 1-minute load average, to judge how noisy a figure is (other work competes for the cores). */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "?";
+        }
     }
 
     static <T> double median(List<T> runs, ToDoubleFunction<T> figure) {

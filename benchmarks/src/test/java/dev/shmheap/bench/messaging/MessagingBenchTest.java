@@ -71,9 +71,11 @@ class MessagingBenchTest {
 
     @Test
     void oursThroughputDeliversEveryMessageInOrderAndFreesIt() throws Exception {
-        // Sizes of a slab class and of a buddy block; the run fails if the heap leaked.
-        for (int size : new int[] {64, 65536}) {
-            Throughput t = OursBench.throughput(dir, size, 100, 3_000);
+        // Sizes of a slab class and of a buddy block, blocks taken and freed one by one and in
+        // batches; the run fails if the heap leaked.
+        for (int[] sizeAndBatch : new int[][] {{64, 1}, {65536, 1}, {64, 16}}) {
+            int size = sizeAndBatch[0];
+            Throughput t = OursBench.throughput(dir, size, 100, 3_000, sizeAndBatch[1]);
             assertEquals(3_000, t.messages());
             assertEquals(size, t.size());
             assertTrue(t.nanos() > 0);
