@@ -38,11 +38,11 @@ public final class MessagingBench {
     /** Message counts of one configuration. */
     record Counts(long rttWarmup, long rttCount, long[] tputWarmup, long[] tputCount, int runs) {
         static Counts quick() {
-            return new Counts(20_000, 100_000, new long[] {200_000, 50_000, 5_000}, new long[] {1_000_000, 200_000, 20_000}, 1);
+            return new Counts(20_000, 100_000, new long[] {200_000, 50_000, 5_000}, new long[] {2_000_000, 600_000, 60_000}, 1);
         }
 
         static Counts full() {
-            return new Counts(30_000, 200_000, new long[] {300_000, 75_000, 7_500}, new long[] {1_500_000, 300_000, 30_000}, 3);
+            return new Counts(30_000, 200_000, new long[] {300_000, 100_000, 10_000}, new long[] {3_000_000, 1_000_000, 100_000}, 3);
         }
     }
 
