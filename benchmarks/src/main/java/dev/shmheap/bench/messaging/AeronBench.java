@@ -57,6 +57,9 @@ final class AeronBench {
         return directory.resolve("msgbench-aeron-" + label + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
     }
 
+    /** IPC MTU for the driver; 0 keeps Aeron's default (1408 B). Set by MessagingBench's --aeron-mtu. */
+    static int ipcMtu;
+
     static MediaDriver launchDriver(Path aeronDir) {
         MediaDriver.Context context = new MediaDriver.Context()
                 .aeronDirectoryName(aeronDir.toString())
@@ -65,6 +68,9 @@ final class AeronBench {
                 .threadingMode(ThreadingMode.SHARED)
                 .sharedIdleStrategy(new SleepingMillisIdleStrategy(1))
                 .termBufferSparseFile(false);
+        if (ipcMtu > 0) {
+            context.ipcMtuLength(ipcMtu);
+        }
         return MediaDriver.launch(context);
     }
 

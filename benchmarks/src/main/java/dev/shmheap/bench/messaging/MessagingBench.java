@@ -66,8 +66,9 @@ public final class MessagingBench {
                 case "--only" -> only = Set.of(args[++i].split(","));
                 case "--dir" -> directory = Path.of(args[++i]);
                 case "--heap-batch" -> heapBatch = Integer.parseInt(args[++i]);
+                case "--aeron-mtu" -> AeronBench.ipcMtu = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--heap-batch N] [--dir PATH] [--header]");
+                    System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--heap-batch N] [--aeron-mtu BYTES] [--dir PATH] [--header]");
                     System.exit(2);
                 }
             }
