@@ -66,7 +66,8 @@ public final class ShmReceiver implements MessageReceiver {
                 long offset = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
                 long length = heap.getLong(slot + SLOT_LENGTH_OFFSET);
                 long position = head;
-                release(slot, sequence);
+                releasePublished(slot);
+                heap.putLongRelease(headOffset, head);
                 return Optional.of(checked(position, offset, length));
             }
             if (isClaimed(sequence) && position(sequence) == head && (isAbandoned(sequence) || claimantDead(sequence))) {
@@ -77,6 +78,51 @@ public final class ShmReceiver implements MessageReceiver {
             }
             return Optional.empty();
         }
+    }
+
+    /**
+     * Hands up to {@code limit} ready messages to {@code handler}, in order, without waiting and
+     * without allocating; returns how many it handed over (0 if none was ready). The hot-path
+     * form of {@link #poll()}: each slot is freed and head advanced before its message goes to
+     * the handler (so a handler that throws has still taken its message), and head is published
+     * once per call.
+     *
+     * <p>Unlike {@link #poll()}, it does not ask the heap whether each offset is a live block of
+     * at least its length: that lookup reads the page map and the slab occupancy word the
+     * producer's {@code allocate} has just written, a cache miss per message between processes.
+     * It checks only that the offset lies in the heap's data region and the length is positive
+     * (the heap's accessors and {@code free} check every later access anyway).
+     *
+     * @throws IllegalStateException if a slot carries an offset outside the data region or a
+     *                               length below 1 (the slot is consumed first)
+     */
+    public int poll(MessageHandler handler, int limit) {
+        ensureOpen();
+        int handed = 0;
+        try {
+            while (handed < limit) {
+                long slot = channel.slot(head);
+                long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+                if (sequence == head + 1) {
+                    long offset = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
+                    long length = heap.getLong(slot + SLOT_LENGTH_OFFSET);
+                    long position = head;
+                    releasePublished(slot);
+                    handed++;
+                    handler.onMessage(checkedCheaply(position, offset, length), length);
+                } else if (isClaimed(sequence) && position(sequence) == head
+                        && (isAbandoned(sequence) || claimantDead(sequence))) {
+                    if (release(slot, sequence)) {
+                        countSkipped();
+                    }
+                } else {
+                    break;
+                }
+            }
+        } finally {
+            heap.putLongRelease(headOffset, head);
+        }
+        return handed;
     }
 
     @Override
@@ -144,6 +190,31 @@ public final class ShmReceiver implements MessageReceiver {
      * Frees the slot at head for the next lap, then advances head (in that order: a consumer
      * killed in between leaves head behind a freed slot, which the next receiver skips).
      */
+    /**
+     * Frees the published slot at head for the next lap and advances head in this object only;
+     * the caller publishes head. A plain ordered store suffices (no CAS): once published, a
+     * slot's sequence is changed by nobody but the consumer (producers CAS only from the free
+     * value of their own lap, and abandonment only touches claimed slots). A store does not
+     * stall the consumer the way a locked CAS on a line the producer holds would.
+     */
+    private void releasePublished(long slot) {
+        heap.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, head + capacity);
+        head++;
+    }
+
+    private long checkedCheaply(long position, long offset, long length) {
+        if (length < 1) {
+            throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried length=" + length);
+        }
+        try {
+            heap.address(offset);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried offset=" + offset
+                    + " outside the heap's data region: " + e.getMessage(), e);
+        }
+        return offset;
+    }
+
     private boolean release(long slot, long sequence) {
         if (!heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, sequence, head + capacity)) {
             return false;

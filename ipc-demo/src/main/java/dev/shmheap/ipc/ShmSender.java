@@ -41,6 +41,23 @@ public final class ShmSender implements MessageSender {
         return position != FULL && publish(position, offset, length);
     }
 
+    /**
+     * Like {@link #offer(long, long)} but without asking the heap whether {@code offset} is a
+     * live block of at least {@code length} bytes, for hot paths whose blocks come straight
+     * from {@code allocate} (or from a receiver). That lookup reads the page map and the slab
+     * occupancy word, which the other process's {@code free} keeps writing: a cache miss per
+     * message. Checks only that {@code length} is positive; a bad offset is caught by the
+     * receiver's checks and by the heap's {@code free}.
+     */
+    public boolean offerTrusted(long offset, long length) {
+        ensureOpen();
+        if (length < 1) {
+            throw new IllegalArgumentException("length=" + length + " must be positive");
+        }
+        long position = claim();
+        return position != FULL && publish(position, offset, length);
+    }
+
     @Override
     public boolean offer(long offset, long length, long timeout, TimeUnit unit) throws InterruptedException {
         checkMessage(offset, length);

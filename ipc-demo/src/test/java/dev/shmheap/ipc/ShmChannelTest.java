@@ -66,6 +66,33 @@ class ShmChannelTest {
     }
 
     @Test
+    void shouldHandOverBatchesInOrderThroughTheHandlerPoll() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "batches", 8);
+        try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {
+            long[] next = {0};
+            MessageHandler check = (offset, length) -> {
+                assertEquals(1L << 40 | next[0]++, TestMessages.check(heap, new Message(offset, length)));
+                heap.free(offset);
+            };
+            for (long seq = 0; seq < 100; seq++) {
+                long block = TestMessages.allocate(heap, 1, seq);
+                assertTrue(sender.offerTrusted(block, TestMessages.length(1, seq)));
+                if (seq % 5 == 4) {
+                    assertEquals(3, receiver.poll(check, 3), "at most the limit");
+                    assertEquals(2, receiver.poll(check, 100), "then the rest");
+                    assertEquals(0, receiver.poll(check, 100));
+                    assertEquals(seq + 1, channel.stats().head(), "head is published after each poll");
+                }
+            }
+            assertEquals(100, next[0]);
+            long block = heap.allocate(64);
+            assertThrows(IllegalArgumentException.class, () -> sender.offerTrusted(block, 0), "empty");
+            heap.free(block);
+        }
+        assertEquals(0, channel.destroy(Duration.ZERO));
+    }
+
+    @Test
     void shouldReturnFalseWhenTheRingIsFullAndAcceptAgainAfterAPoll() throws Exception {
         ShmChannel channel = ShmChannel.create(heap, "full", 4);
         try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {

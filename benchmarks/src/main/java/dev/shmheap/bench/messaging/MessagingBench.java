@@ -1,0 +1,208 @@
+package dev.shmheap.bench.messaging;
+
+import dev.shmheap.bench.report.ResultRow;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The messaging comparison: our channel ({@code ipc-demo}'s {@link dev.shmheap.ipc.ShmChannel}
+ * over a shared heap) against Aeron IPC 1.49.0, and a cache-line bounce as the floor of any
+ * shared-memory round trip. Every measurement uses two JVMs: this one and a {@link Peer} it
+ * starts. Prints one {@link ResultRow} per figure on stdout (area "messaging"); progress and
+ * every single run go to stderr.
+ *
+ * <pre>
+ * java [JVM flags] -cp benchmarks/target/benchmarks.jar dev.shmheap.bench.messaging.MessagingBench
+ *      [--quick] [--runs N] [--only floor,rtt,tput] [--dir PATH] [--header]
+ * </pre>
+ * {@code --quick}: fewer messages and one run of each (about 1 to 1.5 minutes on a loaded 2-core
+ * machine); the default is three runs of each with more messages (about 4 to 6 minutes),
+ * interleaved (floor, ours, Aeron, ours, Aeron...), and each figure is the median of its runs.
+ */
+public final class MessagingBench {
+    static final String AREA = "messaging";
+    static final String AERON = "Aeron IPC 1.49.0";
+    static final String FLOOR = "cache-line bounce";
+    static final int[] RTT_SIZES = {64, 1024};
+    static final int[] TPUT_SIZES = {64, 4096, 65536};
+
+    /** Message counts of one configuration. */
+    record Counts(long rttWarmup, long rttCount, long[] tputWarmup, long[] tputCount, int runs) {
+        static Counts quick() {
+            return new Counts(20_000, 100_000, new long[] {200_000, 50_000, 5_000}, new long[] {2_000_000, 600_000, 60_000}, 1);
+        }
+
+        static Counts full() {
+            return new Counts(30_000, 200_000, new long[] {300_000, 100_000, 10_000}, new long[] {3_000_000, 1_000_000, 100_000}, 3);
+        }
+    }
+
+    private MessagingBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        // Before any Agrona class loads: what Aeron's own benchmarks run with (the peers get -D).
+        System.setProperty("agrona.disable.bounds.checks", "true");
+        boolean quick = false;
+        boolean header = false;
+        Integer runs = null;
+        Set<String> only = Set.of("floor", "rtt", "tput");
+        Path directory = defaultDirectory();
+        int heapBatch = 1;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--header" -> header = true;
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--only" -> only = Set.of(args[++i].split(","));
+                case "--dir" -> directory = Path.of(args[++i]);
+                case "--heap-batch" -> heapBatch = Integer.parseInt(args[++i]);
+                case "--aeron-mtu" -> AeronBench.ipcMtu = Integer.parseInt(args[++i]);
+                default -> {
+                    System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--heap-batch N] [--aeron-mtu BYTES] [--dir PATH] [--header]");
+                    System.exit(2);
+                }
+            }
+        }
+        Counts counts = quick ? Counts.quick() : Counts.full();
+        if (runs != null) {
+            counts = new Counts(counts.rttWarmup(), counts.rttCount(), counts.tputWarmup(), counts.tputCount(), runs);
+        }
+        long began = System.nanoTime();
+        List<ResultRow> rows = run(directory, counts, only, heapBatch);
+        if (header) {
+            System.out.println(ResultRow.HEADER);
+        }
+        rows.forEach(ResultRow::print);
+        log("messaging: done in %.0f s", (System.nanoTime() - began) / 1e9);
+    }
+
+    static Path defaultDirectory() {
+        Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    static void log(String format, Object... args) {
+        System.err.println(String.format(Locale.ROOT, format, args));
+    }
+
+    /** Runs the selected measurements {@code counts.runs()} times, interleaved, and returns the table rows. */
+    static List<ResultRow> run(Path dir, Counts c, Set<String> only, int heapBatch) throws Exception {
+        Map<String, List<RoundTrip>> rtts = new LinkedHashMap<>();
+        Map<String, List<Throughput>> tputs = new LinkedHashMap<>();
+        log("messaging: %d run(s); round trips %,d after %,d warm-up; throughput %s messages after %s warm-up; files in %s", c.runs(),
+                c.rttCount(), c.rttWarmup(), Arrays.toString(c.tputCount()), Arrays.toString(c.tputWarmup()), dir);
+        for (int run = 1; run <= c.runs(); run++) {
+            if (only.contains("floor")) {
+                record(rtts, "floor", run, CacheLineFloor.measure(dir, c.rttWarmup(), c.rttCount()));
+            }
+            if (only.contains("rtt")) {
+                for (int size : RTT_SIZES) {
+                    record(rtts, "ours " + size, run, OursBench.roundTrip(dir, size, c.rttWarmup(), c.rttCount()));
+                    record(rtts, "aeron " + size, run, AeronBench.roundTrip(dir, size, c.rttWarmup(), c.rttCount()));
+                }
+            }
+            if (only.contains("tput")) {
+                for (int k = 0; k < TPUT_SIZES.length; k++) {
+                    int size = TPUT_SIZES[k];
+                    record(tputs, "ours " + size, run, OursBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k], heapBatch));
+                    record(tputs, "aeron " + size, run, AeronBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
+                }
+            }
+        }
+        return rows(rtts, tputs);
+    }
+
+    private static <T> void record(Map<String, List<T>> results, String key, int run, T result) {
+        log("  run %d %-12s %s; load average %s", run, key, result, loadAverage());
+        results.computeIfAbsent(key, k -> new ArrayList<>()).add(result);
+    }
+
+    /** The 1-minute load average, to judge how noisy a figure is (other work competes for the cores). */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
+    static <T> double median(List<T> runs, ToDoubleFunction<T> figure) {
+        double[] values = runs.stream().mapToDouble(figure).sorted().toArray();
+        int n = values.length;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    }
+
+    static List<ResultRow> rows(Map<String, List<RoundTrip>> rtts, Map<String, List<Throughput>> tputs) {
+        List<ResultRow> rows = new ArrayList<>();
+        String[] names = {"p50", "p99", "p99.9"};
+        List<ToDoubleFunction<RoundTrip>> percentiles = List.of(RoundTrip::p50, RoundTrip::p99, RoundTrip::p999);
+        List<RoundTrip> floor = rtts.get("floor");
+        for (int size : RTT_SIZES) {
+            List<RoundTrip> ours = rtts.get("ours " + size);
+            List<RoundTrip> aeron = rtts.get("aeron " + size);
+            for (int p = 0; p < names.length; p++) {
+                String what = "round trip " + sizeName(size) + " " + names[p];
+                if (ours != null && aeron != null) {
+                    double o = median(ours, percentiles.get(p)) / 1e3;
+                    double a = median(aeron, percentiles.get(p)) / 1e3;
+                    boolean targeted = p < 2; // the issue sets p50 and p99: no worse than Aeron's
+                    rows.add(new ResultRow(AREA, what, ResultRow.fmt(o, "us"), AERON, ResultRow.fmt(a, "us"), ResultRow.ratio(o, a),
+                            targeted ? "<= 1.00x" : "", targeted ? ResultRow.met(o <= a) : ""));
+                }
+            }
+        }
+        if (floor != null) {
+            for (int size : RTT_SIZES) {
+                List<RoundTrip> ours = rtts.get("ours " + size);
+                for (int p = 0; p < names.length; p++) {
+                    double f = median(floor, percentiles.get(p)) / 1e3;
+                    String what = "round trip " + sizeName(size) + " " + names[p] + " vs floor";
+                    if (ours == null) {
+                        if (size == RTT_SIZES[0]) {
+                            rows.add(new ResultRow(AREA, "cache-line bounce round trip " + names[p], "", FLOOR, ResultRow.fmt(f, "us"),
+                                    "", "", ""));
+                        }
+                        continue;
+                    }
+                    double o = median(ours, percentiles.get(p)) / 1e3;
+                    // The issue's "within 1.3x of the floor", applied to the typical (p50) 64 B round trip.
+                    boolean targeted = p == 0 && size == RTT_SIZES[0];
+                    rows.add(new ResultRow(AREA, what, ResultRow.fmt(o, "us"), FLOOR, ResultRow.fmt(f, "us"), ResultRow.ratio(o, f),
+                            targeted ? "<= 1.30x" : "", targeted ? ResultRow.met(o <= 1.3 * f) : ""));
+                }
+            }
+        }
+        for (int size : TPUT_SIZES) {
+            List<Throughput> ours = tputs.get("ours " + size);
+            List<Throughput> aeron = tputs.get("aeron " + size);
+            if (ours == null || aeron == null) {
+                continue;
+            }
+            double target = size >= 4096 ? 1.5 : 0.5;
+            String targetText = String.format(Locale.ROOT, ">= %.2fx", target);
+            double om = median(ours, Throughput::messagesPerSecond);
+            double am = median(aeron, Throughput::messagesPerSecond);
+            rows.add(new ResultRow(AREA, "throughput " + sizeName(size) + " msg/s", ResultRow.fmt(om, "msg/s"), AERON,
+                    ResultRow.fmt(am, "msg/s"), ResultRow.ratio(om, am), targetText, ResultRow.met(om >= target * am)));
+            double ob = median(ours, Throughput::megabytesPerSecond);
+            double ab = median(aeron, Throughput::megabytesPerSecond);
+            rows.add(new ResultRow(AREA, "throughput " + sizeName(size) + " MB/s", ResultRow.fmt(ob, "MB/s"), AERON,
+                    ResultRow.fmt(ab, "MB/s"), ResultRow.ratio(ob, ab), targetText, ResultRow.met(ob >= target * ab)));
+        }
+        return rows;
+    }
+
+    static String sizeName(int size) {
+        return size >= 1024 ? (size >> 10) + " KiB" : size + " B";
+    }
+}
