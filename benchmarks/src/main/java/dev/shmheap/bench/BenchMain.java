@@ -4,6 +4,7 @@ import dev.shmheap.JvmFlags;
 import dev.shmheap.bench.drivers.MemoryEfficiency;
 import dev.shmheap.bench.drivers.MultiProcessDriver;
 import dev.shmheap.bench.drivers.ScaleDriver;
+import dev.shmheap.bench.messaging.MessagingBench;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -31,6 +32,7 @@ public final class BenchMain {
         SUITES.put("multi-process", MultiProcessDriver::main);
         SUITES.put("scale", ScaleDriver::main);
         SUITES.put("memory", MemoryEfficiency::main);
+        SUITES.put("messaging", MessagingBench::main);
     }
 
     private BenchMain() {
