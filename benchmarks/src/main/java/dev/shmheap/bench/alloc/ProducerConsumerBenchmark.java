@@ -121,12 +121,9 @@ public class ProducerConsumerBenchmark {
     @Group("newByteArray")
     @GroupThreads(1)
     public void newByteArrayProduce(Channel channel, Position position, Control control) {
-        if (!waitForRoom(channel, position.next, control)) {
-            return;
+        if (waitForRoom(channel, position.next, control)) {
+            putObject(channel, position, new byte[channel.size]);
         }
-        byte[] block = new byte[channel.size];
-        channel.objects.setRelease(Channel.slot(position.next), block);
-        channel.produced.setRelease(++position.next);
     }
 
     @Benchmark
@@ -140,12 +137,9 @@ public class ProducerConsumerBenchmark {
     @Group("allocateDirect")
     @GroupThreads(1)
     public void allocateDirectProduce(Channel channel, Position position, Control control) {
-        if (!waitForRoom(channel, position.next, control)) {
-            return;
+        if (waitForRoom(channel, position.next, control)) {
+            putObject(channel, position, ByteBuffer.allocateDirect(channel.size));
         }
-        ByteBuffer block = ByteBuffer.allocateDirect(channel.size);
-        channel.objects.setRelease(Channel.slot(position.next), block);
-        channel.produced.setRelease(++position.next);
     }
 
     @Benchmark
@@ -153,6 +147,11 @@ public class ProducerConsumerBenchmark {
     @GroupThreads(1)
     public Object allocateDirectConsume(Channel channel, Position position, Control control) {
         return takeObject(channel, position, control);
+    }
+
+    private static void putObject(Channel channel, Position position, Object block) {
+        channel.objects.setRelease(Channel.slot(position.next), block);
+        channel.produced.setRelease(++position.next);
     }
 
     private static Object takeObject(Channel channel, Position position, Control control) {

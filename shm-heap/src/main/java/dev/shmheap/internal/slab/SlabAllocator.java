@@ -61,15 +61,10 @@ public final class SlabAllocator {
         long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         long head = memory.getLong(headOffset);
         if (head == 0) {
-            long page = source.takeSet(c, s);
-            if (page == SetSource.NO_SET) {
+            head = grow(c, s);
+            if (head == 0) {
                 return NO_BLOCK;
             }
-            // the last set of the group is linked first, so the first is the head
-            for (long k = (1L << (layout.setGroupOrder(c) - SizeClasses.setOrder(c))) - 1; k >= 0; k--) {
-                installSet(c, s, page + (k << SizeClasses.setOrder(c)));
-            }
-            head = page + 1;
         }
         long set = pages.pageOfLink(head, "partial-set head of class", SizeClasses.blockSize(c));
         long entry = setHeadEntry(set, c, s, "partial-set head of class", SizeClasses.blockSize(c));
@@ -157,6 +152,23 @@ public final class SlabAllocator {
             link = next;
         }
         return released;
+    }
+
+    /**
+     * Takes a group of sets from the source and links them all; returns the new partial-list
+     * head (a link), or 0 when the source has no room. Apart from {@link #allocate} so that
+     * the common path stays small enough for the JIT to inline.
+     */
+    private long grow(int c, int s) {
+        long page = source.takeSet(c, s);
+        if (page == SetSource.NO_SET) {
+            return 0;
+        }
+        // the last set of the group is linked first, so the first is the head
+        for (long k = (1L << (layout.setGroupOrder(c) - SizeClasses.setOrder(c))) - 1; k >= 0; k--) {
+            installSet(c, s, page + (k << SizeClasses.setOrder(c)));
+        }
+        return page + 1;
     }
 
     /** Completes a set the buddy committed as an empty head: marks its pages, links it. */
