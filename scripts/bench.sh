@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark (allocator JMH suite, multi-process driver, scale, memory efficiency,
 # messaging against Aeron IPC) and prints one markdown table, also kept in
-# benchmarks/target/bench-results.md. --quick: fewer sizes, shorter runs (~10 min instead of ~40).
+# benchmarks/target/bench-results.md. --quick: fewer sizes, shorter runs (about 4 min instead of 16).
 # Progress goes to stderr; stdout is the table only.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +26,7 @@ for suite in alloc multi-process scale memory messaging; do
   # a suite prints its figures as "| ..." rows; anything else it prints is progress
   # the safepoint interval is what Aeron's benchmark scripts set; MessagingBench's peers get it too
   if ! java -XX:+UnlockDiagnosticVMOptions -XX:GuaranteedSafepointInterval=300000 -jar "$JAR" "$suite" "${quick[@]}" \
-      | tee /dev/stderr | grep '^| ' >> "$rows"; then
+      | tee -a /dev/stderr | grep '^| ' >> "$rows"; then
     failed+=("$suite")
   fi
 done
