@@ -64,14 +64,18 @@ public class ProducerConsumerBenchmark {
 
         @TearDown(Level.Trial)
         public void tearDown() throws Exception {
-            // blocks still in the ring when the trial ended go back before the check
-            for (long s = consumed.get(); s < produced.get(); s++) {
-                long offset = offsets.get(slot(s));
-                if (offset != EMPTY) {
-                    heap.free(offset);
+            try {
+                // heap blocks still in the ring when the trial ended go back (in the JVM
+                // baselines' groups the offsets were never written and stay 0)
+                for (long s = consumed.get(); s < produced.get(); s++) {
+                    long offset = offsets.get(slot(s));
+                    if (offset > 0) {
+                        heap.free(offset);
+                    }
                 }
+            } finally {
+                bench.close();
             }
-            bench.close();
         }
 
         /** Ring slots one 128-byte pair of cache lines apart, so neighbours never share a line. */
