@@ -75,6 +75,8 @@ public final class ShmHeap implements AutoCloseable {
      * Threads sharing the attachment may race on it; any value is a valid stripe.
      */
     private final int[] preferredStripe = new int[SizeClasses.COUNT];
+    /** {@code layout.classStripes()}: 1 below 32 MiB, else 2. */
+    private final int stripes;
     /** When this attachment last asked whether the holder of a stripe it moved away from runs. */
     private long lastAbandonedCheck = System.nanoTime() - ABANDONED_CHECK_NANOS;
     private static final long ABANDONED_CHECK_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
@@ -98,7 +100,8 @@ public final class ShmHeap implements AutoCloseable {
             }
         }
         this.processSlot = processTable.register(token);
-        java.util.Arrays.fill(preferredStripe, processSlot % layout.classStripes());
+        this.stripes = layout.classStripes();
+        java.util.Arrays.fill(preferredStripe, processSlot % stripes);
     }
 
     /**
@@ -289,18 +292,21 @@ public final class ShmHeap implements AutoCloseable {
      */
     private long allocateSlab(int c) {
         int s = preferredStripe[c];
-        if (layout.classStripes() > 1 && !SpinLock.tryAcquire(memory, classOffset(c, s, CLASS_LOCK), token)) {
-            int other = s ^ 1;
-            if (SpinLock.tryAcquire(memory, classOffset(c, other, CLASS_LOCK), token)) {
-                preferredStripe[c] = other;
-                long offset = allocateSlabLocked(c, other);
-                repairIfAbandoned(c, s);
-                return offset;
-            }
+        if (stripes == 1) {
             lockClass(c, s);
-        } else if (layout.classStripes() == 1) {
-            lockClass(c, s);
+            return allocateSlabLocked(c, s);
         }
+        if (SpinLock.tryAcquire(memory, classOffset(c, s, CLASS_LOCK), token)) {
+            return allocateSlabLocked(c, s); // a try-lock succeeds only from free, never from a dead owner
+        }
+        int other = s ^ 1;
+        if (SpinLock.tryAcquire(memory, classOffset(c, other, CLASS_LOCK), token)) {
+            preferredStripe[c] = other;
+            long offset = allocateSlabLocked(c, other);
+            repairIfAbandoned(c, s);
+            return offset;
+        }
+        lockClass(c, s);
         return allocateSlabLocked(c, s);
     }
 
@@ -468,7 +474,7 @@ public final class ShmHeap implements AutoCloseable {
     private long releaseEmptySets() {
         long released = 0;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            for (int s = 0; s < layout.classStripes(); s++) {
+            for (int s = 0; s < stripes; s++) {
                 lockClass(c, s);
                 boolean consistent = false;
                 try {
@@ -484,7 +490,7 @@ public final class ShmHeap implements AutoCloseable {
 
     private long sumOverStripes(int c, int field) {
         long sum = 0;
-        for (int s = 0; s < layout.classStripes(); s++) {
+        for (int s = 0; s < stripes; s++) {
             sum += memory.getLongVolatile(classOffset(c, s, field));
         }
         return sum;
@@ -576,7 +582,6 @@ public final class ShmHeap implements AutoCloseable {
     public RecoveryReport recover() {
         ensureOpen();
         // every class stripe lock in (class, stripe) order, then the buddy lock: the order of nesting
-        int stripes = layout.classStripes();
         int classLocks = SizeClasses.COUNT * stripes;
         long[] lockOffsets = new long[classLocks + 1];
         String[] names = new String[classLocks + 1];
