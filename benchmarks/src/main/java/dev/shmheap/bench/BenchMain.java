@@ -5,6 +5,7 @@ import dev.shmheap.bench.drivers.MemoryEfficiency;
 import dev.shmheap.bench.drivers.MultiProcessDriver;
 import dev.shmheap.bench.drivers.ScaleDriver;
 import dev.shmheap.bench.messaging.MessagingBench;
+import dev.shmheap.bench.report.ResultRow;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -39,6 +40,10 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].equals("--table-header")) {
+            System.out.println(ResultRow.HEADER); // for scripts/bench.sh, above the rows it gathers
+            return;
+        }
         if (args.length > 0 && SUITES.containsKey(args[0])) {
             SUITES.get(args[0]).run(Arrays.copyOfRange(args, 1, args.length));
             return;

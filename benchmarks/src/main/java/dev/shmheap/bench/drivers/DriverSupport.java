@@ -9,6 +9,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -125,6 +127,27 @@ final class DriverSupport {
     static double spread(double[] values) {
         double m = median(values);
         return m == 0 ? 0 : (max(values) - min(values)) / m;
+    }
+
+    /** A driver's measurement, from its configuration to its result. */
+    interface Measurement<C, R> {
+        R run(C config) throws Exception;
+    }
+
+    /**
+     * A driver's main: the quick or full configuration by {@code --quick}, the measurement,
+     * its rows on stdout; on any failure the stack trace, every file created deleted, exit 1.
+     */
+    static <C, R> void runMain(String[] args, Supplier<C> quick, Supplier<C> full, Measurement<C, R> measurement,
+                               BiConsumer<C, R> printRows) {
+        C config = hasFlag(args, "--quick") ? quick.get() : full.get();
+        try {
+            printRows.accept(config, measurement.run(config));
+        } catch (Exception | AssertionError e) {
+            e.printStackTrace();
+            deleteAllCreated();
+            System.exit(1);
+        }
     }
 
     static boolean hasFlag(String[] args, String flag) {

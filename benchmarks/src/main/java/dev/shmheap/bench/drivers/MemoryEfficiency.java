@@ -98,15 +98,7 @@ public final class MemoryEfficiency {
     }
 
     public static void main(String[] args) {
-        Config config = DriverSupport.hasFlag(args, "--quick") ? Config.quick() : Config.full();
-        try {
-            Result result = run(config);
-            printRows(config, result);
-        } catch (Exception | AssertionError e) {
-            e.printStackTrace();
-            DriverSupport.deleteAllCreated();
-            System.exit(1);
-        }
+        DriverSupport.runMain(args, Config::quick, Config::full, MemoryEfficiency::run, MemoryEfficiency::printRows);
     }
 
     public static Result run(Config config) throws Exception {

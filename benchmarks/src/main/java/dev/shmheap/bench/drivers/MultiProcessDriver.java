@@ -106,16 +106,8 @@ public final class MultiProcessDriver {
     private MultiProcessDriver() {
     }
 
-    public static void main(String[] args) throws Exception {
-        Config config = DriverSupport.hasFlag(args, "--quick") ? Config.quick() : Config.full();
-        try {
-            List<RunResult> results = run(config);
-            printRows(config, results);
-        } catch (Exception | AssertionError e) {
-            e.printStackTrace();
-            DriverSupport.deleteAllCreated();
-            System.exit(1);
-        }
+    public static void main(String[] args) {
+        DriverSupport.runMain(args, Config::quick, Config::full, MultiProcessDriver::run, MultiProcessDriver::printRows);
     }
 
     public static List<RunResult> run(Config config) throws Exception {

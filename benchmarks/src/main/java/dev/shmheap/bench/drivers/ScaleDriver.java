@@ -90,15 +90,7 @@ public final class ScaleDriver {
     }
 
     public static void main(String[] args) {
-        Config config = DriverSupport.hasFlag(args, "--quick") ? Config.quick() : Config.full();
-        try {
-            Result result = run(config);
-            printRows(config, result);
-        } catch (Exception | AssertionError e) {
-            e.printStackTrace();
-            DriverSupport.deleteAllCreated();
-            System.exit(1);
-        }
+        DriverSupport.runMain(args, Config::quick, Config::full, ScaleDriver::run, ScaleDriver::printRows);
     }
 
     public static Result run(Config config) throws Exception {
