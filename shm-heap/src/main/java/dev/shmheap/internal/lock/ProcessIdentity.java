@@ -19,6 +19,16 @@ import java.nio.file.Path;
  */
 public final class ProcessIdentity {
     private static final long CURRENT = tokenOf(ProcessHandle.current().pid());
+    /**
+     * The kernel's {@code PF_EXITING} task flag (field 9 of {@code /proc/PID/stat}): set as soon
+     * as a task starts to exit, e.g. right after SIGKILL, long before the process becomes a
+     * zombie (a JVM's address space may take hundreds of milliseconds to tear down).
+     */
+    static final long PF_EXITING = 0x4;
+    /** Indexes into {@link #readStat}'s fields, which start at field 3 of {@code /proc/PID/stat}. */
+    private static final int STATE = 0;
+    private static final int FLAGS = 6;
+    private static final int START_TIME = 19;
 
     private ProcessIdentity() {
     }
@@ -42,10 +52,17 @@ public final class ProcessIdentity {
 
     /**
      * True while the process that wrote {@code token} runs. A token whose pid is gone, whose
-     * pid now belongs to a process started at another time, or whose process is a zombie
-     * (killed, not yet reaped) is dead. Where /proc cannot tell (hidden by {@code hidepid}, or
-     * unreadable) and {@code kill(pid, 0)} says the pid exists, the answer is "alive": never
-     * take a lock from a process we cannot prove dead.
+     * pid now belongs to a process started at another time, whose process is a zombie
+     * (killed, not yet reaped), or whose process is exiting is dead. Where /proc cannot tell
+     * (hidden by {@code hidepid}, or unreadable) and {@code kill(pid, 0)} says the pid exists,
+     * the answer is "alive": never take a lock from a process we cannot prove dead.
+     *
+     * <p>Exiting: the flags in {@code /proc/PID/stat} are those of the process's main thread
+     * (the thread group leader). A main thread that called {@code pthread_exit} while other
+     * threads run also shows as exiting, or as a zombie, yet the process lives; so the leader's
+     * state counts only when no other thread of the process runs unflagged
+     * ({@code /proc/PID/task}). The {@code java} launcher keeps its main thread waiting until
+     * the JVM exits, so for JVMs that look-up happens only while they die.
      */
     public static boolean isAlive(long token) {
         long pid = token >>> 32;
@@ -70,20 +87,47 @@ public final class ProcessIdentity {
         if (stat == null) {
             return true;
         }
-        if (stat[0].equals("Z") || stat[0].equals("X")) {
-            return false;
-        }
         try {
-            return (Long.parseLong(stat[19]) & 0xFFFF_FFFFL) == (token & 0xFFFF_FFFFL);
+            if ((Long.parseLong(stat[START_TIME]) & 0xFFFF_FFFFL) != (token & 0xFFFF_FFFFL)) {
+                return false;
+            }
+            return !exitingOrZombie(stat) || anotherThreadRuns(pid);
         } catch (NumberFormatException e) {
             return true;
+        }
+    }
+
+    /** Whether the stat fields say the task is a zombie, dead, or has begun to exit. */
+    static boolean exitingOrZombie(String[] stat) {
+        String state = stat[STATE];
+        return state.equals("Z") || state.equals("X") || (Long.parseLong(stat[FLAGS]) & PF_EXITING) != 0;
+    }
+
+    /** Whether a thread of process {@code pid} other than its main thread runs and is not exiting. */
+    private static boolean anotherThreadRuns(long pid) {
+        try (var tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks) {
+                String tid = task.getFileName().toString();
+                if (tid.equals(Long.toString(pid))) {
+                    continue;
+                }
+                String[] stat = parseStat(task.resolve("stat"));
+                if (stat != null && !exitingOrZombie(stat)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return true; // cannot tell: never call a process dead we cannot prove dead
         }
     }
 
     private static Long startTicks(long pid) {
         try {
             String[] stat = readStat(pid);
-            return stat == null ? null : Long.parseLong(stat[19]);
+            return stat == null ? null : Long.parseLong(stat[START_TIME]);
         } catch (IOException | NumberFormatException e) {
             return null;
         }
@@ -95,13 +139,17 @@ public final class ProcessIdentity {
      * spaces and ')', hence the split after the last ')'.
      */
     private static String[] readStat(long pid) throws IOException {
-        String stat = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "stat")), StandardCharsets.US_ASCII);
+        return parseStat(Path.of("/proc", Long.toString(pid), "stat"));
+    }
+
+    private static String[] parseStat(Path file) throws IOException {
+        String stat = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII);
         int close = stat.lastIndexOf(')');
         if (close < 0 || close + 2 > stat.length()) {
             return null;
         }
         String[] fields = stat.substring(close + 2).trim().split(" ");
-        return fields.length > 19 ? fields : null;
+        return fields.length > START_TIME ? fields : null;
     }
 
     /**
