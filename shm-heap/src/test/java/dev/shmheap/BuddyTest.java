@@ -12,7 +12,10 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The buddy allocator splits blocks on allocate and merges buddies on free. */
+/**
+ * The buddy allocator splits blocks on allocate; a free leaves the block unmerged on its
+ * order's list, and buddies merge when a request finds no block large enough, or on trim().
+ */
 class BuddyTest {
     private static final long MIB = 1 << 20;
 
@@ -55,7 +58,7 @@ class BuddyTest {
     }
 
     @Test
-    void shouldSplitFor8KiBAndMergeBackOnFree() throws Exception {
+    void shouldSplitFor8KiBReuseTheFreedBlockAndMergeOnTrim() throws Exception {
         Path path = TestHeaps.newPath("buddy-split");
         try (ShmHeap heap = ShmHeap.create(path, MIB)) {
             HeapStats start = heap.stats();
@@ -76,6 +79,16 @@ class BuddyTest {
             assertTrue(split.fragmentation() > 0);
 
             heap.free(block);
+            HeapStats freed = heap.stats();
+            assertEquals(2, freed.freeBlocksPerOrder()[1], "the freed block waits unmerged beside its free buddy");
+            assertEquals(MIB, freed.buddyFreeBytes());
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+            // the next request of that size takes it back without splitting anything
+            assertEquals(block, heap.allocate(8192));
+            assertArrayEquals(free, heap.stats().freeBlocksPerOrder());
+            heap.free(block);
+
+            heap.trim();
             HeapStats end = heap.stats();
             assertArrayEquals(start.freeBlocksPerOrder(), end.freeBlocksPerOrder());
             assertEquals(start.largestFreeBlock(), end.largestFreeBlock());
@@ -122,16 +135,19 @@ class BuddyTest {
             assertTrue(heap.verify().ok(), heap.verify().toString());
 
             heap.free(lowFirst ? high : low);
+            assertEquals(2, heap.stats().freeBlocksPerOrder()[1], "both wait unmerged");
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+
+            // No free block is large enough for the whole capacity, so the request merges
+            // every pair first, and gets the block whole again.
+            long whole = heap.allocate(MIB);
+            assertEquals(dataOffset, whole);
+            heap.free(whole);
             HeapStats end = heap.stats();
             assertArrayEquals(start.freeBlocksPerOrder(), end.freeBlocksPerOrder(), "merged all the way up");
             assertEquals(MIB, end.largestFreeBlock());
             assertEquals(0.0, end.fragmentation());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-
-            // The merged block is whole again: the full capacity can be handed out in one piece.
-            long whole = heap.allocate(MIB);
-            assertEquals(dataOffset, whole);
-            heap.free(whole);
         } finally {
             TestHeaps.delete(path);
         }
@@ -149,12 +165,14 @@ class BuddyTest {
             // b and c are neighbours but not buddies: b stays alone (a is used), c merges with pages 6-7.
             heap.free(b);
             heap.free(c);
+            heap.trim();
             Map<Long, BlockInfo> blocks = new HashMap<>();
             heap.forEachBlock(block -> blocks.put(block.offset(), block));
             assertEquals(new BlockInfo(b, 8192, BlockInfo.Kind.FREE, 0, 0), blocks.get(b));
             assertEquals(new BlockInfo(c, 16384, BlockInfo.Kind.FREE, 0, 0), blocks.get(c));
             assertTrue(heap.verify().ok(), heap.verify().toString());
             heap.free(a);
+            heap.trim();
             assertEquals(1, sum(heap.stats().freeBlocksPerOrder()));
             assertEquals(MIB, heap.stats().largestFreeBlock());
         } finally {
@@ -188,6 +206,8 @@ class BuddyTest {
             for (long offset : pages) {
                 heap.free(offset);
             }
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+            heap.trim();
             HeapStats end = heap.stats();
             assertArrayEquals(initial, end.freeBlocksPerOrder(), "merged back, and never across the ragged end");
             assertEquals(start.largestFreeBlock(), end.largestFreeBlock());

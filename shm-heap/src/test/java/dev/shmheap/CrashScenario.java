@@ -78,15 +78,40 @@ enum CrashScenario {
             return new Prepared(() -> heap.allocate(16384), 16384);
         }
     },
-    /** Freeing the only large block: the buddy merges all the way up. */
-    BUDDY_FREE_MERGING {
+    /** Freeing the only large block: it goes on its order's list unmerged, beside its free buddy. */
+    BUDDY_FREE {
         @Override
         Prepared prepare(ShmHeap heap) {
             long block = heap.allocate(16384);
             return new Prepared(() -> heap.free(block), -16384);
         }
     },
-    /** Returning an empty set to the buddy, which merges it back. */
+    /**
+     * A request larger than any listed block while a freed pair of buddies waits unmerged: the
+     * buddy merges every pair (relinking every list), then hands out the merged block. In a
+     * 1 MiB heap (pages 0..255): 8 KiB at page 0 and blocks at 128 and 64 stay used; two
+     * 64 KiB blocks at 32 and 48 are freed, so a 128 KiB request finds only smaller blocks
+     * listed and merges 32+48. The 120 KiB left free let the survivor use every lock afterwards.
+     */
+    BUDDY_ALLOCATE_COALESCING {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(8192);
+            heap.allocate(512 * 1024);
+            heap.allocate(256 * 1024);
+            long a = heap.allocate(64 * 1024);
+            long b = heap.allocate(64 * 1024);
+            heap.free(a);
+            heap.free(b);
+            return new Prepared(() -> heap.allocate(128 * 1024), 128 * 1024);
+        }
+
+        @Override
+        long capacity() {
+            return 1 << 20;
+        }
+    },
+    /** Returning an empty set to the buddy, then merging every pair of free buddies. */
     TRIM_EMPTY_SET {
         @Override
         Prepared prepare(ShmHeap heap) {

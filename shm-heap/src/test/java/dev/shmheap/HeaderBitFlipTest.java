@@ -321,7 +321,7 @@ class HeaderBitFlipTest {
         if (within(offset, HeaderDescriptor.BUDDY_LOCK_OFFSET, 8) || within(offset, HeaderDescriptor.NAME_DIRECTORY_LOCK_OFFSET, 8)) {
             return Kind.LOCK;
         }
-        if (within(offset, HeaderDescriptor.BUDDY_STATE_OFFSET, 40)) {
+        if (within(offset, HeaderDescriptor.BUDDY_STATE_OFFSET, HeaderDescriptor.BUDDY_STATE_LENGTH)) {
             return Kind.BUDDY_COUNTER;
         }
         if (within(offset, HeaderDescriptor.FREE_LIST_HEADS_OFFSET, HeaderDescriptor.ORDER_COUNT * 8)) {
@@ -351,7 +351,7 @@ class HeaderBitFlipTest {
     /** A precise name of the 64-bit header word holding {@code offset}, for failure messages. */
     static String wordName(int offset) {
         int word = offset & ~7;
-        String[] buddyState = {"buddy free bytes", "buddy allocated bytes", "buddy allocations", "buddy frees", "buddy slab-set bytes"};
+        String[] buddyState = {"buddy free bytes", "buddy allocated bytes", "buddy allocations", "buddy frees", "buddy slab-set bytes", "buddy mergeable pairs"};
         String[] classState = {"partial-set head", "set count", "used blocks", "allocations", "frees"};
         if (within(word, HeaderDescriptor.BUDDY_STATE_OFFSET, buddyState.length * 8)) {
             return buddyState[(word - HeaderDescriptor.BUDDY_STATE_OFFSET) / 8] + " (word at " + word + ")";

@@ -16,9 +16,16 @@ import static dev.shmheap.internal.layout.PageMapEntry.USED;
 
 /**
  * The buddy allocator over the data region: blocks of {@code 4 KiB << order}, each at a page
- * index that is a multiple of {@code 2^order}, split on allocate and merged with their buddy
- * ({@code page ^ 2^order}) on free. It knows nothing of locking: every method expects the
- * caller to hold the buddy lock.
+ * index that is a multiple of {@code 2^order}, split on allocate. It knows nothing of locking:
+ * every method expects the caller to hold the buddy lock.
+ *
+ * <p>Merging is deferred: {@link #free} puts the block on its order's list as it is, so an
+ * allocate+free loop of one size reuses the same block at a cost that does not grow with the
+ * capacity (merging at once would split from the top order and merge back up on every
+ * iteration of a lone block). The header counts the <em>mergeable pairs</em>, FREE blocks of
+ * one order whose buddy ({@code page ^ 2^order}) is FREE of that order too; when a request
+ * finds no block large enough and that count is not zero, {@link #coalesce()} merges them all
+ * and the request is tried again, so a request fails only when no merge could serve it.
  *
  * <p>Truth and caches: the page map's head entries are the truth; the per-order free lists,
  * doubly linked through the entries (word 0 link = next, word 1 = previous), are a cache that
@@ -33,7 +40,8 @@ import static dev.shmheap.internal.layout.PageMapEntry.USED;
  * </ul>
  *
  * <p>Counters (under the same lock): {@code free bytes + allocated bytes == capacity}, where
- * allocated bytes include the blocks that back slab sets, and {@code set bytes} counts those.
+ * allocated bytes include the blocks that back slab sets, and {@code set bytes} counts those;
+ * {@code mergeable pairs == |{ FREE p of order k : p < buddy, buddy FREE of order k }|}.
  */
 public final class BuddyAllocator {
     public static final long NO_BLOCK = -1;
@@ -70,6 +78,7 @@ public final class BuddyAllocator {
         memory.putLong(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, remaining);
         memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, 0);
         memory.putLong(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, 0);
+        memory.putLong(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, 0);
         return true;
     }
 
@@ -110,19 +119,16 @@ public final class BuddyAllocator {
         if (order > layout.maxOrder()) {
             return NO_BLOCK;
         }
-        int found = order;
-        long page = NO_BLOCK;
-        for (; found <= layout.maxOrder(); found++) {
-            long head = memory.getLong(HeaderDescriptor.freeListHeadOffset(found));
-            if (head != 0) {
-                page = pages.pageOfLink(head, "free-list head of order", found);
-                expectFree(page, found, "free-list head of order", found);
-                break;
-            }
+        int found = smallestFreeOrder(order);
+        if (found < 0 && memory.getLong(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET) != 0) {
+            coalesce();
+            found = smallestFreeOrder(order);
         }
-        if (page == NO_BLOCK) {
+        if (found < 0) {
             return NO_BLOCK;
         }
+        long page = pages.pageOfLink(memory.getLong(HeaderDescriptor.freeListHeadOffset(found)), "free-list head of order", found);
+        expectFree(page, found, "free-list head of order", found);
         for (int k = order; k < found; k++) {
             if (!reservations.reservePageMap(page + (1L << k))) {
                 return NO_BLOCK;
@@ -156,10 +162,21 @@ public final class BuddyAllocator {
         return page;
     }
 
+    /** The smallest order from {@code order} up whose free list is not empty, or -1. */
+    private int smallestFreeOrder(int order) {
+        for (int k = order; k <= layout.maxOrder(); k++) {
+            if (memory.getLong(HeaderDescriptor.freeListHeadOffset(k)) != 0) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
     /**
-     * Frees the block whose head is {@code page} and merges it with free buddies: a USED block
-     * the caller checked under this lock, or an empty slab set whose other pages the slab layer
-     * already cleared. One store turns the head FREE; merging goes on from there.
+     * Frees the block whose head is {@code page}, without merging (see the class comment): a
+     * USED block the caller checked under this lock, or an empty slab set whose other pages the
+     * slab layer already cleared. One store turns the head FREE and links it; the pair count
+     * follows.
      */
     public void free(long page) {
         long word0 = pages.word0(page);
@@ -169,33 +186,38 @@ public final class BuddyAllocator {
         }
         int order = PageMapEntry.order(word0);
         long bytes = blockBytes(order);
-        pages.putWord1(page, 0);
-        pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, 0));
         if (kind == PageMapEntry.SLAB) {
             addCounter(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, -bytes);
         }
-        while (order < layout.maxOrder()) {
-            long buddy = page ^ (1L << order);
-            if (buddy + (1L << order) > layout.pageCount()) {
-                break;
-            }
-            long buddyWord = pages.word0(buddy);
-            if (PageMapEntry.kind(buddyWord) != FREE || PageMapEntry.order(buddyWord) != order) {
-                break;
-            }
-            unlink(buddy, order);
-            long low = Math.min(page, buddy);
-            long high = Math.max(page, buddy);
-            pages.putWord0(low, PageMapEntry.word0(FREE, order + 1, 0, 0));
-            pages.putWord0(high, 0);
-            pages.putWord1(high, 0);
-            page = low;
-            order++;
-        }
         pushFree(page, order);
+        if (hasFreeBuddy(page, order)) {
+            addCounter(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, 1);
+        }
         addCounter(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, bytes);
         addCounter(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, -bytes);
         addCounter(HeaderDescriptor.BUDDY_FREES_OFFSET, 1);
+    }
+
+    /** Whether the buddy of the block of {@code order} at {@code page} exists and is FREE of the same order. */
+    public boolean hasFreeBuddy(long page, int order) {
+        if (order >= layout.maxOrder()) {
+            return false;
+        }
+        long buddy = page ^ (1L << order);
+        if (buddy + (1L << order) > layout.pageCount()) {
+            return false;
+        }
+        long word0 = pages.word0(buddy);
+        return PageMapEntry.kind(word0) == FREE && PageMapEntry.order(word0) == order;
+    }
+
+    /**
+     * Merges every pair of free buddies, all the way up, and relinks the lists: what a
+     * request that found no block large enough does before it gives up, and what {@code trim}
+     * does. It is {@link #rebuild()}, whose walk merges on its way.
+     */
+    public void coalesce() {
+        rebuild();
     }
 
     /** Pushes the block at {@code page} on its order's free list, writing its entry as FREE. */
@@ -216,7 +238,10 @@ public final class BuddyAllocator {
         addCounter(HeaderDescriptor.freeCountOffset(order), 1);
     }
 
-    /** Removes a free block from its list; checks both neighbours before the first store. */
+    /**
+     * Removes a free block from its list to hand it out or split it; checks both neighbours
+     * before the first store, and counts the pair it leaves, if it had a free buddy.
+     */
     private void unlink(long page, int order) {
         long word0 = pages.word0(page);
         long next = PageMapEntry.link(word0);
@@ -250,6 +275,9 @@ public final class BuddyAllocator {
         pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, 0));
         pages.putWord1(page, 0);
         addCounter(HeaderDescriptor.freeCountOffset(order), -1);
+        if (hasFreeBuddy(page, order)) {
+            addCounter(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, -1);
+        }
     }
 
     private static HeapCorruptedException brokenList(long page, int order, long prevPage) {
@@ -278,9 +306,10 @@ public final class BuddyAllocator {
 
     /**
      * Recreates the free lists and counters from the page map, after a process died holding
-     * the buddy lock. Free buddies that a dead process left unmerged (killed between a free's
-     * commit and its last merge) are merged on the way: the walk visits blocks in address
-     * order, so a block's free lower buddy, if any, is the last free block kept so far.
+     * the buddy lock, and merges every pair of free buddies on the way (deferred merges, and
+     * merges a dead process left undone): the walk visits blocks in address order, so a
+     * block's free lower buddy, if any, is the last free block kept so far. The pair count is
+     * zeroed last, so a kill before it leaves a count that makes the next request merge again.
      * Returns the number of free blocks relinked.
      */
     public long rebuild() {
@@ -323,6 +352,7 @@ public final class BuddyAllocator {
         memory.putLong(HeaderDescriptor.BUDDY_ALLOCATED_BYTES_OFFSET, layout.capacity() - freeBytes[0]);
         memory.putLong(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, setBytes[0]);
         Counters.restoreFrees(memory, HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, HeaderDescriptor.BUDDY_FREES_OFFSET, allocatedBlocks[0]);
+        memory.putLong(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, 0);
         return free.size;
     }
 

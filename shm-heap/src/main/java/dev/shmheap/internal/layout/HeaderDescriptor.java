@@ -37,7 +37,8 @@ package dev.shmheap.internal.layout;
  *  |       Buddy lock word (64), alone on 128 bytes                | 256
  *  +---------------------------------------------------------------+
  *  |       Buddy state: free bytes, allocated bytes, allocations,  | 384
- *  |       frees, slab-set bytes (64 each), on 128 bytes           |
+ *  |       frees, slab-set bytes, mergeable pairs (64 each), on    |
+ *  |       128 bytes                                               |
  *  +---------------------------------------------------------------+
  *  |       Free-list heads, one per order 0..31 (64 each)          | 512..767
  *  +---------------------------------------------------------------+
@@ -72,7 +73,7 @@ package dev.shmheap.internal.layout;
 public final class HeaderDescriptor {
     /** ASCII "SHMHEAP1" read as a little-endian long. */
     public static final long MAGIC = 0x3150414548_4D4853L;
-    public static final int FORMAT_VERSION = 2;
+    public static final int FORMAT_VERSION = 3;
     public static final int HEADER_LENGTH = 4096;
     public static final int CACHE_LINE_PAIR = 128;
 
@@ -112,6 +113,13 @@ public final class HeaderDescriptor {
     public static final int BUDDY_FREES_OFFSET = BUDDY_STATE_OFFSET + 24;
     /** Bytes of the allocated blocks that are slab sets (so user bytes = allocated - set bytes). */
     public static final int BUDDY_SET_BYTES_OFFSET = BUDDY_STATE_OFFSET + 32;
+    /**
+     * Pairs of FREE buddies of one order left unmerged: frees defer merging, and a request
+     * that finds no block large enough merges them all when this is not zero (format 3).
+     */
+    public static final int BUDDY_MERGEABLE_PAIRS_OFFSET = BUDDY_STATE_OFFSET + 40;
+    /** Bytes of buddy state words from {@link #BUDDY_STATE_OFFSET}. */
+    public static final int BUDDY_STATE_LENGTH = 48;
     public static final int FREE_LIST_HEADS_OFFSET = BUDDY_STATE_OFFSET + CACHE_LINE_PAIR;
     public static final int ORDER_COUNT = 32;
 
@@ -171,7 +179,7 @@ public final class HeaderDescriptor {
         if (offset >= BUDDY_LOCK_OFFSET && offset < BUDDY_LOCK_OFFSET + 8) {
             return "buddy lock";
         }
-        if (offset >= BUDDY_STATE_OFFSET && offset < BUDDY_STATE_OFFSET + 40) {
+        if (offset >= BUDDY_STATE_OFFSET && offset < BUDDY_STATE_OFFSET + BUDDY_STATE_LENGTH) {
             return "buddy counter";
         }
         if (offset >= FREE_LIST_HEADS_OFFSET && offset < CLASS_BLOCKS_OFFSET) {
