@@ -22,7 +22,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * Creation of heap files, race-free between processes.
+ * Creation of heap files, race-free between processes, and their mapping at open.
  *
  * <p>A heap is built completely in a private temporary file beside the target
  * ({@code .NAME.init-PID-START}) and then published with {@code link(2)}, which fails if the
@@ -34,6 +34,41 @@ final class HeapFiles {
     private static final String TEMP_MARK = ".init-";
 
     private HeapFiles() {
+    }
+
+    /** A heap file mapped read-write: its validated layout, the mapping, and for a sparse heap a descriptor for fallocate (else -1). */
+    record Mapping(HeapLayout layout, MappedMemory memory, int fd) {
+        void close() {
+            memory.close();
+            if (fd >= 0) {
+                NativeIo.closeQuietly(fd);
+            }
+        }
+    }
+
+    /**
+     * Reads and validates the header of {@code file}, then maps the whole file read-write.
+     *
+     * @throws java.nio.file.NoSuchFileException if it does not exist
+     * @throws HeapFormatException               if it is not a heap of this format, or is truncated or corrupt
+     */
+    static Mapping map(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = channel.size();
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
+            while (header.hasRemaining() && channel.read(header, header.position()) > 0) {
+                // read until the header is complete or the file ends
+            }
+            HeapLayout layout = HeapLayout.read(header.clear(), size, file.toString());
+            NativeIo.load();
+            MappedMemory memory = MappedMemory.map(channel, layout.fileLength());
+            try {
+                return new Mapping(layout, memory, layout.sparse() ? NativeIo.openReadWrite(file.toString()) : -1);
+            } catch (RuntimeException e) {
+                memory.close();
+                throw e;
+            }
+        }
     }
 
     /** Builds a heap at {@code target}; throws {@link FileAlreadyExistsException} if it exists. */

@@ -1,11 +1,13 @@
 package dev.shmheap.internal.verify;
 
 import dev.shmheap.AttachedProcess;
+import dev.shmheap.Backoff;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.lock.HeapLocks;
 import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.lock.SpinLock;
@@ -32,7 +34,7 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   buddy free bytes       == sum of FREE block bytes;  allocated == capacity - free
  *   (c, s) sets, used      == SLAB heads of class c stripe s, sum of popcount(occupancy)
  *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
- *   no FREE block has a FREE buddy of its order (merging is complete)
+ *   mergeable pairs        == |{ FREE p of order k, p < its buddy, buddy FREE of order k }|
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
  * </pre>
  *
@@ -46,35 +48,34 @@ public final class HeapVerifier {
     private final MappedMemory memory;
     private final HeapLayout layout;
     private final PageMap pages;
+    /** Only asked about buddies; the verifier never changes the heap through it. */
+    private final BuddyAllocator buddy;
     private final ProcessTable processTable;
     private final NameDirectory names;
+    private final HeapLocks locks;
     private final long token;
-    private final String file;
     private final List<String> problems = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private long suppressed;
 
     public HeapVerifier(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, NameDirectory names,
-                        long token, String file) {
+                        HeapLocks locks, long token) {
         this.memory = memory;
         this.layout = layout;
         this.pages = pages;
+        this.buddy = new BuddyAllocator(memory, layout, pages);
         this.processTable = processTable;
         this.names = names;
+        this.locks = locks;
         this.token = token;
-        this.file = file;
     }
 
     public VerifyReport verify() {
         List<Long> held = new ArrayList<>();
         try {
-            for (int c = 0; c < SizeClasses.COUNT; c++) {
-                for (int s = 0; s < layout.classStripes(); s++) {
-                    lock(classOffset(c, s, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c) + " stripe " + s, held);
-                }
+            for (int i = 0; i < locks.count(); i++) {
+                lock(locks.offset(i), locks.shortName(i), held);
             }
-            lock(BUDDY_LOCK_OFFSET, "buddy lock", held);
-            lock(NAME_DIRECTORY_LOCK_OFFSET, "name-directory lock", held);
             return check();
         } finally {
             for (int i = held.size() - 1; i >= 0; i--) {
@@ -84,7 +85,7 @@ public final class HeapVerifier {
     }
 
     private void lock(long offset, String name, List<Long> held) {
-        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name + " of " + file) != null) {
+        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name, Backoff.NO_DEADLINE).held()) {
             held.add(offset);
         } else {
             problem(name + " is held by dead " + ProcessIdentity.describe(memory.getLongVolatile(offset))
@@ -106,6 +107,7 @@ public final class HeapVerifier {
         long[] deadOwnedBytes = {0};
         long[] allocatedBlocks = {0};
         long[] covered = {0};
+        long[] mergeablePairs = {0};
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             blocks[0]++;
             int order = PageMapEntry.order(word0);
@@ -116,7 +118,9 @@ public final class HeapVerifier {
                     freeHeads.set(Math.toIntExact(page));
                     freeBlocksPerOrder[order]++;
                     freeBytes[0] += bytes;
-                    checkMerged(page, order);
+                    if ((page & (1L << order)) == 0 && buddy.hasFreeBuddy(page, order)) {
+                        mergeablePairs[0]++;
+                    }
                 }
                 case PageMapEntry.USED -> {
                     allocatedBlocks[0]++;
@@ -184,6 +188,7 @@ public final class HeapVerifier {
         expectCounter(BUDDY_FREE_BYTES_OFFSET, freeBytes[0], "buddy free bytes");
         expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes, "buddy allocated bytes");
         expectCounter(BUDDY_SET_BYTES_OFFSET, slabBytes, "buddy slab-set bytes");
+        expectCounter(BUDDY_MERGEABLE_PAIRS_OFFSET, mergeablePairs[0], "buddy mergeable pairs");
         expectDifference(BUDDY_ALLOCATIONS_OFFSET, BUDDY_FREES_OFFSET, allocatedBlocks[0], "buddy allocations - frees");
 
         checkNames();
@@ -212,20 +217,6 @@ public final class HeapVerifier {
                 problem("name '" + name + "' is bound to offset " + offset + ", which is not a live block");
             }
         });
-    }
-
-    private void checkMerged(long page, int order) {
-        if (order >= layout.maxOrder()) {
-            return;
-        }
-        long buddy = page ^ (1L << order);
-        if (buddy + (1L << order) > layout.pageCount()) {
-            return;
-        }
-        long word0 = pages.word0(buddy);
-        if (PageMapEntry.kind(word0) == PageMapEntry.FREE && PageMapEntry.order(word0) == order) {
-            problem("free blocks at pages " + page + " and " + buddy + " are buddies of order " + order + " but were not merged");
-        }
     }
 
     private static int stripeIndex(int c, int s) {

@@ -2,7 +2,7 @@ package dev.shmheap.stress.jcstress;
 
 import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.lock.SpinLock;
-import dev.shmheap.internal.lock.SpinLock.Acquired;
+import dev.shmheap.internal.lock.SpinLock.Result;
 import dev.shmheap.internal.memory.MappedMemory;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
@@ -19,7 +19,7 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The owner-takeover path of {@link SpinLock}: a waiter that finds the lock word naming a dead
- * owner takes the lock over with one CAS and reports {@link Acquired#TAKEN_OVER}; a live owner
+ * owner takes the lock over with one CAS and reports {@link Result#TAKEN_OVER}; a live owner
  * is never robbed.
  *
  * <p>The termination tests start with the lock held by a live owner (this process's token, as
@@ -49,8 +49,8 @@ public final class SpinLockTakeoverTest {
          * Waits for the lock; throws unless it was got as {@code expected} with our token in the
          * word. Releases it and gives the slot back, so the state is finished after this.
          */
-        void acquireExpecting(Acquired expected) {
-            Acquired acquired = SpinLock.acquire(memory, lock, TOKEN, "jcstress lock");
+        void acquireExpecting(Result expected) {
+            Result acquired = SpinLock.acquire(memory, lock, TOKEN, "jcstress lock");
             long word = memory.getLongVolatile(lock);
             SpinLock.release(memory, lock, TOKEN);
             MappedSlots.give(slot);
@@ -77,7 +77,7 @@ public final class SpinLockTakeoverTest {
     public static class PoisonedRelease {
         @Actor
         public void waiter(HeldByLiveOwner s) {
-            s.acquireExpecting(Acquired.TAKEN_OVER);
+            s.acquireExpecting(Result.TAKEN_OVER);
         }
 
         @Signal
@@ -94,7 +94,7 @@ public final class SpinLockTakeoverTest {
     public static class PidZeroOwner {
         @Actor
         public void waiter(HeldByLiveOwner s) {
-            s.acquireExpecting(Acquired.TAKEN_OVER);
+            s.acquireExpecting(Result.TAKEN_OVER);
         }
 
         @Signal
@@ -111,7 +111,7 @@ public final class SpinLockTakeoverTest {
     public static class ExitedOwner {
         @Actor
         public void waiter(HeldByLiveOwner s) {
-            s.acquireExpecting(Acquired.TAKEN_OVER);
+            s.acquireExpecting(Result.TAKEN_OVER);
         }
 
         @Signal
@@ -128,7 +128,7 @@ public final class SpinLockTakeoverTest {
     public static class LiveRelease {
         @Actor
         public void waiter(HeldByLiveOwner s) {
-            s.acquireExpecting(Acquired.ACQUIRED);
+            s.acquireExpecting(Result.ACQUIRED);
         }
 
         @Signal
@@ -144,7 +144,7 @@ public final class SpinLockTakeoverTest {
         }
 
         String enter() {
-            Acquired acquired = SpinLock.acquire(memory, lock, TOKEN, "jcstress lock");
+            Result acquired = SpinLock.acquire(memory, lock, TOKEN, "jcstress lock");
             memory.putLong(counter, memory.getLong(counter) + 1);
             SpinLock.release(memory, lock, TOKEN);
             return acquired.name();
