@@ -11,6 +11,8 @@ import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.memory.NativeIo;
 import dev.shmheap.internal.names.NameDirectory;
+import dev.shmheap.internal.observe.ConsistentReads;
+import dev.shmheap.internal.observe.ReadOnlyMapping;
 import dev.shmheap.internal.pagemap.ExtentReservations;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.slab.SetSource;
@@ -81,8 +83,12 @@ public final class ShmHeap implements AutoCloseable {
     private long lastAbandonedCheck = System.nanoTime() - ABANDONED_CHECK_NANOS;
     private static final long ABANDONED_CHECK_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
     private volatile boolean closed;
+    /** Opened with {@link #openReadOnly}: the mapping is read-only and every mutating call throws. */
+    private final boolean readOnly;
+    /** Lock-free consistent reads, for read-only heaps and {@link #verify(java.time.Duration)}. */
+    private final ConsistentReads consistentReads;
 
-    private ShmHeap(Path path, HeapLayout layout, MappedMemory memory, int fd) {
+    private ShmHeap(Path path, HeapLayout layout, MappedMemory memory, int fd, boolean readOnly) {
         this.path = path;
         this.layout = layout;
         this.memory = memory;
@@ -99,9 +105,11 @@ public final class ShmHeap implements AutoCloseable {
                 classLockNames[lockIndex(c, s)] = "lock of class " + SizeClasses.blockSize(c) + " stripe " + s + " of " + path;
             }
         }
-        this.processSlot = processTable.register(token);
+        this.readOnly = readOnly;
+        this.consistentReads = new ConsistentReads(memory, layout, path.toString());
+        this.processSlot = readOnly ? -1 : processTable.register(token);
         this.stripes = layout.classStripes();
-        java.util.Arrays.fill(preferredStripe, processSlot % stripes);
+        java.util.Arrays.fill(preferredStripe, Math.max(processSlot, 0) % stripes);
     }
 
     /**
@@ -146,7 +154,7 @@ public final class ShmHeap implements AutoCloseable {
             int fd = -1;
             try {
                 fd = layout.sparse() ? NativeIo.openReadWrite(file.toString()) : -1;
-                return new ShmHeap(file, layout, memory, fd);
+                return new ShmHeap(file, layout, memory, fd, false);
             } catch (RuntimeException e) {
                 memory.close();
                 if (fd >= 0) {
@@ -155,6 +163,36 @@ public final class ShmHeap implements AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Attaches to an existing heap as an observer that only reads: read permission on the file
+     * is enough, nothing is registered in the process table and no byte of the file changes.
+     * It serves {@link #stats()}, {@link #verify()}, {@link #forEachBlock}, {@link #attachedProcesses()},
+     * {@link #names()}, {@link #lookup}, {@link #usableSize} and the get accessors; every call that
+     * would change the heap throws an {@link IllegalStateException} saying that it is open
+     * read-only. Never store through an {@link #address(long)} of a read-only heap: the mapping
+     * is read-only and the store would crash the JVM.
+     *
+     * <p>It takes no lock, so its {@code verify()} and {@code names()} wait until they have read
+     * a moment in which no operation was in flight (see {@link #verify(java.time.Duration)}).
+     *
+     * @throws NoSuchFileException  if {@code file} does not exist
+     * @throws HeapFormatException  as {@link #open}
+     */
+    public static ShmHeap openReadOnly(Path file) throws IOException {
+        ReadOnlyMapping.Mapped mapped = ReadOnlyMapping.map(file);
+        try {
+            return new ShmHeap(file, mapped.layout(), mapped.memory(), -1, true);
+        } catch (RuntimeException e) {
+            mapped.memory().close();
+            throw e;
+        }
+    }
+
+    /** Whether this instance was opened with {@link #openReadOnly}. */
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     /**
@@ -186,6 +224,15 @@ public final class ShmHeap implements AutoCloseable {
     /** Bytes of the data region: what {@link HeapStats#totalBytes()} reports. */
     public long capacity() {
         return layout.capacity();
+    }
+
+    /**
+     * File offset of the data region's first byte: every block offset lies in
+     * {@code [dataOffset(), dataOffset() + capacity())}, and data page {@code p} of a
+     * {@link Problem} starts at {@code dataOffset() + p * 4096}.
+     */
+    public long dataOffset() {
+        return layout.dataOffset();
     }
 
     /** Length of the heap file: capacity plus metadata. */
@@ -234,7 +281,7 @@ public final class ShmHeap implements AutoCloseable {
      * the heap is full, for hot paths that handle backpressure themselves. Misuse still throws.
      */
     public long tryAllocate(long size, long alignment) {
-        ensureOpen();
+        ensureWritable();
         checkRequest(size, alignment);
         int c = SizeClasses.classFor(size, alignment);
         long offset = c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
@@ -362,7 +409,7 @@ public final class ShmHeap implements AutoCloseable {
      *                                  heap is unchanged then
      */
     public void free(long offset) {
-        ensureOpen();
+        ensureWritable();
         checkInData(offset);
         long page = layout.pageOf(offset);
         long entry = pages.entry(page);
@@ -467,7 +514,7 @@ public final class ShmHeap implements AutoCloseable {
      * cannot be met otherwise) and returns the number of bytes released.
      */
     public long trim() {
-        ensureOpen();
+        ensureWritable();
         return releaseEmptySets();
     }
 
@@ -544,11 +591,39 @@ public final class ShmHeap implements AutoCloseable {
      * Walks all metadata and checks the invariants: the page map partitions the data region
      * into valid blocks, the free lists and partial-set lists hold exactly the blocks the page
      * map says, and every counter agrees with a recount. Holds every lock while it runs (a lock
-     * held by a dead process is reported, not taken over), so the report is of one moment.
+     * held by a dead process is reported, not taken over), so the report is of one moment. On a {@linkplain #openReadOnly read-only} heap it takes no lock and waits as
+     * {@link #verify(java.time.Duration)} does, without a limit.
      */
     public VerifyReport verify() {
         ensureOpen();
+        if (readOnly) {
+            return verify(java.time.Duration.ofNanos(Long.MAX_VALUE));
+        }
         return new HeapVerifier(memory, layout, pages, processTable, names, token, path.toString()).verify();
+    }
+
+    /**
+     * The checks of {@link #verify()} without taking any lock or writing any byte: it walks
+     * the heap again until one walk saw a moment in which no live process held a lock and no
+     * operation completed, and reports a problem only when two such walks agree, so an
+     * operation in flight is never reported as a problem. Waits at most {@code timeout}.
+     *
+     * @throws HeapBusyException if no consistent walk was possible within {@code timeout},
+     *                           naming the live lock holder or how often the heap changed
+     */
+    public VerifyReport verify(java.time.Duration timeout) {
+        ensureOpen();
+        long nanos = timeout.isNegative() ? 0 : saturatedNanos(timeout);
+        return consistentReads.read(() -> new HeapVerifier(memory, layout, pages, processTable, names, token, path.toString()).verifyUnlocked(),
+                report -> !report.ok(), nanos).value();
+    }
+
+    private static long saturatedNanos(java.time.Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /**
@@ -558,6 +633,29 @@ public final class ShmHeap implements AutoCloseable {
      */
     public void forEachBlock(java.util.function.Consumer<BlockInfo> visitor) {
         ensureOpen();
+        if (readOnly) {
+            // No lock to wait for: try for a walk no operation touched, else show a moving target as a writer would.
+            List<BlockInfo> blocks;
+            try {
+                blocks = consistentReads.read(() -> {
+                    List<BlockInfo> list = new ArrayList<>();
+                    walkBlocks(list::add);
+                    return list;
+                }, list -> false, PICTURE_WAIT_NANOS).value();
+            } catch (HeapBusyException e) {
+                blocks = new ArrayList<>();
+                walkBlocks(blocks::add);
+            }
+            blocks.forEach(visitor);
+            return;
+        }
+        walkBlocks(visitor);
+    }
+
+    /** How long a read-only {@link #forEachBlock} tries for a consistent walk: a picture is worth little more. */
+    private static final long PICTURE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+
+    private void walkBlocks(java.util.function.Consumer<BlockInfo> visitor) {
         dev.shmheap.internal.pagemap.PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             long offset = layout.pageOffset(page);
             long length = BuddyAllocator.blockBytes(PageMapEntry.order(word0));
@@ -580,7 +678,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalStateException naming the lock and its live owner in that case
      */
     public RecoveryReport recover() {
-        ensureOpen();
+        ensureWritable();
         // every class stripe lock in (class, stripe) order, then the buddy lock: the order of nesting
         int classLocks = SizeClasses.COUNT * stripes;
         long[] lockOffsets = new long[classLocks + 1];
@@ -640,7 +738,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws ShmHeapException         if all 256 entries are in use
      */
     public void bind(String name, long offset) {
-        ensureOpen();
+        ensureWritable();
         byte[] bytes = NameDirectory.encode(name);
         usableSize(offset);
         lockNames();
@@ -655,6 +753,9 @@ public final class ShmHeap implements AutoCloseable {
     public java.util.OptionalLong lookup(String name) {
         ensureOpen();
         byte[] bytes = NameDirectory.encode(name);
+        if (readOnly) {
+            return consistentReads.read(() -> names.lookup(bytes), found -> false, Long.MAX_VALUE).value();
+        }
         lockNames();
         try {
             return names.lookup(bytes);
@@ -669,7 +770,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalArgumentException if the name is invalid or not bound
      */
     public long unbind(String name) {
-        ensureOpen();
+        ensureWritable();
         byte[] bytes = NameDirectory.encode(name);
         lockNames();
         try {
@@ -682,6 +783,9 @@ public final class ShmHeap implements AutoCloseable {
     /** Every bound name and its offset. */
     public java.util.Map<String, Long> names() {
         ensureOpen();
+        if (readOnly) {
+            return consistentReads.read(names::entries, entries -> false, Long.MAX_VALUE).value();
+        }
         lockNames();
         try {
             return names.entries();
@@ -713,7 +817,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putLong(long offset, long value) {
-        memory.putLong(checkData(offset, Long.BYTES), value);
+        memory.putLong(checkWritableData(offset, Long.BYTES), value);
     }
 
     public long getLongVolatile(long offset) {
@@ -721,11 +825,11 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putLongRelease(long offset, long value) {
-        memory.putLongRelease(checkData(offset, Long.BYTES), value);
+        memory.putLongRelease(checkWritableData(offset, Long.BYTES), value);
     }
 
     public boolean compareAndSetLong(long offset, long expected, long value) {
-        return memory.compareAndSetLong(checkData(offset, Long.BYTES), expected, value);
+        return memory.compareAndSetLong(checkWritableData(offset, Long.BYTES), expected, value);
     }
 
     public int getInt(long offset) {
@@ -733,7 +837,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putInt(long offset, int value) {
-        memory.putInt(checkData(offset, Integer.BYTES), value);
+        memory.putInt(checkWritableData(offset, Integer.BYTES), value);
     }
 
     public byte getByte(long offset) {
@@ -741,7 +845,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putByte(long offset, byte value) {
-        memory.putByte(checkData(offset, 1), value);
+        memory.putByte(checkWritableData(offset, 1), value);
     }
 
     public void getBytes(long offset, byte[] dst, int dstIndex, int length) {
@@ -749,7 +853,14 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putBytes(long offset, byte[] src, int srcIndex, int length) {
-        memory.putBytes(checkData(offset, length), src, srcIndex, length);
+        memory.putBytes(checkWritableData(offset, length), src, srcIndex, length);
+    }
+
+    private long checkWritableData(long offset, long length) {
+        if (readOnly) {
+            throw readOnlyError();
+        }
+        return checkData(offset, length);
     }
 
     private long checkData(long offset, long length) {
@@ -899,6 +1010,17 @@ public final class ShmHeap implements AutoCloseable {
         }
     }
 
+    /** For every call that changes the heap: it must be open, and not read-only. */
+    private void ensureWritable() {
+        if (closed || readOnly) {
+            throw closed ? closedError() : readOnlyError();
+        }
+    }
+
+    private IllegalStateException readOnlyError() {
+        return new IllegalStateException("heap " + path + " is open read-only");
+    }
+
     private IllegalStateException closedError() {
         return new IllegalStateException("heap " + path + " is closed");
     }
@@ -910,7 +1032,9 @@ public final class ShmHeap implements AutoCloseable {
             return;
         }
         closed = true;
-        processTable.deregister(processSlot, token);
+        if (!readOnly) {
+            processTable.deregister(processSlot, token);
+        }
         memory.close();
         if (fd >= 0) {
             NativeIo.closeQuietly(fd);
