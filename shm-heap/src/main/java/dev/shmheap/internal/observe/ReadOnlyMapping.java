@@ -7,6 +7,8 @@ import dev.shmheap.internal.memory.MappedMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -25,6 +27,10 @@ public final class ReadOnlyMapping {
     }
 
     public static Mapped map(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            // O_RDONLY opens a directory (O_RDWR does not): say what a writer's open would say
+            throw new FileSystemException(file.toString(), null, "Is a directory");
+        }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
