@@ -47,6 +47,9 @@ public final class ConsistentReads {
     private static final long MIN_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     /** Longest pause: a waiting observer notices a released lock within 10 ms, and costs nothing meanwhile. */
     private static final long MAX_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** How often a long wait says why it waits, as the lock waits do. */
+    private static final long REPORT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final System.Logger LOG = System.getLogger(ConsistentReads.class.getName());
     /** Header bytes 0..255 are the checksummed layout: they never change, so they need no second look. */
     private static final int FIRST_MUTABLE_HEADER_BYTE = 256;
 
@@ -84,6 +87,7 @@ public final class ConsistentReads {
      */
     public <T> Outcome<T> read(Supplier<T> reader, java.util.function.Predicate<T> needsConfirmation, long timeoutNanos) {
         long start = System.nanoTime();
+        long nextReport = start + REPORT_NANOS;
         long pause = MIN_PAUSE_NANOS;
         int attempts = 0;
         int changed = 0;
@@ -98,6 +102,7 @@ public final class ConsistentReads {
                 haveUnconfirmed = false;
             } else if (!attempt.consistent) {
                 changed++;
+                busy = null; // say what stopped the latest attempt
                 haveUnconfirmed = false;
             } else if (attempt.failure != null) {
                 throw attempt.failure; // a consistent snapshot that cannot be read: the failure is real
@@ -113,6 +118,11 @@ public final class ConsistentReads {
                 throw new HeapBusyException(file + ": no consistent look at the heap within " + TimeUnit.NANOSECONDS.toMillis(waited) + " ms: "
                         + (busy != null ? "the " + busy : "it changed during each of " + changed + " walks")
                         + " (this observer takes no lock and waits for operations in flight)");
+            }
+            if (System.nanoTime() - nextReport >= 0) {
+                nextReport += REPORT_NANOS;
+                LOG.log(System.Logger.Level.WARNING, "waiting " + TimeUnit.NANOSECONDS.toSeconds(waited) + " s for a consistent look at "
+                        + file + ": " + (busy != null ? "the " + busy : "it changed during each of " + changed + " walks"));
             }
             LockSupport.parkNanos(Math.min(pause, timeoutNanos - waited));
             pause = Math.min(pause * 2, MAX_PAUSE_NANOS);
