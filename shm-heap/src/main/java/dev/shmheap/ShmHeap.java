@@ -630,6 +630,9 @@ public final class ShmHeap implements AutoCloseable {
      * Visits every block of the data region in address order: free and used buddy blocks and
      * slab sets. Reads the page map without locks, so on a heap that other processes are
      * changing it is a picture of a moving target; parts it cannot read as blocks are skipped.
+     * A {@linkplain #openReadOnly read-only} heap first tries for up to a second to walk a
+     * moment in which no operation was in flight (as {@link #verify(java.time.Duration)} does),
+     * then visits what one walk reads.
      */
     public void forEachBlock(java.util.function.Consumer<BlockInfo> visitor) {
         ensureOpen();

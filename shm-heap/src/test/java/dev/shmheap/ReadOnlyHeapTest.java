@@ -82,6 +82,26 @@ class ReadOnlyHeapTest {
     }
 
     @Test
+    void shouldObserveASparseHeapWithoutTouchingItsHoles() throws Exception {
+        Path path = TestHeaps.newPath("readonly-sparse");
+        files.add(path);
+        try (ShmHeap heap = ShmHeap.create(path, 64L << 20, CreateOption.SPARSE)) {
+            heap.allocate(64);
+            heap.allocate(3 << 20);
+        }
+        String before = sha256(path);
+        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+            VerifyReport report = heap.verify();
+            assertTrue(report.ok(), report::toString);
+            assertEquals(64 + (4L << 20), report.usedBytes());
+            List<BlockInfo> blocks = new ArrayList<>();
+            heap.forEachBlock(blocks::add);
+            assertEquals(64L << 20, blocks.stream().mapToLong(BlockInfo::length).sum());
+        }
+        assertEquals(before, sha256(path));
+    }
+
+    @Test
     void shouldRefuseEveryMutatingCall() throws Exception {
         Path path = newHeap();
         String before = sha256(path);
