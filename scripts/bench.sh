@@ -25,7 +25,7 @@ for suite in alloc multi-process scale memory messaging; do
   echo "== $suite ${quick[*]:-} ($(date +%T))" >&2
   # a suite prints its figures as "| ..." rows; anything else it prints is progress
   # the safepoint interval is what Aeron's benchmark scripts set; MessagingBench's peers get it too
-  if ! java -XX:+UnlockDiagnosticVMOptions -XX:GuaranteedSafepointInterval=300000 -jar "$JAR" "$suite" "${quick[@]}" \
+  if ! java "${JAVA_JAR_FLAGS[@]}" -XX:+UnlockDiagnosticVMOptions -XX:GuaranteedSafepointInterval=300000 -jar "$JAR" "$suite" "${quick[@]}" \
       | tee -a /dev/stderr | grep '^| ' >> "$rows"; then
     failed+=("$suite")
   fi

@@ -30,11 +30,11 @@ trap 'exit 130' INT TERM
 
 CAPACITY=256m
 echo "demo: heap $HEAP, 2 producers x $PER_PRODUCER messages of 64 B..64 KiB"
-java -jar "$JAR" consumer --heap "$HEAP" --capacity "$CAPACITY" --channel demo --slots 1024 --producers 2 &
+java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP" --capacity "$CAPACITY" --channel demo --slots 1024 --producers 2 &
 CONSUMER=$!
 PIDS+=("$CONSUMER")
 for id in 1 2; do
-  java -jar "$JAR" producer --heap "$HEAP" --capacity "$CAPACITY" --channel demo --id "$id" --count "$PER_PRODUCER" \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" producer --heap "$HEAP" --capacity "$CAPACITY" --channel demo --id "$id" --count "$PER_PRODUCER" \
     --min-size 64 --max-size 64k "$@" &
   PIDS+=("$!")
 done

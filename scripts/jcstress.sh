@@ -24,6 +24,7 @@
 # Report, raw results and the full log go to stress-tests/target/jcstress/<run>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 quick=false
 build=false
@@ -44,7 +45,7 @@ jar="$PWD/stress-tests/target/jcstress.jar"
 if $build || [[ ! -f "$jar" ]]; then
   command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+" >&2; exit 1; }
   echo "building $jar"
-  mvn -q -B -ntp -pl stress-tests -am package -DskipTests
+  run_mvn -q -ntp -pl stress-tests -am package -DskipTests
 fi
 
 flags="$("$java_bin" -cp "$jar" dev.shmheap.stress.jcstress.PrintJvmFlags)"

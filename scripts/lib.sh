@@ -1,6 +1,24 @@
 # Shared by the scripts in this folder (sourced, not run). Sets ROOT to the repository root.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# Flags for `java -jar` of our executable jars. Their manifests carry Add-Opens, Add-Exports and
+# Enable-Native-Access; a manifest cannot allow sun.misc.Unsafe's memory access, which Chronicle
+# Core uses and Java 24+ warns about. This property is what Java 24's
+# --sun-misc-unsafe-memory-access=allow sets; Java 17 ignores it (it would reject the option).
+JAVA_JAR_FLAGS=(-Dsun.misc.unsafe.memory.access=allow)
+
+# run_mvn ARGS...: Maven in batch mode without colour. Debian's Maven 3.8 still writes ANSI
+# resets (ESC[0m) with -B and -Dstyle.color=never, so when stdout is not a terminal they are
+# stripped. Exits with Maven's status.
+run_mvn() {
+  if [ -t 1 ]; then
+    mvn -B -Dstyle.color=never "$@"
+  else
+    mvn -B -Dstyle.color=never "$@" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g'
+    return "${PIPESTATUS[0]}"
+  fi
+}
+
 # ensure_jar MODULE JAR: builds MODULE's runnable JAR when it is missing or older than any
 # source or POM it is built from.
 ensure_jar() {
@@ -9,7 +27,7 @@ ensure_jar() {
         "$ROOT/$module/pom.xml" "$ROOT/$module/src/main" -newer "$jar" -print -quit 2>/dev/null)" ]; then
     command -v mvn >/dev/null || { echo "$jar is missing or stale and mvn (Maven 3.8+) is not installed to build it" >&2; return 2; }
     echo "building $jar ..." >&2
-    (cd "$ROOT" && mvn -q -B -ntp -pl "$module" -am package -DskipTests) >&2 || { echo "the build failed (see above)" >&2; return 2; }
+    (cd "$ROOT" && run_mvn -q -ntp -pl "$module" -am package -DskipTests) >&2 || { echo "the build failed (see above)" >&2; return 2; }
   fi
 }
 

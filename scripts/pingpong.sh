@@ -18,4 +18,4 @@ HEAP="$(heap_dir)/shmheap-pingpong-$$.heap"
 trap 'rm -f "$HEAP"' EXIT
 trap 'exit 130' INT TERM
 
-java -jar "$JAR" pingpong --heap "$HEAP" --size 64 "$@"
+java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" pingpong --heap "$HEAP" --size 64 "$@"

@@ -13,6 +13,7 @@
 # --keep, --verbose. --no-build skips the (incremental) Maven build. See stress-tests/CHAOS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 build=1
 args=()
@@ -30,7 +31,7 @@ flagsfile=shm-heap/target/classes/dev/shmheap/jvm-flags.properties
 if [ "$build" = 1 ] || [ ! -f "$cpfile" ] || [ ! -f "$flagsfile" ]; then
   command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+" >&2; exit 1; }
   # compile (not install): the reactor resolves shm-heap to shm-heap/target/classes.
-  mvn -q -B -ntp -Dstyle.color=never -pl stress-tests -am compile dependency:build-classpath \
+  run_mvn -q -ntp -pl stress-tests -am compile dependency:build-classpath \
       -Dmdep.outputFile=target/chaos.classpath -DincludeScope=runtime >&2
 fi
 

@@ -36,7 +36,7 @@ final class HeapFiles {
     private HeapFiles() {
     }
 
-    /** A heap file mapped read-write: its validated layout, the mapping, and for a sparse heap a descriptor for fallocate (else -1). */
+    /** A mapped heap file: its validated layout, the mapping, and for a sparse heap opened read-write a descriptor for fallocate (else -1). */
     record Mapping(HeapLayout layout, MappedMemory memory, int fd) {
         void close() {
             memory.close();
@@ -47,19 +47,30 @@ final class HeapFiles {
     }
 
     /**
-     * Reads and validates the header of {@code file}, then maps the whole file read-write.
+     * Reads and validates the header of {@code file}, then maps the whole file: read-write, or
+     * for an observer that may only read, opened {@code O_RDONLY} (read permission is enough)
+     * and mapped {@code PROT_READ}, so that no byte of it can change.
      *
      * @throws java.nio.file.NoSuchFileException if it does not exist
      * @throws HeapFormatException               if it is not a heap of this format, or is truncated or corrupt
      */
-    static Mapping map(Path file) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    static Mapping map(Path file, boolean readOnly) throws IOException {
+        if (readOnly && Files.isDirectory(file)) {
+            // O_RDONLY opens a directory (O_RDWR does not): say what a writer's open would say
+            throw new java.nio.file.FileSystemException(file.toString(), null, "Is a directory");
+        }
+        StandardOpenOption[] modes = readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
+                : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
+        try (FileChannel channel = FileChannel.open(file, modes)) {
             long size = channel.size();
             java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
             while (header.hasRemaining() && channel.read(header, header.position()) > 0) {
                 // read until the header is complete or the file ends
             }
             HeapLayout layout = HeapLayout.read(header.clear(), size, file.toString());
+            if (readOnly) {
+                return new Mapping(layout, MappedMemory.mapReadOnly(channel, layout.fileLength()), -1);
+            }
             NativeIo.load();
             MappedMemory memory = MappedMemory.map(channel, layout.fileLength());
             try {

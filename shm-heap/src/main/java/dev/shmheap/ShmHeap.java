@@ -10,6 +10,7 @@ import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.memory.NativeIo;
 import dev.shmheap.internal.names.NameDirectory;
+import dev.shmheap.internal.observe.ConsistentReads;
 import dev.shmheap.internal.pagemap.ExtentReservations;
 import dev.shmheap.internal.pagemap.DataBounds;
 import dev.shmheap.internal.pagemap.PageMap;
@@ -53,6 +54,8 @@ public final class ShmHeap implements AutoCloseable {
      * right after creating it, which only a pathological loop does.
      */
     private static final int OPEN_OR_CREATE_ATTEMPTS = 10;
+    /** How long a read-only {@link #forEachBlock} tries for a consistent walk: a picture is worth little more. */
+    private static final long PICTURE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     /** How long {@link #recover()} waits for each lock a live process holds. */
     private static final long RECOVER_LOCK_TIMEOUT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
@@ -70,8 +73,12 @@ public final class ShmHeap implements AutoCloseable {
     private final long token = ProcessIdentity.current();
     private final int processSlot;
     private volatile boolean closed;
+    /** Opened with {@link #openReadOnly}: the mapping is read-only and every mutating call throws. */
+    private final boolean readOnly;
+    /** Lock-free consistent reads, for read-only heaps and {@link #verify(java.time.Duration)}. */
+    private final ConsistentReads consistentReads;
 
-    private ShmHeap(Path path, HeapFiles.Mapping mapping) {
+    private ShmHeap(Path path, HeapFiles.Mapping mapping, boolean readOnly) {
         this.path = path;
         this.layout = mapping.layout();
         this.memory = mapping.memory();
@@ -79,8 +86,10 @@ public final class ShmHeap implements AutoCloseable {
         this.pages = new PageMap(memory, layout, new ExtentReservations(memory, layout, fd));
         this.processTable = new ProcessTable(memory, layout.processTableOffset());
         this.names = new NameDirectory(memory, layout.nameDirectoryOffset());
-        this.processSlot = processTable.register(token);
-        this.allocator = new HeapAllocator(memory, layout, pages, token, processSlot, path.toString());
+        this.readOnly = readOnly;
+        this.consistentReads = new ConsistentReads(memory, layout, path.toString());
+        this.processSlot = readOnly ? -1 : processTable.register(token);
+        this.allocator = new HeapAllocator(memory, layout, pages, token, Math.max(processSlot, 0), path.toString());
         this.locks = allocator.locks();
         this.figures = new HeapFigures(memory, layout, pages);
         this.bounds = new DataBounds(layout, pages.reservations(), path.toString());
@@ -115,13 +124,41 @@ public final class ShmHeap implements AutoCloseable {
      *                              truncated, or its header is corrupt
      */
     public static ShmHeap open(Path file) throws IOException {
-        HeapFiles.Mapping mapping = HeapFiles.map(file);
+        return attach(file, false);
+    }
+
+    /**
+     * Attaches to an existing heap as an observer that only reads: read permission on the file
+     * is enough, nothing is registered in the process table and no byte of the file changes.
+     * It serves {@link #stats()}, {@link #verify()}, {@link #forEachBlock}, {@link #attachedProcesses()},
+     * {@link #names()}, {@link #lookup}, {@link #usableSize} and the get accessors; every call that
+     * would change the heap throws an {@link IllegalStateException} saying that it is open
+     * read-only. Never store through an {@link #address(long)} of a read-only heap: the mapping
+     * is read-only and the store would crash the JVM.
+     *
+     * <p>It takes no lock, so its {@code verify()} and {@code names()} wait until they have read
+     * a moment in which no operation was in flight (see {@link #verify(java.time.Duration)}).
+     *
+     * @throws NoSuchFileException  if {@code file} does not exist
+     * @throws HeapFormatException  as {@link #open}
+     */
+    public static ShmHeap openReadOnly(Path file) throws IOException {
+        return attach(file, true);
+    }
+
+    private static ShmHeap attach(Path file, boolean readOnly) throws IOException {
+        HeapFiles.Mapping mapping = HeapFiles.map(file, readOnly);
         try {
-            return new ShmHeap(file, mapping);
+            return new ShmHeap(file, mapping, readOnly);
         } catch (RuntimeException e) {
             mapping.close();
             throw e;
         }
+    }
+
+    /** Whether this instance was opened with {@link #openReadOnly}. */
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     /**
@@ -153,6 +190,15 @@ public final class ShmHeap implements AutoCloseable {
     /** Bytes of the data region: what {@link HeapStats#totalBytes()} reports. */
     public long capacity() {
         return layout.capacity();
+    }
+
+    /**
+     * File offset of the data region's first byte: every block offset lies in
+     * {@code [dataOffset(), dataOffset() + capacity())}, and data page {@code p} of a
+     * {@link Problem} starts at {@code dataOffset() + p * 4096}.
+     */
+    public long dataOffset() {
+        return layout.dataOffset();
     }
 
     /** Length of the heap file: capacity plus metadata. */
@@ -201,7 +247,7 @@ public final class ShmHeap implements AutoCloseable {
      * the heap is full, for hot paths that handle backpressure themselves. Misuse still throws.
      */
     public long tryAllocate(long size, long alignment) {
-        ensureOpen();
+        ensureWritable();
         allocator.checkRequest(size, alignment);
         return allocator.allocate(size, alignment);
     }
@@ -215,7 +261,7 @@ public final class ShmHeap implements AutoCloseable {
      *                                  heap is unchanged then
      */
     public void free(long offset) {
-        ensureOpen();
+        ensureWritable();
         bounds.checkInData(offset);
         if (allocator.free(offset) != HeapAllocator.FREED) {
             throw new IllegalArgumentException(describeNonBlock(offset));
@@ -249,7 +295,7 @@ public final class ShmHeap implements AutoCloseable {
      * number of bytes the slab classes released.
      */
     public long trim() {
-        ensureOpen();
+        ensureWritable();
         return allocator.trim();
     }
 
@@ -273,21 +319,72 @@ public final class ShmHeap implements AutoCloseable {
      * Walks all metadata and checks the invariants: the page map partitions the data region
      * into valid blocks, the free lists and partial-set lists hold exactly the blocks the page
      * map says, and every counter agrees with a recount. Holds every lock while it runs (a lock
-     * held by a dead process is reported, not taken over), so the report is of one moment.
+     * held by a dead process is reported, not taken over), so the report is of one moment. On a
+     * {@linkplain #openReadOnly read-only} heap it takes no lock and waits as
+     * {@link #verify(java.time.Duration)} does, without a limit.
      */
     public VerifyReport verify() {
         ensureOpen();
-        return new HeapVerifier(memory, layout, pages, processTable, names, locks, token).verify();
+        if (readOnly) {
+            return verify(java.time.Duration.ofNanos(Long.MAX_VALUE));
+        }
+        return verifier().verify();
+    }
+
+    /**
+     * The checks of {@link #verify()} without taking any lock or writing any byte: it walks
+     * the heap again until one walk saw a moment in which no live process held a lock and no
+     * operation completed, and reports a problem only when two such walks agree, so an
+     * operation in flight is never reported as a problem. Waits at most {@code timeout}.
+     *
+     * @throws HeapBusyException if no consistent walk was possible within {@code timeout},
+     *                           naming the live lock holder or how often the heap changed
+     */
+    public VerifyReport verify(java.time.Duration timeout) {
+        ensureOpen();
+        long nanos = timeout.isNegative() ? 0 : saturatedNanos(timeout);
+        return consistentReads.read(() -> verifier().verifyUnlocked(), report -> !report.ok(), nanos).value();
+    }
+
+    private HeapVerifier verifier() {
+        return new HeapVerifier(memory, layout, pages, processTable, names, token, path.toString());
+    }
+
+    private static long saturatedNanos(java.time.Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /**
      * Visits every block of the data region in address order: free and used buddy blocks and
      * slab sets. Reads the page map without locks, so on a heap that other processes are
      * changing it is a picture of a moving target; parts it cannot read as blocks are skipped.
+     * A {@linkplain #openReadOnly read-only} heap first tries for up to a second to walk a
+     * moment in which no operation was in flight (as {@link #verify(java.time.Duration)} does),
+     * then visits what one walk reads.
      */
     public void forEachBlock(java.util.function.Consumer<BlockInfo> visitor) {
         ensureOpen();
-        figures.forEachBlock(visitor);
+        if (!readOnly) {
+            figures.forEachBlock(visitor);
+            return;
+        }
+        // No lock to wait for: try for a walk no operation touched, else show a moving target as a writer would.
+        List<BlockInfo> blocks;
+        try {
+            blocks = consistentReads.read(() -> {
+                List<BlockInfo> list = new java.util.ArrayList<>();
+                figures.forEachBlock(list::add);
+                return list;
+            }, list -> false, PICTURE_WAIT_NANOS).value();
+        } catch (HeapBusyException e) {
+            blocks = new java.util.ArrayList<>();
+            figures.forEachBlock(blocks::add);
+        }
+        blocks.forEach(visitor);
     }
 
     /**
@@ -299,7 +396,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalStateException naming the lock and its live owner in that case
      */
     public RecoveryReport recover() {
-        ensureOpen();
+        ensureWritable();
         return allocator.recover(processTable, RECOVER_LOCK_TIMEOUT_NANOS, path.toString());
     }
 
@@ -314,7 +411,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws ShmHeapException         if all 256 entries are in use
      */
     public void bind(String name, long offset) {
-        ensureOpen();
+        ensureWritable();
         byte[] bytes = NameDirectory.encode(name);
         usableSize(offset);
         locks.inNames(() -> {
@@ -327,6 +424,9 @@ public final class ShmHeap implements AutoCloseable {
     public java.util.OptionalLong lookup(String name) {
         ensureOpen();
         byte[] bytes = NameDirectory.encode(name);
+        if (readOnly) {
+            return consistentReads.read(() -> names.lookup(bytes), found -> false, Long.MAX_VALUE).value();
+        }
         return locks.inNames(() -> names.lookup(bytes));
     }
 
@@ -336,7 +436,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalArgumentException if the name is invalid or not bound
      */
     public long unbind(String name) {
-        ensureOpen();
+        ensureWritable();
         byte[] bytes = NameDirectory.encode(name);
         return locks.inNames(() -> names.unbind(bytes))
                 .orElseThrow(() -> new IllegalArgumentException("name '" + name + "' is not bound in heap " + path));
@@ -345,6 +445,9 @@ public final class ShmHeap implements AutoCloseable {
     /** Every bound name and its offset. */
     public java.util.Map<String, Long> names() {
         ensureOpen();
+        if (readOnly) {
+            return consistentReads.read(names::entries, entries -> false, Long.MAX_VALUE).value();
+        }
         return locks.inNames(names::entries);
     }
 
@@ -362,7 +465,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putLong(long offset, long value) {
-        memory.putLong(checkData(offset, Long.BYTES), value);
+        memory.putLong(checkWritableData(offset, Long.BYTES), value);
     }
 
     public long getLongVolatile(long offset) {
@@ -370,11 +473,11 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putLongRelease(long offset, long value) {
-        memory.putLongRelease(checkData(offset, Long.BYTES), value);
+        memory.putLongRelease(checkWritableData(offset, Long.BYTES), value);
     }
 
     public boolean compareAndSetLong(long offset, long expected, long value) {
-        return memory.compareAndSetLong(checkData(offset, Long.BYTES), expected, value);
+        return memory.compareAndSetLong(checkWritableData(offset, Long.BYTES), expected, value);
     }
 
     public int getInt(long offset) {
@@ -382,7 +485,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putInt(long offset, int value) {
-        memory.putInt(checkData(offset, Integer.BYTES), value);
+        memory.putInt(checkWritableData(offset, Integer.BYTES), value);
     }
 
     public byte getByte(long offset) {
@@ -390,7 +493,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putByte(long offset, byte value) {
-        memory.putByte(checkData(offset, 1), value);
+        memory.putByte(checkWritableData(offset, 1), value);
     }
 
     public void getBytes(long offset, byte[] dst, int dstIndex, int length) {
@@ -398,7 +501,14 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     public void putBytes(long offset, byte[] src, int srcIndex, int length) {
-        memory.putBytes(checkData(offset, length), src, srcIndex, length);
+        memory.putBytes(checkWritableData(offset, length), src, srcIndex, length);
+    }
+
+    private long checkWritableData(long offset, long length) {
+        if (readOnly) {
+            throw readOnlyError();
+        }
+        return checkData(offset, length);
     }
 
     private long checkData(long offset, long length) {
@@ -414,6 +524,17 @@ public final class ShmHeap implements AutoCloseable {
         }
     }
 
+    /** For every call that changes the heap: it must be open, and not read-only. */
+    private void ensureWritable() {
+        if (closed || readOnly) {
+            throw closed ? closedError() : readOnlyError();
+        }
+    }
+
+    private IllegalStateException readOnlyError() {
+        return new IllegalStateException("heap " + path + " is open read-only");
+    }
+
     private IllegalStateException closedError() {
         return new IllegalStateException("heap " + path + " is closed");
     }
@@ -425,7 +546,9 @@ public final class ShmHeap implements AutoCloseable {
             return;
         }
         closed = true;
-        processTable.deregister(processSlot, token);
+        if (!readOnly) {
+            processTable.deregister(processSlot, token);
+        }
         memory.close();
         if (fd >= 0) {
             NativeIo.closeQuietly(fd);

@@ -10,10 +10,10 @@ import java.util.List;
  * @param blocks       blocks visited by the page-map walk
  * @param freeBytes    bytes in free buddy blocks, recounted
  * @param usedBytes    bytes in blocks handed out, recounted
- * @param problems     inconsistencies, each naming the page or offset at fault
+ * @param problems     inconsistencies, each with its kind, file offset and page
  * @param notes        facts worth knowing that are not inconsistencies
  */
-public record VerifyReport(long blocks, long freeBytes, long usedBytes, List<String> problems, List<String> notes) {
+public record VerifyReport(long blocks, long freeBytes, long usedBytes, List<Problem> problems, List<String> notes) {
     public VerifyReport {
         problems = List.copyOf(problems);
         notes = List.copyOf(notes);
@@ -27,7 +27,7 @@ public record VerifyReport(long blocks, long freeBytes, long usedBytes, List<Str
     public String toString() {
         StringBuilder sb = new StringBuilder(ok() ? "heap OK" : "heap INCONSISTENT: " + problems.size() + " problem(s)");
         sb.append(" (").append(blocks).append(" blocks, ").append(usedBytes).append(" bytes used, ").append(freeBytes).append(" bytes free)");
-        for (String p : problems) {
+        for (Problem p : problems) {
             sb.append("\n  problem: ").append(p);
         }
         for (String n : notes) {

@@ -473,7 +473,7 @@ class HeaderBitFlipTest {
                 bad.add(f + ": not opened: " + f.openError);
             } else if (!f.allowedErrors.isEmpty()) {
                 bad.add(f + ": operations did not complete: " + f.allowedErrors);
-            } else if (f.verifyBefore == null || f.verifyBefore.ok() || !String.join(" ", f.verifyBefore.problems()).contains("dead")) {
+            } else if (f.verifyBefore == null || f.verifyBefore.ok() || !f.verifyBefore.problems().toString().contains("dead")) {
                 bad.add(f + ": verify before the takeover should report the lock held by a dead process: " + f.verifyBefore);
             } else if (f.verifyAfter == null || !f.verifyAfter.ok()) {
                 bad.add(f + ": verify after the takeover: " + f.verifyAfter);

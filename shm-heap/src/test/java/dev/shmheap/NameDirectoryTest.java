@@ -79,7 +79,7 @@ class NameDirectoryTest {
         heap.free(a);
         VerifyReport report = heap.verify();
         assertFalse(report.ok());
-        assertTrue(report.problems().get(0).contains("stale"), report.toString());
+        assertTrue(report.problems().get(0).message().contains("stale"), report.toString());
         heap.unbind("stale");
         assertTrue(heap.verify().ok());
     }

@@ -271,7 +271,7 @@ class RecoverTest {
     private static void expectProblem(ShmHeap heap, String fragment) {
         VerifyReport report = heap.verify();
         assertFalse(report.ok(), "verify missed the corruption");
-        assertTrue(report.problems().stream().anyMatch(p -> p.contains(fragment)), "no problem mentions '" + fragment + "': " + report);
+        assertTrue(report.problems().stream().anyMatch(p -> p.message().contains(fragment)), "no problem mentions '" + fragment + "': " + report);
     }
 
     private static void expectHealthy(ShmHeap heap, long usedBytes) {

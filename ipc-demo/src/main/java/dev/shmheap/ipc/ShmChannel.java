@@ -1,7 +1,7 @@
 package dev.shmheap.ipc;
 
 import dev.shmheap.ShmHeap;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.ProcessIdentity;
 
 import java.nio.ByteOrder;
 import java.time.Duration;

@@ -3,7 +3,7 @@ package dev.shmheap.ipc;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import dev.shmheap.ShmHeap;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.ProcessIdentity;
 
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;

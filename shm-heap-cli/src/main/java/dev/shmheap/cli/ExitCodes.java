@@ -19,6 +19,12 @@ final class ExitCodes {
      * command line is wrong (unknown option, bad size).
      */
     static final int UNUSABLE = 2;
+    /**
+     * {@code verify --timeout}: no consistent look at the heap within the time given, because a
+     * live process held a lock or the heap changed during every walk. Nothing is known to be
+     * wrong; try again.
+     */
+    static final int BUSY = 3;
 
     private ExitCodes() {
     }

@@ -39,15 +39,18 @@ abstract class HeapCommand implements Callable<Integer> {
     }
 
     /**
-     * Attaches to the heap. Note that attaching registers this command in the heap's process
-     * table until it closes the heap: {@code stats} lists it as "this command".
+     * Attaches to the heap to change it ({@code recover}): this registers the command in the
+     * heap's process table until it closes the heap, and needs write permission.
      */
     ShmHeap openHeap() throws IOException {
         return ShmHeap.open(file);
     }
 
-    /** The data region starts where the file's metadata ends: file length - capacity. */
-    static long dataOffset(ShmHeap heap) {
-        return heap.fileLength() - heap.capacity();
+    /**
+     * Opens the heap to look at it: read permission is enough, nothing is registered and no
+     * byte of the file changes ({@code stats}, {@code verify}, {@code map}, {@code top}).
+     */
+    ShmHeap openToRead() throws IOException {
+        return ShmHeap.openReadOnly(file);
     }
 }

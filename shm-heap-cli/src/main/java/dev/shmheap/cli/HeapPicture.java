@@ -55,7 +55,7 @@ final class HeapPicture {
         long pages = heap.capacity() / PAGE;
         long needed = Math.max(1, (pages + (long) width * maxRows - 1) / ((long) width * maxRows));
         long pagesPerCell = Long.highestOneBit(needed) == needed ? needed : Long.highestOneBit(needed) << 1;
-        HeapPicture picture = new HeapPicture(heap.path().toString(), HeapCommand.dataOffset(heap), heap.capacity(), pagesPerCell, width);
+        HeapPicture picture = new HeapPicture(heap.path().toString(), heap.dataOffset(), heap.capacity(), pagesPerCell, width);
         picture.fill(heap);
         return picture;
     }

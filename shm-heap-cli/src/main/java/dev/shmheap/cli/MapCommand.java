@@ -37,7 +37,7 @@ final class MapCommand extends HeapCommand {
             throw new ParameterException(spec.commandLine(), "--rows " + rows + " is outside 1..1024");
         }
         HeapPicture picture;
-        try (ShmHeap heap = openHeap()) {
+        try (ShmHeap heap = openToRead()) {
             picture = HeapPicture.of(heap, width, rows);
         }
         if (png == null) {

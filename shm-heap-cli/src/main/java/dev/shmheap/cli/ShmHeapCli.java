@@ -31,6 +31,7 @@ import java.util.logging.Logger;
                 "  2  the file cannot be used as a heap (missing, not a heap, other format",
                 "     version, truncated, corrupt header, no permission) or the command",
                 "     line is wrong",
+                "  3  verify --timeout: no consistent look at the heap in time (busy)",
                 "",
                 "Run 'shm-heap COMMAND --help' for a command's options."})
 public final class ShmHeapCli implements Runnable {
@@ -63,7 +64,7 @@ public final class ShmHeapCli implements Runnable {
         System.setProperty("java.awt.headless", "true");
         int code;
         try {
-            code = newCommandLine(System.console() != null).execute(args);
+            code = newCommandLine(stdoutIsTerminal()).execute(args);
         } catch (Throwable t) {
             // Errors (not Exceptions) escape picocli: still one line, and the trace on request.
             System.err.println("shm-heap: internal error: " + t);
@@ -73,6 +74,26 @@ public final class ShmHeapCli implements Runnable {
             code = ExitCodes.PROBLEM;
         }
         System.exit(code);
+    }
+
+    /**
+     * Whether standard output is a terminal. Up to Java 21, {@code System.console()} is non-null
+     * only when stdin and stdout are terminals. From Java 22 on it returns a console in a pipe
+     * too, and {@code Console.isTerminal()} (new in 22, called reflectively because the code is
+     * compiled for 17) tells.
+     */
+    static boolean stdoutIsTerminal() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException beforeJava22) {
+            return true;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false; // cannot tell: plain output is safe everywhere
+        }
     }
 
     /**

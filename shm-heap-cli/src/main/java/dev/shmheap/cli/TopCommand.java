@@ -53,8 +53,8 @@ final class TopCommand extends HeapCommand {
         }
         boolean ansi = color.ansi(terminal());
         PrintWriter out = out();
-        // Ctrl-C: stop the loop and let it close the heap (leaving the process table) before
-        // the JVM halts; closing from the hook itself could unmap memory the loop still reads.
+        // Ctrl-C: stop the loop and let it close the heap before the JVM halts; closing from
+        // the hook itself could unmap memory the loop still reads.
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch closed = new CountDownLatch(1);
         Thread loop = Thread.currentThread();
@@ -68,7 +68,7 @@ final class TopCommand extends HeapCommand {
             }
         }, "shm-heap top shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (ShmHeap heap = openHeap()) {
+        try (ShmHeap heap = openToRead()) {
             if (ansi) {
                 out.print(HIDE_CURSOR);
             }

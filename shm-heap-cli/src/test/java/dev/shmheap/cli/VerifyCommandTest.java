@@ -1,7 +1,10 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.ProcessIdentity;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.lock.ProcessTable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -9,8 +12,11 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VerifyCommandTest {
@@ -27,7 +33,7 @@ class VerifyCommandTest {
         try (ShmHeap heap = ShmHeap.create(file, 1 << 20)) {
             heap.allocate(64);
             heap.allocate(10_000);
-            dataOffset = heap.fileLength() - heap.capacity();
+            dataOffset = heap.dataOffset();
             capacity = heap.capacity();
         }
     }
@@ -58,7 +64,81 @@ class VerifyCommandTest {
         assertEquals("", result.err());
         assertTrue(result.out().startsWith(file + ": INCONSISTENT, 1 problem(s)\nchecked "), result::toString);
         assertTrue(result.out().contains("\nproblem: buddy free bytes is " + (stored + 4096) + " in the header, a recount gives " + stored
-                + " [header offset " + HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET + "]\n"), result::toString);
+                + " [COUNTER at offset " + HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET + "]\n"), result::toString);
+    }
+
+    @Test
+    void shouldPrintProblemsAsJsonRecords() throws Exception {
+        long stored = Cli.getLong(file, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET);
+        Cli.putLong(file, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, stored + 4096);
+        Cli.putLong(file, HeaderDescriptor.HEADER_LENGTH + 5L * ProcessTable.SLOT_LENGTH, DEAD_TOKEN);
+
+        Cli.Result result = Cli.run("verify", file.toString(), "--json");
+        assertEquals(1, result.exitCode(), result::toString);
+        assertEquals("", result.err());
+        Map<String, Object> json = Json.object(Json.parse(result.out()));
+        assertEquals(List.of("schema", "file", "ok", "fileLength", "dataOffset", "capacity", "blocks", "usedBytes", "freeBytes",
+                "problems", "notes"), List.copyOf(json.keySet()));
+        assertEquals(1L, Json.integer(json.get("schema")));
+        assertEquals(file.toString(), json.get("file"));
+        assertEquals(Boolean.FALSE, json.get("ok"));
+        assertEquals(dataOffset, Json.integer(json.get("dataOffset")));
+        assertEquals(capacity, Json.integer(json.get("capacity")));
+        List<Object> problems = Json.array(json.get("problems"));
+        assertEquals(1, problems.size(), result::toString);
+        Map<String, Object> problem = Json.object(problems.get(0));
+        assertEquals(List.of("kind", "offset", "page", "message"), List.copyOf(problem.keySet()));
+        assertEquals("COUNTER", problem.get("kind"));
+        assertEquals((long) HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, Json.integer(problem.get("offset")));
+        assertNull(problem.get("page"));
+        assertTrue(((String) problem.get("message")).startsWith("buddy free bytes is " + (stored + 4096)), result::toString);
+        List<Object> notes = Json.array(json.get("notes"));
+        assertTrue(notes.stream().anyMatch(n -> ((String) n).startsWith("pid " + (DEAD_TOKEN >>> 32) + " is registered")), result::toString);
+    }
+
+    @Test
+    void shouldPrintAPageProblemWithThePageAndItsFileOffset() throws Exception {
+        HeapLayout layout = HeapLayout.forCapacity(capacity, false);
+        long page;
+        long word0 = 0;
+        for (page = 0; page < layout.pageCount(); page++) {
+            word0 = Cli.getLong(file, layout.entryOffset(page));
+            if (PageMapEntry.kind(word0) == PageMapEntry.USED) {
+                break;
+            }
+        }
+        assertEquals(PageMapEntry.USED, PageMapEntry.kind(word0), "the 10000-byte block is a USED buddy block");
+        Cli.putLong(file, layout.entryOffset(page), word0 | (7L << 32)); // a USED head with a list link
+
+        Cli.Result result = Cli.run("verify", file.toString(), "--json");
+        assertEquals(1, result.exitCode(), result::toString);
+        Map<String, Object> problem = Json.object(Json.array(Json.object(Json.parse(result.out())).get("problems")).get(0));
+        assertEquals("PAGE_MAP", problem.get("kind"), result::toString);
+        assertEquals(page, Json.integer(problem.get("page")));
+        assertEquals(dataOffset + page * 4096, Json.integer(problem.get("offset")));
+    }
+
+    @Test
+    void shouldExit3WhenTheTimeoutPassesWhileALiveProcessHoldsALock() throws Exception {
+        // this JVM is alive and never releases the lock it seems to hold
+        Cli.putLong(file, HeaderDescriptor.BUDDY_LOCK_OFFSET, ProcessIdentity.current());
+        Cli.Result result = Cli.run("verify", file.toString(), "--timeout", "200ms");
+        assertEquals(3, result.exitCode(), result::toString);
+        assertEquals("", result.out());
+        assertEquals(1, result.err().lines().count(), result::toString);
+        assertTrue(result.err().startsWith("shm-heap: " + file + ": no consistent look at the heap within "), result::toString);
+        assertTrue(result.err().contains("the buddy lock is held by live pid " + ProcessHandle.current().pid()), result::toString);
+
+        Cli.putLong(file, HeaderDescriptor.BUDDY_LOCK_OFFSET, 0);
+        Cli.Result after = Cli.run("verify", file.toString(), "--timeout", "200ms");
+        assertEquals(0, after.exitCode(), after::toString);
+    }
+
+    @Test
+    void shouldRejectATimeoutThatIsNotADuration() {
+        Cli.Result result = Cli.run("verify", file.toString(), "--timeout", "soon");
+        assertEquals(2, result.exitCode(), result::toString);
+        assertTrue(result.err().contains("'soon' is not a duration"), result::toString);
     }
 
     @Test
@@ -81,19 +161,5 @@ class VerifyCommandTest {
         } finally {
             Files.deleteIfExists(text);
         }
-    }
-
-    @Test
-    void shouldAddFileOffsetsToPagesAndHeaderFields() {
-        assertEquals("page 3 (offset 1060864) of the slab set at page 2 (offset 1056768) is FREE",
-                ProblemOffsets.annotate("page 3 of the slab set at page 2 is FREE", 1 << 20));
-        assertEquals("free blocks at pages 4 and 5 (offsets 1064960 and 1069056) are buddies of order 0 but were not merged",
-                ProblemOffsets.annotate("free blocks at pages 4 and 5 are buddies of order 0 but were not merged", 1 << 20));
-        assertEquals("used blocks of class 128 stripe 0 is 3 in the header, a recount gives 2 [header offset "
-                        + HeaderDescriptor.classOffset(1, 0, HeaderDescriptor.CLASS_USED_BLOCKS) + "]",
-                ProblemOffsets.annotate("used blocks of class 128 stripe 0 is 3 in the header, a recount gives 2", 0));
-        assertEquals("free-block count of order 2 is 1, the free list holds 0 [header offset " + HeaderDescriptor.freeCountOffset(2) + "]",
-                ProblemOffsets.annotate("free-block count of order 2 is 1, the free list holds 0", 0));
-        assertEquals("something else entirely", ProblemOffsets.annotate("something else entirely", 0));
     }
 }

@@ -72,19 +72,32 @@ public final class HeapLocks {
         this.offsets = new long[classLocks + 2];
         this.names = new String[classLocks + 2];
         this.shortNames = new String[classLocks + 2];
+        int[] index = {0};
+        forEach(stripes, (offset, name) -> {
+            offsets[index[0]] = offset;
+            shortNames[index[0]] = name;
+            names[index[0]++] = name + " of " + file;
+        });
+    }
+
+    /** Visits a lock word's header offset and its name without the file. */
+    @FunctionalInterface
+    public interface LockVisitor {
+        void visit(long offset, String name);
+    }
+
+    /**
+     * Visits every lock word of a heap with {@code stripes} class stripes in lock order: the
+     * one definition of the order, for instances and for observers that take no lock.
+     */
+    public static void forEach(int stripes, LockVisitor visitor) {
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             for (int s = 0; s < stripes; s++) {
-                offsets[classIndex(c, s)] = classOffset(c, s, CLASS_LOCK);
-                shortNames[classIndex(c, s)] = "lock of class " + SizeClasses.blockSize(c) + " stripe " + s;
+                visitor.visit(classOffset(c, s, CLASS_LOCK), "lock of class " + SizeClasses.blockSize(c) + " stripe " + s);
             }
         }
-        offsets[buddyIndex] = BUDDY_LOCK_OFFSET;
-        shortNames[buddyIndex] = "buddy lock";
-        offsets[nameIndex] = NAME_DIRECTORY_LOCK_OFFSET;
-        shortNames[nameIndex] = "name-directory lock";
-        for (int i = 0; i < names.length; i++) {
-            names[i] = shortNames[i] + " of " + file;
-        }
+        visitor.visit(BUDDY_LOCK_OFFSET, "buddy lock");
+        visitor.visit(NAME_DIRECTORY_LOCK_OFFSET, "name-directory lock");
     }
 
     private int classIndex(int c, int s) {

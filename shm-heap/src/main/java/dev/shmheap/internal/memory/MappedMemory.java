@@ -39,6 +39,19 @@ public final class MappedMemory implements AutoCloseable {
         }
     }
 
+    /**
+     * Maps {@code length} bytes of {@code channel} from offset 0, read-only and shared: any store
+     * through it would fault, so only read-only heaps ({@code ShmHeap.openReadOnly}), which
+     * refuse every mutating call before it reaches memory, use it.
+     */
+    public static MappedMemory mapReadOnly(FileChannel channel, long length) {
+        try {
+            return new MappedMemory(OS.map(channel, FileChannel.MapMode.READ_ONLY, 0, length), length);
+        } catch (IOException e) {
+            throw new UncheckedIOException("read-only mmap of " + length + " bytes failed", e);
+        }
+    }
+
     public long length() {
         return length;
     }

@@ -23,17 +23,28 @@ public final class PageMapWalker {
         boolean visit(long page, long word0, long word1);
     }
 
+    /** Receives each entry the walk cannot read as a block head, with its page. */
+    @FunctionalInterface
+    public interface PageProblems {
+        void problem(long page, String message);
+    }
+
     private PageMapWalker() {
     }
 
     public static void walk(PageMap pages, HeapLayout layout, HeadVisitor visitor, Consumer<String> problems) {
+        walkReportingPages(pages, layout, visitor, (page, message) -> problems.accept(message));
+    }
+
+    /** {@link #walk}, handing each problem over with the page it is about. */
+    public static void walkReportingPages(PageMap pages, HeapLayout layout, HeadVisitor visitor, PageProblems problems) {
         long pageCount = layout.pageCount();
         long page = 0;
         while (page < pageCount) {
             long word0 = pages.word0(page);
             String problem = headProblem(page, word0, pageCount);
             if (problem != null) {
-                problems.accept(problem);
+                problems.problem(page, problem);
                 page++;
                 continue;
             }

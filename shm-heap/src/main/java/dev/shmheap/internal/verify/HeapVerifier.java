@@ -2,6 +2,8 @@ package dev.shmheap.internal.verify;
 
 import dev.shmheap.AttachedProcess;
 import dev.shmheap.Backoff;
+import dev.shmheap.Problem;
+import dev.shmheap.Problem.Kind;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
@@ -52,30 +54,28 @@ public final class HeapVerifier {
     private final BuddyAllocator buddy;
     private final ProcessTable processTable;
     private final NameDirectory names;
-    private final HeapLocks locks;
     private final long token;
-    private final List<String> problems = new ArrayList<>();
+    private final String file;
+    private final List<Problem> problems = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private long suppressed;
 
     public HeapVerifier(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, NameDirectory names,
-                        HeapLocks locks, long token) {
+                        long token, String file) {
         this.memory = memory;
         this.layout = layout;
         this.pages = pages;
         this.buddy = new BuddyAllocator(memory, layout, pages);
         this.processTable = processTable;
         this.names = names;
-        this.locks = locks;
         this.token = token;
+        this.file = file;
     }
 
     public VerifyReport verify() {
         List<Long> held = new ArrayList<>();
         try {
-            for (int i = 0; i < locks.count(); i++) {
-                lock(locks.offset(i), locks.shortName(i), held);
-            }
+            HeapLocks.forEach(layout.classStripes(), (offset, name) -> lock(offset, name, held));
             return check();
         } finally {
             for (int i = held.size() - 1; i >= 0; i--) {
@@ -84,13 +84,33 @@ public final class HeapVerifier {
         }
     }
 
+    /**
+     * The checks of {@link #verify()} without taking any lock, for an observer that may not
+     * write (a read-only mapping): the caller proves its snapshot consistent (no live lock
+     * holder, nothing changed during the walk; see {@code ConsistentReads}). A lock whose owner
+     * is dead is reported as {@link #verify()} reports it.
+     */
+    public VerifyReport verifyUnlocked() {
+        HeapLocks.forEach(layout.classStripes(), (offset, name) -> {
+            long owner = memory.getLongVolatile(offset);
+            if (owner != 0 && !ProcessIdentity.isAlive(owner)) {
+                deadOwner(offset, name);
+            }
+        });
+        return check();
+    }
+
     private void lock(long offset, String name, List<Long> held) {
-        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name, Backoff.NO_DEADLINE).held()) {
+        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name + " of " + file, Backoff.NO_DEADLINE).held()) {
             held.add(offset);
         } else {
-            problem(name + " is held by dead " + ProcessIdentity.describe(memory.getLongVolatile(offset))
-                    + ": the structure it protects may be half-updated (the next allocation repairs it)");
+            deadOwner(offset, name);
         }
+    }
+
+    private void deadOwner(long offset, String name) {
+        problem(Kind.DEAD_LOCK_OWNER, offset, Problem.NO_PAGE, name + " is held by dead " + ProcessIdentity.describe(memory.getLongVolatile(offset))
+                + ": the structure it protects may be half-updated (the next allocation repairs it)");
     }
 
     private VerifyReport check() {
@@ -108,7 +128,7 @@ public final class HeapVerifier {
         long[] allocatedBlocks = {0};
         long[] covered = {0};
         long[] mergeablePairs = {0};
-        PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
+        PageMapWalker.walkReportingPages(pages, layout, (page, word0, word1) -> {
             blocks[0]++;
             int order = PageMapEntry.order(word0);
             long bytes = BuddyAllocator.blockBytes(order);
@@ -134,7 +154,7 @@ public final class HeapVerifier {
                     allocatedBlocks[0]++;
                     int c = PageMapEntry.sizeClass(word0);
                     if (PageMapEntry.stripe(word0) >= layout.classStripes()) {
-                        problem("page " + page + ": slab set of stripe " + PageMapEntry.stripe(word0) + " in a heap with "
+                        pageProblem(Kind.SLAB_SET, page, "page " + page + ": slab set of stripe " + PageMapEntry.stripe(word0) + " in a heap with "
                                 + layout.classStripes() + " stripe per class");
                     }
                     int k = stripeIndex(c, PageMapEntry.stripe(word0));
@@ -143,7 +163,7 @@ public final class HeapVerifier {
                     if (word1 != -1L) {
                         partialSets.set(Math.toIntExact(page));
                     } else if (PageMapEntry.link(word0) != 0) {
-                        problem("page " + page + ": full slab set carries a partial-list link");
+                        pageProblem(Kind.PARTIAL_LIST, page, "page " + page + ": full slab set carries a partial-list link");
                     }
                     checkSetPages(page, c, PageMapEntry.stripe(word0));
                     checkDataReserved(page, order);
@@ -151,22 +171,22 @@ public final class HeapVerifier {
                 default -> throw new IllegalStateException("walker visited a non-head");
             }
             return true;
-        }, this::problem);
+        }, (page, problem) -> pageProblem(Kind.PAGE_MAP, page, problem));
         if (covered[0] != pageCount && problems.isEmpty()) {
-            problem("the page-map walk covered " + covered[0] + " pages of " + pageCount);
+            problem(Kind.PAGE_MAP, Problem.NO_OFFSET, Problem.NO_PAGE, "the page-map walk covered " + covered[0] + " pages of " + pageCount);
         }
 
         for (int order = 0; order < ORDER_COUNT; order++) {
             long onList = checkFreeList(order, freeHeads);
             long counted = memory.getLongVolatile(freeCountOffset(order));
             if (counted != onList) {
-                problem("free-block count of order " + order + " is " + counted + ", the free list holds " + onList);
+                problem(Kind.COUNTER, freeCountOffset(order), Problem.NO_PAGE, "free-block count of order " + order + " is " + counted + ", the free list holds " + onList);
             }
             if (order < freeBlocksPerOrder.length && onList != freeBlocksPerOrder[order] && problems.isEmpty()) {
-                problem("free list of order " + order + " holds " + onList + " blocks, the page map has " + freeBlocksPerOrder[order]);
+                problem(Kind.FREE_LIST, freeListHeadOffset(order), Problem.NO_PAGE, "free list of order " + order + " holds " + onList + " blocks, the page map has " + freeBlocksPerOrder[order]);
             }
         }
-        freeHeads.stream().limit(10).forEach(page -> problem("free block at page " + page + " is on no free list"));
+        freeHeads.stream().limit(10).forEach(page -> pageProblem(Kind.FREE_LIST, page, "free block at page " + page + " is on no free list"));
 
         long slabBytes = 0;
         long slabUsedBytes = 0;
@@ -183,7 +203,7 @@ public final class HeapVerifier {
                 slabUsedBytes += usedPerClass[k] * SizeClasses.blockSize(c);
             }
         }
-        partialSets.stream().limit(10).forEach(page -> problem("slab set at page " + page + " has a free block but is on no partial list"));
+        partialSets.stream().limit(10).forEach(page -> pageProblem(Kind.PARTIAL_LIST, page, "slab set at page " + page + " has a free block but is on no partial list"));
 
         expectCounter(BUDDY_FREE_BYTES_OFFSET, freeBytes[0], "buddy free bytes");
         expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes, "buddy allocated bytes");
@@ -201,7 +221,7 @@ public final class HeapVerifier {
             notes.add(deadOwnedBytes[0] + " bytes of buddy blocks are held by processes that no longer run");
         }
         if (suppressed > 0) {
-            problems.add("... and " + suppressed + " more problems");
+            problems.add(new Problem(Kind.MORE, Problem.NO_OFFSET, Problem.NO_PAGE, "... and " + suppressed + " more problems"));
         }
         return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes, problems, notes);
     }
@@ -210,11 +230,11 @@ public final class HeapVerifier {
     private void checkNames() {
         int corrupt = names.corruptEntries();
         if (corrupt > 0) {
-            problem(corrupt + " name-directory entries have a state word that is neither empty nor bound");
+            problem(Kind.NAME_DIRECTORY, layout.nameDirectoryOffset(), Problem.NO_PAGE, corrupt + " name-directory entries have a state word that is neither empty nor bound");
         }
         names.entries().forEach((name, offset) -> {
             if (pages.liveBlockSize(offset) < 0) {
-                problem("name '" + name + "' is bound to offset " + offset + ", which is not a live block");
+                problem(Kind.NAME_DIRECTORY, offset >= 0 ? offset : Problem.NO_OFFSET, Problem.NO_PAGE, "name '" + name + "' is bound to offset " + offset + ", which is not a live block");
             }
         });
     }
@@ -229,7 +249,7 @@ public final class HeapVerifier {
         for (long p = 1; p < (1L << order); p++) {
             long word0 = pages.word0(head + p);
             if (word0 != expected) {
-                problem("page " + (head + p) + " of the slab set at page " + head + " is " + PageMapEntry.toString(word0)
+                pageProblem(Kind.SLAB_SET, head + p, "page " + (head + p) + " of the slab set at page " + head + " is " + PageMapEntry.toString(word0)
                         + ", expected SLAB_PAGE of class " + SizeClasses.blockSize(c));
                 return;
             }
@@ -241,7 +261,7 @@ public final class HeapVerifier {
         long last = (page + (1L << order) - 1) / HeapLayout.PAGES_PER_EXTENT;
         for (long e = first; e <= last; e++) {
             if (!pages.reservations().dataReserved(e)) {
-                problem("block at page " + page + " is handed out but data extent " + e + " is not reserved");
+                pageProblem(Kind.UNRESERVED_EXTENT, page, "block at page " + page + " is handed out but data extent " + e + " is not reserved");
                 return;
             }
         }
@@ -249,30 +269,33 @@ public final class HeapVerifier {
 
     private long checkFreeList(int order, BitSet freeHeads) {
         String where = "free list of order " + order;
-        long link = memory.getLongVolatile(freeListHeadOffset(order));
+        long linkOffset = freeListHeadOffset(order); // where the link being followed is stored
+        long link = memory.getLongVolatile(linkOffset);
         long previous = 0;
         long count = 0;
         while (link != 0) {
             if (link < 0 || link > layout.pageCount()) {
-                problem(where + ": link " + link + " (after " + count + " blocks) is outside pages 1.." + layout.pageCount());
+                problem(Kind.FREE_LIST, linkOffset, Problem.NO_PAGE, where + ": link " + link + " (after " + count
+                        + " blocks) is outside pages 1.." + layout.pageCount());
                 break;
             }
             long page = link - 1;
             long word0 = pages.word0(page);
             if (PageMapEntry.kind(word0) != PageMapEntry.FREE || PageMapEntry.order(word0) != order) {
-                problem(where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected FREE of order " + order);
+                pageProblem(Kind.FREE_LIST, page, where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected FREE of order " + order);
                 break;
             }
             if (!freeHeads.get(Math.toIntExact(page))) {
-                problem(where + ": page " + page + " is listed twice or is not a block head (cycle?)");
+                pageProblem(Kind.FREE_LIST, page, where + ": page " + page + " is listed twice or is not a block head (cycle?)");
                 break;
             }
             freeHeads.clear(Math.toIntExact(page));
             if (pages.word1(page) != previous) {
-                problem(where + ": page " + page + " has previous link " + pages.word1(page) + ", expected " + previous);
+                pageProblem(Kind.FREE_LIST, page, where + ": page " + page + " has previous link " + pages.word1(page) + ", expected " + previous);
             }
             count++;
             previous = link;
+            linkOffset = layout.entryOffset(page) + PageMapEntry.WORD0;
             link = PageMapEntry.link(word0);
         }
         return count;
@@ -280,25 +303,29 @@ public final class HeapVerifier {
 
     private void checkPartialList(int c, int s, BitSet partialSets) {
         String where = "partial list of class " + SizeClasses.blockSize(c) + " stripe " + s;
-        long link = memory.getLongVolatile(classOffset(c, s, CLASS_PARTIAL_HEAD));
+        long linkOffset = classOffset(c, s, CLASS_PARTIAL_HEAD); // where the link being followed is stored
+        long link = memory.getLongVolatile(linkOffset);
         long count = 0;
         while (link != 0) {
             if (link < 0 || link > layout.pageCount()) {
-                problem(where + ": link " + link + " (after " + count + " sets) is outside pages 1.." + layout.pageCount());
+                problem(Kind.PARTIAL_LIST, linkOffset, Problem.NO_PAGE, where + ": link " + link + " (after " + count
+                        + " sets) is outside pages 1.." + layout.pageCount());
                 return;
             }
             long page = link - 1;
             long word0 = pages.word0(page);
             if (PageMapEntry.kind(word0) != PageMapEntry.SLAB || PageMapEntry.sizeClass(word0) != c || PageMapEntry.stripe(word0) != s) {
-                problem(where + ": page " + page + " is " + PageMapEntry.toString(word0) + ", expected a set of this class and stripe");
+                pageProblem(Kind.PARTIAL_LIST, page, where + ": page " + page + " is " + PageMapEntry.toString(word0)
+                        + ", expected a set of this class and stripe");
                 return;
             }
             if (!partialSets.get(Math.toIntExact(page))) {
-                problem(where + ": set at page " + page + " is full, listed twice, or part of a cycle");
+                pageProblem(Kind.PARTIAL_LIST, page, where + ": set at page " + page + " is full, listed twice, or part of a cycle");
                 return;
             }
             partialSets.clear(Math.toIntExact(page));
             count++;
+            linkOffset = layout.entryOffset(page) + PageMapEntry.WORD0;
             link = PageMapEntry.link(word0);
         }
     }
@@ -306,7 +333,7 @@ public final class HeapVerifier {
     private void expectCounter(long offset, long recounted, String name) {
         long stored = memory.getLongVolatile(offset);
         if (stored != recounted) {
-            problem(name + " is " + stored + " in the header, a recount gives " + recounted);
+            problem(Kind.COUNTER, offset, Problem.NO_PAGE, name + " is " + stored + " in the header, a recount gives " + recounted);
         }
     }
 
@@ -315,14 +342,20 @@ public final class HeapVerifier {
         long allocations = memory.getLongVolatile(allocationsOffset);
         long frees = memory.getLongVolatile(freesOffset);
         if (allocations - frees != live || allocations < 0 || frees < 0) {
-            problem(name + " is " + allocations + " - " + frees + " = " + (allocations - frees) + " in the header, a recount gives "
+            problem(Kind.COUNTER, allocationsOffset, Problem.NO_PAGE, name + " is " + allocations + " - " + frees + " = " + (allocations - frees) + " in the header, a recount gives "
                     + live + " live blocks");
         }
     }
 
-    private void problem(String problem) {
+    /** A problem about data page {@code page}, located at the page's first byte. */
+    private void pageProblem(Kind kind, long page, String message) {
+        boolean inRange = page >= 0 && page < layout.pageCount();
+        problem(kind, inRange ? layout.pageOffset(page) : Problem.NO_OFFSET, inRange ? page : Problem.NO_PAGE, message);
+    }
+
+    private void problem(Kind kind, long offset, long page, String message) {
         if (problems.size() < MAX_PROBLEMS) {
-            problems.add(problem);
+            problems.add(new Problem(kind, offset, page, message));
         } else {
             suppressed++;
         }
