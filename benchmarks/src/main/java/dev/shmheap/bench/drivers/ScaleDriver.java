@@ -256,10 +256,10 @@ public final class ScaleDriver {
         List<ResultRow> rows = new ArrayList<>();
         for (long size : config.sizes()) {
             rows.addAll(rowsFor(result.of(PAIR, size), "allocate+free " + DriverSupport.bytes(size) + ", single thread"
-                    + (size > 4096 ? ", otherwise empty heap (splits from the top order, merges back)" : ""), "ns"));
+                    + (size > 4096 ? ", otherwise empty heap (merging deferred: the freed block is reused)" : ""), "ns"));
             if (!result.of(HELD, size).isEmpty()) {
                 rows.addAll(rowsFor(result.of(HELD, size), "allocate+free " + DriverSupport.bytes(size)
-                        + ", single thread, one other " + DriverSupport.bytes(size) + " block live (no split/merge above it)", "ns"));
+                        + ", single thread, one other " + DriverSupport.bytes(size) + " block live", "ns"));
             }
         }
         rows.addAll(rowsFor(result.of(OPEN, 0), "ShmHeap.open of an existing heap", "us"));
