@@ -156,9 +156,9 @@ public final class FanoutMain {
                     }
                 }
                 double seconds = Math.max(1, checker.lastNanos - checker.firstNanos) / 1e9;
-                System.out.printf(Locale.ROOT, "subscriber %d: received %d messages (positions %d..%d) in %.2f s: %,.0f msg/s; latency"
+                System.out.printf(Locale.ROOT, "subscriber pid %d (entry %d): received %d messages (positions %d..%d) in %.2f s: %,.0f msg/s; latency"
                                 + " (publish to read) p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us; errors %d%s%n",
-                        subscriber.index(), checker.received, checker.first, checker.expected, seconds, checker.received / seconds,
+                        pid, subscriber.index(), checker.received, checker.first, checker.expected, seconds, checker.received / seconds,
                         checker.latency.getValueAtPercentile(50) / 1e3, checker.latency.getValueAtPercentile(99) / 1e3,
                         checker.latency.getValueAtPercentile(99.9) / 1e3, checker.latency.getMaxValue() / 1e3, checker.errors,
                         checker.firstError == null ? "" : " (first: " + checker.firstError + ")");
