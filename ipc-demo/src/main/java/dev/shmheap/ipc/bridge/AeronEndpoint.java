@@ -41,8 +41,16 @@ final class AeronEndpoint implements AutoCloseable {
     /**
      * Connects to the driver in {@code externalDirectory}, or, if it is null, launches an
      * embedded one in a new directory whose name contains {@code label}.
+     *
+     * @param peerTimeoutNanos for an embedded driver, how long a peer may stay silent before
+     *                         Aeron reports it gone: a publication's connection timeout (sender
+     *                         side: NOT_CONNECTED from then on) and an image's liveness timeout
+     *                         (receiver side: the image closes); 0 keeps Aeron's defaults (5 s, 10 s)
      */
-    static AeronEndpoint open(String externalDirectory, String label) {
+    static AeronEndpoint open(String externalDirectory, String label, long peerTimeoutNanos) {
+        if (peerTimeoutNanos < 0) {
+            throw new IllegalArgumentException("peerTimeoutNanos=" + peerTimeoutNanos + " must not be negative");
+        }
         if (externalDirectory != null) {
             if (!Files.isDirectory(Path.of(externalDirectory))) {
                 throw new IllegalArgumentException("aeron-dir=" + externalDirectory + " is not a directory: start the media driver"
@@ -51,12 +59,16 @@ final class AeronEndpoint implements AutoCloseable {
             return new AeronEndpoint(null, Aeron.connect(new Aeron.Context().aeronDirectoryName(externalDirectory)), externalDirectory);
         }
         String directory = newDirectory(label).toString();
-        MediaDriver driver = MediaDriver.launch(new MediaDriver.Context()
+        MediaDriver.Context context = new MediaDriver.Context()
                 .aeronDirectoryName(directory)
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true)
                 .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(MAX_SPINS, MAX_YIELDS, MIN_PARK_NANOS, MAX_PARK_NANOS)));
+                .sharedIdleStrategy(new BackoffIdleStrategy(MAX_SPINS, MAX_YIELDS, MIN_PARK_NANOS, MAX_PARK_NANOS));
+        if (peerTimeoutNanos > 0) {
+            context.publicationConnectionTimeoutNs(peerTimeoutNanos).imageLivenessTimeoutNs(peerTimeoutNanos);
+        }
+        MediaDriver driver = MediaDriver.launch(context);
         try {
             return new AeronEndpoint(driver, Aeron.connect(new Aeron.Context().aeronDirectoryName(directory)), directory);
         } catch (RuntimeException e) {

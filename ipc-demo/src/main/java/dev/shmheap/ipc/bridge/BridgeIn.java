@@ -43,13 +43,13 @@ public final class BridgeIn implements AutoCloseable {
      * (host:port of this host; 0.0.0.0 for every interface).
      */
     public BridgeIn(Path heapPath, long capacity, String channelName, String bind, int stream, String aeronDir, String uriParams,
-                    PrintStream log) throws Exception {
+                    long peerTimeoutNanos, PrintStream log) throws Exception {
         String uri = AeronEndpoint.udpChannel(bind, uriParams);
         this.log = log;
         this.channelName = channelName;
         this.heap = ShmHeap.openOrCreate(heapPath, capacity);
         try {
-            this.aeron = AeronEndpoint.open(aeronDir, "in");
+            this.aeron = AeronEndpoint.open(aeronDir, "in", peerTimeoutNanos);
             this.subscription = aeron.aeron().addSubscription(uri, stream);
             this.receiver = new AeronReceiver(heap, subscription);
         } catch (Exception | Error e) {

@@ -20,9 +20,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class BridgeMain {
     public static final String USAGE = String.join("\n",
             "bridge out --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] --to HOST:PORT [--stream 1001]",
-            "           [--aeron-dir DIR] [--aeron-params '|term-length=4m'] [--exit-when-idle-seconds 0]",
+            "           [--aeron-dir DIR] [--aeron-params '|term-length=4m'] [--exit-when-idle-seconds 0] [--peer-timeout-ms 0]",
             "       bridge in --heap PATH [--capacity 256m] [--channel demo] --bind HOST:PORT [--stream 1001] [--aeron-dir DIR]",
-            "           [--aeron-params ''] [--idle-detach-ms 200] [--exit-when-idle-seconds 0]",
+            "           [--aeron-params ''] [--idle-detach-ms 200] [--exit-when-idle-seconds 0] [--peer-timeout-ms 0]",
             "       bridge udp-send --to HOST:PORT [--stream 1001] --count N [--size 256] [--aeron-dir DIR]",
             "       bridge udp-receive --bind HOST:PORT [--stream 1001] --count N [--aeron-dir DIR] [--timeout-seconds 60]");
     private static final int DEFAULT_STREAM = 1001;
@@ -52,9 +52,9 @@ public final class BridgeMain {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         return switch (args[0]) {
             case "out" -> out(CommandLine.parse(rest, USAGE, "heap", "capacity", "channel", "slots", "to", "stream", "aeron-dir",
-                    "aeron-params", "exit-when-idle-seconds"));
+                    "aeron-params", "exit-when-idle-seconds", "peer-timeout-ms"));
             case "in" -> in(CommandLine.parse(rest, USAGE, "heap", "capacity", "channel", "bind", "stream", "aeron-dir", "aeron-params",
-                    "idle-detach-ms", "exit-when-idle-seconds"));
+                    "idle-detach-ms", "exit-when-idle-seconds", "peer-timeout-ms"));
             case "udp-send" -> udpSend(CommandLine.parse(rest, USAGE, "to", "stream", "count", "size", "aeron-dir", "aeron-params"));
             case "udp-receive" -> udpReceive(CommandLine.parse(rest, USAGE, "bind", "stream", "count", "aeron-dir", "aeron-params",
                     "timeout-seconds"));
@@ -98,11 +98,19 @@ public final class BridgeMain {
         return Duration.ofSeconds(value);
     }
 
+    private static long peerTimeout(CommandLine args) {
+        long millis = args.getLong("peer-timeout-ms", 0);
+        if (millis < 0) {
+            throw new IllegalArgumentException("--peer-timeout-ms=" + millis + " must not be negative (0 = Aeron's defaults)");
+        }
+        return TimeUnit.MILLISECONDS.toNanos(millis);
+    }
+
     static int out(CommandLine args) throws Exception {
         Duration idle = seconds(args, "exit-when-idle-seconds");
         BridgeOut bridge = new BridgeOut(Path.of(args.require("heap")), args.getLong("capacity", 256L << 20), args.get("channel", "demo"),
                 args.getInt("slots", 1024), args.require("to"), args.getInt("stream", DEFAULT_STREAM), args.get("aeron-dir", null),
-                args.get("aeron-params", ""), System.out);
+                args.get("aeron-params", ""), peerTimeout(args), System.out);
         Stop stop = new Stop();
         try {
             bridge.run(stop.requested::get, idle);
@@ -117,7 +125,7 @@ public final class BridgeMain {
         Duration idle = seconds(args, "exit-when-idle-seconds");
         BridgeIn bridge = new BridgeIn(Path.of(args.require("heap")), args.getLong("capacity", 256L << 20), args.get("channel", "demo"),
                 args.require("bind"), args.getInt("stream", DEFAULT_STREAM), args.get("aeron-dir", null), args.get("aeron-params", ""),
-                System.out);
+                peerTimeout(args), System.out);
         Stop stop = new Stop();
         try {
             bridge.run(stop.requested::get, Duration.ofMillis(args.getLong("idle-detach-ms", 200)), idle);
@@ -130,7 +138,7 @@ public final class BridgeMain {
 
     static int udpSend(CommandLine args) {
         String uri = AeronEndpoint.udpChannel(args.require("to"), args.get("aeron-params", ""));
-        try (AeronEndpoint aeron = AeronEndpoint.open(args.get("aeron-dir", null), "udp-send");
+        try (AeronEndpoint aeron = AeronEndpoint.open(args.get("aeron-dir", null), "udp-send", 0);
              ExclusivePublication publication = aeron.aeron().addExclusivePublication(uri, args.getInt("stream", DEFAULT_STREAM))) {
             AeronUdpBaseline.send(publication, args.getLong("count", 100_000), args.getInt("size", 256), TimeUnit.SECONDS.toNanos(60),
                     System.out);
@@ -147,7 +155,7 @@ public final class BridgeMain {
 
     static int udpReceive(CommandLine args) {
         String uri = AeronEndpoint.udpChannel(args.require("bind"), args.get("aeron-params", ""));
-        try (AeronEndpoint aeron = AeronEndpoint.open(args.get("aeron-dir", null), "udp-receive");
+        try (AeronEndpoint aeron = AeronEndpoint.open(args.get("aeron-dir", null), "udp-receive", 0);
              Subscription subscription = aeron.aeron().addSubscription(uri, args.getInt("stream", DEFAULT_STREAM))) {
             System.out.println("udp-receive: ready: " + uri);
             return AeronUdpBaseline.receive(subscription, args.getLong("count", 100_000),

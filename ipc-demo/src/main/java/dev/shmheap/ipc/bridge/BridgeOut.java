@@ -52,7 +52,7 @@ public final class BridgeOut implements AutoCloseable {
      * @param uriParams extra Aeron URI parameters ("|term-length=4m" ...), or ""
      */
     public BridgeOut(Path heapPath, long capacity, String channelName, int slots, String destination, int stream, String aeronDir,
-                     String uriParams, PrintStream log) throws Exception {
+                     String uriParams, long peerTimeoutNanos, PrintStream log) throws Exception {
         String uri = AeronEndpoint.udpChannel(destination, uriParams);
         this.log = log;
         this.heap = ShmHeap.openOrCreate(heapPath, capacity);
@@ -60,7 +60,7 @@ public final class BridgeOut implements AutoCloseable {
             this.before = heap.stats();
             this.channel = ShmChannel.create(heap, channelName, slots);
             this.receiver = channel.newReceiver();
-            this.aeron = AeronEndpoint.open(aeronDir, "out");
+            this.aeron = AeronEndpoint.open(aeronDir, "out", peerTimeoutNanos);
             this.publication = aeron.aeron().addExclusivePublication(uri, stream);
             this.sender = new AeronSender(heap, publication);
         } catch (Exception | Error e) {
