@@ -48,11 +48,14 @@ public final class BridgeIn implements AutoCloseable {
         this.log = log;
         this.channelName = channelName;
         this.heap = ShmHeap.openOrCreate(heapPath, capacity);
+        AeronEndpoint endpoint = null;
         try {
-            this.aeron = AeronEndpoint.open(aeronDir, "in", peerTimeoutNanos);
+            endpoint = AeronEndpoint.open(aeronDir, "in", peerTimeoutNanos);
+            this.aeron = endpoint;
             this.subscription = aeron.aeron().addSubscription(uri, stream);
             this.receiver = new AeronReceiver(heap, subscription);
         } catch (Exception | Error e) {
+            CloseHelper.quietClose(endpoint);
             heap.close();
             throw e;
         }

@@ -56,14 +56,17 @@ public final class BridgeOut implements AutoCloseable {
         String uri = AeronEndpoint.udpChannel(destination, uriParams);
         this.log = log;
         this.heap = ShmHeap.openOrCreate(heapPath, capacity);
+        AeronEndpoint endpoint = null;
         try {
             this.before = heap.stats();
             this.channel = ShmChannel.create(heap, channelName, slots);
             this.receiver = channel.newReceiver();
-            this.aeron = AeronEndpoint.open(aeronDir, "out", peerTimeoutNanos);
+            endpoint = AeronEndpoint.open(aeronDir, "out", peerTimeoutNanos);
+            this.aeron = endpoint;
             this.publication = aeron.aeron().addExclusivePublication(uri, stream);
             this.sender = new AeronSender(heap, publication);
         } catch (Exception | Error e) {
+            CloseHelper.quietClose(endpoint);
             heap.close();
             throw e;
         }
