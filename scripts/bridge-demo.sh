@@ -11,9 +11,10 @@
 # Both bridges must end with their heaps back at baseline. Ends with RESULT: PASS and exit 0.
 #
 # usage: scripts/bridge-demo.sh [messages-per-producer (default 20000)] [extra producer options...]
-#        scripts/bridge-demo.sh compare [messages (default 100000)] [size (default 256)]
-#          the bridged path (1 producer, fixed size) and plain Aeron UDP (udp-send -> udp-receive,
-#          same embedded driver setup, same per-message work) one after the other, same sizes
+#        scripts/bridge-demo.sh compare [messages (default 100000)] [size (default 256)] [rate (default 10000)]
+#          the same messages through the bridge (shm-send -> heap A -> bridge out -> UDP -> bridge in
+#          -> heap B -> shm-receive) and over plain Aeron UDP (udp-send -> udp-receive, same embedded
+#          driver setup, same per-message work), unpaced (throughput) and paced at RATE msg/s (latency)
 # env:   BRIDGE_PORT (default 40000 + pid % 10000): the UDP port on 127.0.0.1
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -94,31 +95,64 @@ show() {
   for f in "$@"; do [ -f "$f" ] && sed 's/^/  /' "$f"; done
 }
 
+# bench_bridged COUNT SIZE RATE: shm-send -> heap A -> bridge out -> UDP -> bridge in -> heap B -> shm-receive.
+bench_bridged() {
+  local status=0
+  rm -f "$HEAP_A" "$HEAP_B" "$WORK"/*.log
+  java -jar "$JAR" bridge shm-receive --heap "$HEAP_B" --capacity 256m --channel bench --count "$1" >"$WORK/receive.log" 2>&1 &
+  local receiver=$!
+  PIDS=("$receiver")
+  wait_for "$WORK/receive.log" "ready" 60
+  java -jar "$JAR" bridge in --heap "$HEAP_B" --channel bench --bind "$ENDPOINT" --exit-when-idle-seconds 2 >"$WORK/bridge-in.log" 2>&1 &
+  local bin=$!
+  java -jar "$JAR" bridge out --heap "$HEAP_A" --capacity 256m --channel bench --to "$ENDPOINT" --exit-when-idle-seconds 2 \
+    >"$WORK/bridge-out.log" 2>&1 &
+  local bout=$!
+  PIDS+=("$bin" "$bout")
+  wait_for "$WORK/bridge-in.log" "ready" 60
+  wait_for "$WORK/bridge-out.log" "ready" 60
+  java -jar "$JAR" bridge shm-send --heap "$HEAP_A" --channel bench --count "$1" --size "$2" --rate "$3" >"$WORK/send.log" 2>&1 &
+  local sender=$!
+  PIDS+=("$sender")
+  for pid in "$sender" "$receiver" "$bout" "$bin"; do wait "$pid" || status=1; done
+  PIDS=()
+  grep -q "back at baseline" "$WORK/bridge-out.log" || status=1
+  grep -q "back at baseline" "$WORK/receive.log" || status=1
+  return $status
+}
+
+# bench_plain COUNT SIZE RATE: udp-send -> UDP -> udp-receive.
+bench_plain() {
+  local status=0
+  rm -f "$WORK"/*.log
+  java -jar "$JAR" bridge udp-receive --bind "$ENDPOINT" --count "$1" >"$WORK/receive.log" 2>&1 &
+  local receiver=$!
+  PIDS=("$receiver")
+  wait_for "$WORK/receive.log" "ready" 60
+  java -jar "$JAR" bridge udp-send --to "$ENDPOINT" --count "$1" --size "$2" --rate "$3" >"$WORK/send.log" 2>&1 &
+  local sender=$!
+  PIDS+=("$sender")
+  for pid in "$receiver" "$sender"; do wait "$pid" || status=1; done
+  PIDS=()
+  return $status
+}
+
 if [ "$MODE" = compare ]; then
   COUNT=${1:-100000}
   SIZE=${2:-256}
-  echo "bridge-demo compare: $COUNT messages of $SIZE B over 127.0.0.1:$PORT; load: $(uptime | sed 's/.*load average: //')"
-  bridged 1 "$COUNT" --min-size "$SIZE" --max-size "$SIZE"
-  [ "$BRIDGED_OK" -eq 1 ] || { show "$WORK"/*.log; echo "RESULT: FAIL"; exit 1; }
-  echo "bridged (producer -> heap A -> bridge out -> UDP -> bridge in -> heap B -> consumer):"
-  grep -h "throughput\|latency" "$WORK/consumer.log" | sed 's/^ */  /'
-  rm -f "$WORK"/*.log
-  java -jar "$JAR" bridge udp-receive --bind "$ENDPOINT" --count "$COUNT" >"$WORK/udp-receive.log" 2>&1 &
-  receiver=$!
-  PIDS=("$receiver")
-  wait_for "$WORK/udp-receive.log" "ready" 60
-  java -jar "$JAR" bridge udp-send --to "$ENDPOINT" --count "$COUNT" --size "$SIZE" >"$WORK/udp-send.log" 2>&1 &
-  PIDS+=("$!")
-  status=0
-  wait "$receiver" || status=1
-  wait "${PIDS[1]}" || status=1
-  PIDS=()
-  echo "plain Aeron UDP (udp-send -> UDP -> udp-receive, no heaps):"
-  sed 's/^udp-receive: /  /' "$WORK/udp-receive.log" | grep -v ready
-  if [ "$status" -eq 0 ]; then echo "RESULT: PASS"; exit 0; fi
-  show "$WORK"/*.log
-  echo "RESULT: FAIL"
-  exit 1
+  RATE=${3:-10000}
+  echo "bridge-demo compare: $COUNT messages of $SIZE B over $ENDPOINT; cores: $(nproc); load: $(uptime | sed 's/.*load average: //')"
+  for rate in 0 "$RATE"; do
+    label=$([ "$rate" -eq 0 ] && echo "unpaced (throughput; latency is queueing)" || echo "paced at $rate msg/s (latency)")
+    echo "$label:"
+    bench_bridged "$COUNT" "$SIZE" "$rate" || { show "$WORK"/*.log; echo "RESULT: FAIL"; exit 1; }
+    echo "  bridged    $(grep -h '^shm-receive: received' "$WORK/receive.log" | sed 's/^shm-receive: //')"
+    bench_plain "$COUNT" "$SIZE" "$rate" || { show "$WORK"/*.log; echo "RESULT: FAIL"; exit 1; }
+    echo "  plain UDP  $(grep -h '^udp-receive: received' "$WORK/receive.log" | sed 's/^udp-receive: //')"
+  done
+  echo "load after: $(uptime | sed 's/.*load average: //')"
+  echo "RESULT: PASS"
+  exit 0
 fi
 
 PER_PRODUCER=${1:-20000}

@@ -1,5 +1,9 @@
 package dev.shmheap.ipc.bridge;
 
+import dev.shmheap.ShmHeap;
+import dev.shmheap.ipc.ShmChannel;
+import dev.shmheap.ipc.ShmReceiver;
+import dev.shmheap.ipc.ShmSender;
 import dev.shmheap.ipc.fanout.CommandLine;
 import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
@@ -12,8 +16,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code java -jar ipc-demo.jar bridge out|in|udp-send|udp-receive [options]}: the two halves of
- * the Aeron UDP bridge, and plain Aeron UDP for comparison. The halves run until SIGTERM/SIGINT
+ * {@code java -jar ipc-demo.jar bridge out|in|udp-send|udp-receive|shm-send|shm-receive [options]}:
+ * the two halves of the Aeron UDP bridge, and the two ends of the comparison in
+ * {@link BridgeBench} (through the bridge: shm-send, shm-receive; plain Aeron UDP: udp-send,
+ * udp-receive). The halves run until SIGTERM/SIGINT
  * (then they stop cleanly: the driver directory is deleted) or, with
  * {@code --exit-when-idle-seconds N}, until no message has passed for N seconds after the first.
  */
@@ -23,8 +29,10 @@ public final class BridgeMain {
             "           [--aeron-dir DIR] [--aeron-params '|term-length=4m'] [--exit-when-idle-seconds 0] [--peer-timeout-ms 0]",
             "       bridge in --heap PATH [--capacity 256m] [--channel demo] --bind HOST:PORT [--stream 1001] [--aeron-dir DIR]",
             "           [--aeron-params ''] [--idle-detach-ms 200] [--exit-when-idle-seconds 0] [--peer-timeout-ms 0]",
-            "       bridge udp-send --to HOST:PORT [--stream 1001] --count N [--size 256] [--aeron-dir DIR]",
-            "       bridge udp-receive --bind HOST:PORT [--stream 1001] --count N [--aeron-dir DIR] [--timeout-seconds 60]");
+            "       bridge udp-send --to HOST:PORT [--stream 1001] --count N [--size 256] [--rate MSG_PER_S] [--aeron-dir DIR]",
+            "       bridge udp-receive --bind HOST:PORT [--stream 1001] --count N [--aeron-dir DIR] [--timeout-seconds 60]",
+            "       bridge shm-send --heap PATH [--channel bench] --count N [--size 256] [--rate MSG_PER_S]",
+            "       bridge shm-receive --heap PATH [--capacity 256m] [--channel bench] [--slots 1024] --count N [--timeout-seconds 60]");
     private static final int DEFAULT_STREAM = 1001;
     private static final long STOP_WAIT_SECONDS = 15;
 
@@ -55,7 +63,11 @@ public final class BridgeMain {
                     "aeron-params", "exit-when-idle-seconds", "peer-timeout-ms"));
             case "in" -> in(CommandLine.parse(rest, USAGE, "heap", "capacity", "channel", "bind", "stream", "aeron-dir", "aeron-params",
                     "idle-detach-ms", "exit-when-idle-seconds", "peer-timeout-ms"));
-            case "udp-send" -> udpSend(CommandLine.parse(rest, USAGE, "to", "stream", "count", "size", "aeron-dir", "aeron-params"));
+            case "udp-send" -> udpSend(CommandLine.parse(rest, USAGE, "to", "stream", "count", "size", "rate", "aeron-dir",
+                    "aeron-params"));
+            case "shm-send" -> shmSend(CommandLine.parse(rest, USAGE, "heap", "channel", "count", "size", "rate"));
+            case "shm-receive" -> shmReceive(CommandLine.parse(rest, USAGE, "heap", "capacity", "channel", "slots", "count",
+                    "timeout-seconds"));
             case "udp-receive" -> udpReceive(CommandLine.parse(rest, USAGE, "bind", "stream", "count", "aeron-dir", "aeron-params",
                     "timeout-seconds"));
             default -> throw new IllegalArgumentException("unknown bridge command '" + args[0] + "'\nusage: " + USAGE);
@@ -140,15 +152,16 @@ public final class BridgeMain {
         String uri = AeronEndpoint.udpChannel(args.require("to"), args.get("aeron-params", ""));
         try (AeronEndpoint aeron = AeronEndpoint.open(args.get("aeron-dir", null), "udp-send", 0);
              ExclusivePublication publication = aeron.aeron().addExclusivePublication(uri, args.getInt("stream", DEFAULT_STREAM))) {
-            AeronUdpBaseline.send(publication, args.getLong("count", 100_000), args.getInt("size", 256), TimeUnit.SECONDS.toNanos(60),
-                    System.out);
-            // Let the driver deliver (and retransmit) the tail before it is closed with this process.
+            BridgeBench.udpSend(publication, args.getLong("count", 100_000), args.getInt("size", 256), args.getLong("rate", 0), System.out);
+            // Let the driver deliver (and retransmit) the tail before it closes with this process:
+            // the receiver leaves once it has everything, and then the publication disconnects.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
             while (publication.isConnected() && System.nanoTime() - deadline < 0) {
                 Thread.sleep(10);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return 1;
         }
         return 0;
     }
@@ -158,8 +171,39 @@ public final class BridgeMain {
         try (AeronEndpoint aeron = AeronEndpoint.open(args.get("aeron-dir", null), "udp-receive", 0);
              Subscription subscription = aeron.aeron().addSubscription(uri, args.getInt("stream", DEFAULT_STREAM))) {
             System.out.println("udp-receive: ready: " + uri);
-            return AeronUdpBaseline.receive(subscription, args.getLong("count", 100_000),
+            return BridgeBench.udpReceive(subscription, args.getLong("count", 100_000),
                     TimeUnit.SECONDS.toNanos(args.getLong("timeout-seconds", 60)), System.out);
+        }
+    }
+
+    static int shmSend(CommandLine args) throws Exception {
+        try (ShmHeap heap = ShmHeap.open(Path.of(args.require("heap")))) {
+            ShmChannel channel = ShmChannel.attach(heap, args.get("channel", "bench"), Duration.ofSeconds(60));
+            try (ShmSender sender = channel.newSender()) {
+                BridgeBench.shmSend(heap, sender, args.getLong("count", 100_000), args.getInt("size", 256), args.getLong("rate", 0),
+                        System.out);
+            }
+        }
+        return 0;
+    }
+
+    static int shmReceive(CommandLine args) throws Exception {
+        Path path = Path.of(args.require("heap"));
+        try (ShmHeap heap = ShmHeap.openOrCreate(path, args.getLong("capacity", 256L << 20))) {
+            long before = heap.stats().usedBytes();
+            String name = args.get("channel", "bench");
+            ShmChannel channel = ShmChannel.create(heap, name, args.getInt("slots", 1024));
+            int status;
+            try (ShmReceiver receiver = channel.newReceiver()) {
+                System.out.println("shm-receive: ready: channel '" + name + "' in " + path);
+                status = BridgeBench.shmReceive(heap, receiver, args.getLong("count", 100_000),
+                        TimeUnit.SECONDS.toNanos(args.getLong("timeout-seconds", 60)), System.out);
+            }
+            long leftover = channel.destroy(Duration.ofSeconds(STOP_WAIT_SECONDS));
+            long after = heap.stats().usedBytes();
+            System.out.println("shm-receive: heap used " + after + " B (before " + before + " B)"
+                    + (after == before && leftover == 0 ? " -> back at baseline" : " -> NOT at baseline"));
+            return status == 0 && after == before && leftover == 0 ? 0 : 1;
         }
     }
 }
