@@ -222,8 +222,8 @@ public final class FanoutChannel {
      * Frees every block all live subscribers have passed, if the reclaim lock is free (or held
      * by a dead process); returns at once otherwise.
      *
-     * @param dropDead also drop subscribers whose process is dead and take the lock over from a
-     *                 dead holder (reads /proc per lagging entry: not for every call)
+     * @param dropDead also drop the slowest subscribers if their processes are dead, and take the
+     *                 lock over from a dead holder (reads /proc: not for every call)
      * @return the number of blocks freed, or -1 if another process (or thread) holds the lock
      */
     long reclaim(boolean dropDead) {
@@ -234,24 +234,9 @@ public final class FanoutChannel {
         try {
             long tail = heap.getLongVolatile(base + TAIL_OFFSET);
             long reclaimed = heap.getLongVolatile(base + RECLAIMED_OFFSET);
-            long min = tail;
-            for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
-                long entry = base + entryOffset(index);
-                long owner = heap.getLongVolatile(entry + ENTRY_TOKEN_OFFSET);
-                if (owner == 0) {
-                    continue;
-                }
-                long position = heap.getLongVolatile(entry + ENTRY_POSITION_OFFSET);
-                if (dropDead && (position == JOINING || position < tail) && !ProcessToken.isAlive(owner)) {
-                    heap.putLongRelease(entry + ENTRY_POSITION_OFFSET, JOINING);
-                    if (heap.compareAndSetLong(entry + ENTRY_TOKEN_OFFSET, owner, 0)) {
-                        increment(base + DROPPED_OFFSET);
-                    }
-                    continue;
-                }
-                // JOINING under the lock: a leaver between its two stores, or a joiner that died
-                // holding the lock. Either way, hold everything back this time.
-                min = Math.min(min, position == JOINING ? reclaimed : position);
+            long min = minimumPosition(tail, reclaimed);
+            if (dropDead && min < tail && dropDeadHolders(min)) {
+                min = minimumPosition(tail, reclaimed);
             }
             long freed = 0;
             for (long position = reclaimed; position < min; position++) {
@@ -271,6 +256,50 @@ public final class FanoutChannel {
         } finally {
             unlock(token);
         }
+    }
+
+    /**
+     * The smallest position of the attached subscribers, or {@code tail} if none. An entry whose
+     * position is {@code JOINING} under the lock (a leaver between its two stores, or a joiner
+     * that died holding the lock) counts as {@code reclaimed}: hold everything back this time.
+     */
+    private long minimumPosition(long tail, long reclaimed) {
+        long min = tail;
+        for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
+            long entry = base + entryOffset(index);
+            if (heap.getLongVolatile(entry + ENTRY_TOKEN_OFFSET) != 0) {
+                long position = heap.getLongVolatile(entry + ENTRY_POSITION_OFFSET);
+                min = Math.min(min, position == JOINING ? reclaimed : position);
+            }
+        }
+        return min;
+    }
+
+    /**
+     * Drops the subscribers at position {@code min} (or JOINING), the ones holding the others
+     * back, whose processes are dead: position to JOINING first, then the token cleared with a
+     * CAS. Asks /proc only about those, not about every subscriber that lags a little.
+     *
+     * @return true if any was dropped
+     */
+    private boolean dropDeadHolders(long min) {
+        boolean dropped = false;
+        for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
+            long entry = base + entryOffset(index);
+            long owner = heap.getLongVolatile(entry + ENTRY_TOKEN_OFFSET);
+            if (owner == 0) {
+                continue;
+            }
+            long position = heap.getLongVolatile(entry + ENTRY_POSITION_OFFSET);
+            if ((position == JOINING || position <= min) && !ProcessToken.isAlive(owner)) {
+                heap.putLongRelease(entry + ENTRY_POSITION_OFFSET, JOINING);
+                if (heap.compareAndSetLong(entry + ENTRY_TOKEN_OFFSET, owner, 0)) {
+                    increment(base + DROPPED_OFFSET);
+                    dropped = true;
+                }
+            }
+        }
+        return dropped;
     }
 
     /**
