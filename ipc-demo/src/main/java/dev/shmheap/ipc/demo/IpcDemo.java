@@ -12,7 +12,9 @@ public final class IpcDemo {
             "  " + Consumer.USAGE,
             "  " + Producer.USAGE,
             "  " + PingPong.USAGE,
-            "  " + Throughput.USAGE);
+            "  " + Throughput.USAGE,
+            "  " + dev.shmheap.ipc.fanout.FanoutMain.USAGE,
+            "  " + dev.shmheap.ipc.bridge.BridgeMain.USAGE);
 
     private IpcDemo() {
     }
@@ -29,6 +31,8 @@ public final class IpcDemo {
                 case "producer" -> Producer.main(rest);
                 case "pingpong" -> PingPong.main(rest);
                 case "throughput" -> Throughput.main(rest);
+                case "fanout" -> dev.shmheap.ipc.fanout.FanoutMain.main(rest);
+                case "bridge" -> dev.shmheap.ipc.bridge.BridgeMain.main(rest);
                 default -> {
                     System.err.println("unknown command '" + args[0] + "'\n" + USAGE);
                     System.exit(2);
