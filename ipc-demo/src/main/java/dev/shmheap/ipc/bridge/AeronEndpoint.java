@@ -4,8 +4,11 @@ import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -27,6 +30,9 @@ final class AeronEndpoint implements AutoCloseable {
     private static final long MAX_YIELDS = 10;
     private static final long MIN_PARK_NANOS = 1_000;
     private static final long MAX_PARK_NANOS = 1_000_000;
+
+    /** Name prefix of embedded drivers' directories: PREFIX + label + "-" + pid + "-" + nanoTime. */
+    static final String PREFIX = "shmheap-aeron-";
 
     private final MediaDriver driver;
     private final Aeron aeron;
@@ -58,6 +64,7 @@ final class AeronEndpoint implements AutoCloseable {
             }
             return new AeronEndpoint(null, Aeron.connect(new Aeron.Context().aeronDirectoryName(externalDirectory)), externalDirectory);
         }
+        removeAbandonedDirectories();
         String directory = newDirectory(label).toString();
         MediaDriver.Context context = new MediaDriver.Context()
                 .aeronDirectoryName(directory)
@@ -79,9 +86,39 @@ final class AeronEndpoint implements AutoCloseable {
 
     /** A unique directory for an embedded driver: under /dev/shm if writable, else java.io.tmpdir. */
     static Path newDirectory(String label) {
+        return parentDirectory().resolve(PREFIX + label + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    }
+
+    private static Path parentDirectory() {
         Path shm = Path.of("/dev/shm");
-        Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-        return parent.resolve("shmheap-aeron-" + label + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    /**
+     * Deletes embedded-driver directories ({@code shmheap-aeron-LABEL-PID-NANOS}) whose process
+     * no longer runs: a bridge killed with SIGKILL cannot delete its own, and each holds the
+     * driver's log buffers (tens of MiB in /dev/shm). A directory whose pid runs again (reused)
+     * is kept: better a stale directory than one deleted under a live driver.
+     */
+    static void removeAbandonedDirectories() {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parentDirectory(), PREFIX + "*")) {
+            for (Path entry : entries) {
+                String[] parts = entry.getFileName().toString().substring(PREFIX.length()).split("-");
+                if (parts.length < 3) {
+                    continue;
+                }
+                try {
+                    long pid = Long.parseLong(parts[parts.length - 2]);
+                    if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).isEmpty()) {
+                        IoUtil.delete(entry.toFile(), true);
+                    }
+                } catch (NumberFormatException ignored) {
+                    // not one of ours
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // best effort: a directory we cannot list or delete is left as it was
+        }
     }
 
     Aeron aeron() {
