@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.fanout;
 
+import dev.shmheap.ProcessIdentity;
 import dev.shmheap.ShmHeap;
 
 import java.time.Duration;
@@ -146,12 +147,12 @@ public final class FanoutChannel {
      * @throws IllegalStateException if a live process already publishes
      */
     public FanoutPublisher newPublisher() {
-        long token = ProcessToken.current();
+        long token = ProcessIdentity.current();
         long word = base + PUBLISHER_OFFSET;
         for (;;) {
             long owner = heap.getLongVolatile(word);
-            if (owner != 0 && (owner == token || ProcessToken.isAlive(owner))) {
-                throw new IllegalStateException("fan-out channel '" + name + "' already has a publisher: " + ProcessToken.describe(owner));
+            if (owner != 0 && (owner == token || ProcessIdentity.isAlive(owner))) {
+                throw new IllegalStateException("fan-out channel '" + name + "' already has a publisher: " + ProcessIdentity.describe(owner));
             }
             if (heap.compareAndSetLong(word, owner, token)) {
                 heap.putLongRelease(base + CLOSED_OFFSET, 0);
@@ -167,13 +168,13 @@ public final class FanoutChannel {
      * @throws IllegalStateException if all {@value FanoutDescriptor#SUBSCRIBER_TABLE_SIZE} entries name live processes
      */
     public FanoutSubscriber newSubscriber() throws InterruptedException {
-        long token = ProcessToken.current();
+        long token = ProcessIdentity.current();
         lock(token);
         try {
             for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
                 long entry = base + entryOffset(index);
                 long owner = heap.getLongVolatile(entry + ENTRY_TOKEN_OFFSET);
-                if ((owner == 0 || !ProcessToken.isAlive(owner)) && heap.compareAndSetLong(entry + ENTRY_TOKEN_OFFSET, owner, token)) {
+                if ((owner == 0 || !ProcessIdentity.isAlive(owner)) && heap.compareAndSetLong(entry + ENTRY_TOKEN_OFFSET, owner, token)) {
                     if (owner != 0) {
                         increment(base + DROPPED_OFFSET);
                     }
@@ -211,7 +212,7 @@ public final class FanoutChannel {
         if (holder == 0) {
             return heap.compareAndSetLong(word, 0, token);
         }
-        return takeOverDead && holder != token && !ProcessToken.isAlive(holder) && heap.compareAndSetLong(word, holder, token);
+        return takeOverDead && holder != token && !ProcessIdentity.isAlive(holder) && heap.compareAndSetLong(word, holder, token);
     }
 
     private void unlock(long token) {
@@ -227,7 +228,7 @@ public final class FanoutChannel {
      * @return the number of blocks freed, or -1 if another process (or thread) holds the lock
      */
     long reclaim(boolean dropDead) {
-        long token = ProcessToken.current();
+        long token = ProcessIdentity.current();
         if (!tryLock(token, dropDead)) {
             return -1;
         }
@@ -291,7 +292,7 @@ public final class FanoutChannel {
                 continue;
             }
             long position = heap.getLongVolatile(entry + ENTRY_POSITION_OFFSET);
-            if ((position == JOINING || position <= min) && !ProcessToken.isAlive(owner)) {
+            if ((position == JOINING || position <= min) && !ProcessIdentity.isAlive(owner)) {
                 heap.putLongRelease(entry + ENTRY_POSITION_OFFSET, JOINING);
                 if (heap.compareAndSetLong(entry + ENTRY_TOKEN_OFFSET, owner, 0)) {
                     increment(base + DROPPED_OFFSET);
@@ -315,17 +316,17 @@ public final class FanoutChannel {
         for (;;) {
             List<Long> live = liveSubscribers();
             long publisher = heap.getLongVolatile(base + PUBLISHER_OFFSET);
-            boolean publisherAlive = publisher != 0 && ProcessToken.isAlive(publisher);
+            boolean publisherAlive = publisher != 0 && ProcessIdentity.isAlive(publisher);
             if (live.isEmpty() && !publisherAlive) {
                 break;
             }
             if (System.nanoTime() - deadline >= 0) {
                 StringBuilder who = new StringBuilder();
                 for (long token : live) {
-                    who.append(" subscriber ").append(ProcessToken.describe(token)).append(';');
+                    who.append(" subscriber ").append(ProcessIdentity.describe(token)).append(';');
                 }
                 if (publisherAlive) {
-                    who.append(" publisher ").append(ProcessToken.describe(publisher)).append(';');
+                    who.append(" publisher ").append(ProcessIdentity.describe(publisher)).append(';');
                 }
                 throw new IllegalStateException("cannot destroy fan-out channel '" + name + "': still attached:" + who);
             }
@@ -357,7 +358,7 @@ public final class FanoutChannel {
         List<Long> live = new ArrayList<>();
         for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
             long owner = heap.getLongVolatile(base + entryOffset(index) + ENTRY_TOKEN_OFFSET);
-            if (owner != 0 && ProcessToken.isAlive(owner)) {
+            if (owner != 0 && ProcessIdentity.isAlive(owner)) {
                 live.add(owner);
             }
         }
@@ -392,7 +393,7 @@ public final class FanoutChannel {
     /** True while a publisher is attached and its process runs. */
     public boolean publisherAlive() {
         long publisher = heap.getLongVolatile(base + PUBLISHER_OFFSET);
-        return publisher != 0 && ProcessToken.isAlive(publisher);
+        return publisher != 0 && ProcessIdentity.isAlive(publisher);
     }
 
     // ---- shared by FanoutPublisher and FanoutSubscriber ----
