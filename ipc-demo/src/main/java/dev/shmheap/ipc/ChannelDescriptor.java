@@ -26,8 +26,7 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     (padding to 128)                         ...
  *  +---------------------------------------------------------------+
- *  |                     Tail hint: a position at or before the    |  128  producers (plain
- *  |                     first unclaimed one                       |       ordered stores)
+ *  |                     Tail: next position a producer claims     |  128  producers (CAS)
  *  +---------------------------------------------------------------+
  *  |                     (padding to 256)                         ...
  *  +---------------------------------------------------------------+
@@ -51,10 +50,21 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     (padding to 512)                         ...
  *  +---------------------------------------------------------------+
- *  |                     Producer table: 64 process tokens         |  512  0 = free entry
- *  |                     (8 bytes each)                           ...
+ *  |                     Producer table: 64 entries of 128 bytes  ...  512
  *  +---------------------------------------------------------------+
- *  |                     Slots: capacity x slotLength bytes       ... 1024
+ *  |                     Slots: capacity x slotLength bytes       ... 8704
+ *  +---------------------------------------------------------------+
+ * </pre>
+ *
+ * <p>Producer-table entry (128 bytes, so that each producer's intent word is on lines of its own):
+ * <pre>
+ *  +---------------------------------------------------------------+
+ *  |                     Process token (0 = free entry)            |  0
+ *  +---------------------------------------------------------------+
+ *  |                     Intent: the position this producer is     |  8  -1 = none yet
+ *  |                     claiming or has claimed last              |
+ *  +---------------------------------------------------------------+
+ *  |                     (padding to 128)                         ...
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -63,10 +73,8 @@ package dev.shmheap.ipc;
  * <pre>
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- *  +-+-+-----------+-----------------------------------------------+
- *  |C|A| producer  |              position (56 bits)               |  0  sequence word
- *  +-+-+-----------+-----------------------------------------------+
- *   bit 63 = CLAIMED, bit 62 = ABANDONED, bits 56..61 = producer-table index
+ *  +---------------------------------------------------------------+
+ *  |                     Sequence: a position                      |  0
  *  +---------------+-----------------------------------------------+
  *  |     kind      |           message length (56 bits)            |  8  header word
  *  +---------------+-----------------------------------------------+
@@ -83,15 +91,15 @@ package dev.shmheap.ipc;
  * <ul>
  *   <li>{@code pos}: free for position {@code pos}, once the consumer's head has passed
  *       {@code pos - capacity} (the consumer never writes the slot: it releases slots by
- *       storing head, once per batch);</li>
- *   <li>{@code CLAIMED | producer << 56 | pos}: claimed by the producer in that table entry
- *       (one CAS from {@code pos}, so owner and position change together: no ABA);</li>
- *   <li>{@code CLAIMED | ABANDONED | producer << 56 | pos}: the claimant died before committing
- *       and the producer that took over its table entry marked the claim abandoned, so the
- *       consumer passes it without a liveness check;</li>
- *   <li>{@code pos + capacity}: committed (one ordered store, or the consumer's CAS that turns a
- *       dead producer's claim into padding); header and payload are valid. The same value
- *       means "free for {@code pos + capacity}" once head has moved past {@code pos}.</li>
+ *       storing head, once per batch). While {@code tail > pos} the position is
+ *       <em>claimed</em>: a producer moved tail past it with one CAS, after storing
+ *       {@code pos} in its intent word. A producer claims one position at a time and changes
+ *       its intent only when it claims the next one, so until {@code pos} is committed its
+ *       claimant's intent word says {@code pos};</li>
+ *   <li>{@code pos + capacity}: committed (the producer's one ordered store, or the consumer's
+ *       CAS from {@code pos} that turns a dead claimant's position into padding); header and
+ *       payload are valid. The same value means "free for {@code pos + capacity}" once head
+ *       has moved past {@code pos}.</li>
  * </ul>
  * Positions only grow, so a slot's sequence position never goes back. Positions are limited to
  * 56 bits (about 7.2e16 messages per channel).
@@ -124,8 +132,13 @@ public final class ChannelDescriptor {
     /** Producers that can be attached at once. */
     public static final int PRODUCER_TABLE_SIZE = 64;
     public static final int PRODUCER_TABLE_OFFSET = WAITING_OFFSET + REGION_LENGTH;
+    public static final int PRODUCER_ENTRY_LENGTH = REGION_LENGTH;
+    public static final int ENTRY_TOKEN_OFFSET = 0;
+    public static final int ENTRY_INTENT_OFFSET = ENTRY_TOKEN_OFFSET + Long.BYTES;
+    /** The intent word of a producer that has not claimed anything yet. */
+    public static final long NO_INTENT = -1;
 
-    public static final int SLOTS_OFFSET = alignUp(PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * Long.BYTES, REGION_LENGTH);
+    public static final int SLOTS_OFFSET = alignUp(PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * PRODUCER_ENTRY_LENGTH, REGION_LENGTH);
 
     public static final int SLOT_SEQUENCE_OFFSET = 0;
     public static final int SLOT_HEADER_OFFSET = SLOT_SEQUENCE_OFFSET + Long.BYTES;
@@ -146,14 +159,8 @@ public final class ChannelDescriptor {
     /** Bytes the slots of one channel may take: capacity x slotLength. */
     public static final long MAX_RING_BYTES = 1L << 30;
 
-    /** Set in a claimed sequence word. */
-    public static final long CLAIMED = 1L << 63;
-    public static final int PRODUCER_SHIFT = 56;
-    public static final long PRODUCER_MASK = PRODUCER_TABLE_SIZE - 1;
-    public static final long POSITION_MASK = (1L << PRODUCER_SHIFT) - 1;
-
-    /** Set, with CLAIMED, in a claim whose producer died and whose table entry was taken over. */
-    public static final long ABANDONED = 1L << 62;
+    /** Positions are limited to 56 bits, like lengths: a sanity bound, never reached in practice. */
+    public static final long POSITION_MASK = (1L << 56) - 1;
 
     /** Header kinds (top byte of the header word). */
     public static final int KIND_SHIFT = 56;
@@ -164,7 +171,8 @@ public final class ChannelDescriptor {
 
     static {
         if (Integer.bitCount(PRODUCER_TABLE_SIZE) != 1 || PRODUCER_TABLE_SIZE > 64
-                || SLOTS_OFFSET < PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * Long.BYTES
+                || SLOTS_OFFSET < PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * PRODUCER_ENTRY_LENGTH
+                || ENTRY_INTENT_OFFSET + Long.BYTES > PRODUCER_ENTRY_LENGTH
                 || SLOTS_OFFSET % REGION_LENGTH != 0 || OFFSET_COUNT_OFFSET + Long.BYTES > WAITING_OFFSET
                 || SLOT_LENGTH_FIELD_OFFSET + Long.BYTES > TAIL_OFFSET || WAITING_OFFSET % Integer.BYTES != 0
                 || SLOT_PAYLOAD_OFFSET + Long.BYTES > MIN_SLOT_LENGTH || Integer.bitCount(DEFAULT_SLOT_LENGTH) != 1) {
@@ -224,30 +232,14 @@ public final class ChannelDescriptor {
         return SLOTS_OFFSET + (position & (capacity - 1)) * slotLength;
     }
 
+    /** Offset of producer-table entry {@code index} (its token word). */
     public static long producerEntryOffset(int index) {
-        return PRODUCER_TABLE_OFFSET + (long) index * Long.BYTES;
+        return PRODUCER_TABLE_OFFSET + (long) index * PRODUCER_ENTRY_LENGTH + ENTRY_TOKEN_OFFSET;
     }
 
-    /** The sequence word of a slot that producer {@code index} claimed for {@code position}. */
-    public static long claimed(int producer, long position) {
-        return CLAIMED | ((long) producer << PRODUCER_SHIFT) | position;
-    }
-
-    public static boolean isClaimed(long sequence) {
-        return sequence < 0;
-    }
-
-    public static boolean isAbandoned(long sequence) {
-        return (sequence & (CLAIMED | ABANDONED)) == (CLAIMED | ABANDONED);
-    }
-
-    /** The producer-table index in a claimed sequence word. */
-    public static int claimant(long sequence) {
-        return (int) ((sequence >>> PRODUCER_SHIFT) & PRODUCER_MASK);
-    }
-
-    public static long position(long sequence) {
-        return sequence & POSITION_MASK;
+    /** Offset of the intent word of producer-table entry {@code index}. */
+    public static long intentOffset(int index) {
+        return PRODUCER_TABLE_OFFSET + (long) index * PRODUCER_ENTRY_LENGTH + ENTRY_INTENT_OFFSET;
     }
 
     /** The header word of a message of {@code kind} and {@code length} bytes. */
@@ -263,11 +255,4 @@ public final class ChannelDescriptor {
         return header & LENGTH_MASK;
     }
 
-    /** The sequence word as text, for diagnostics. */
-    public static String sequenceToString(long sequence) {
-        return isClaimed(sequence)
-                ? (isAbandoned(sequence) ? "abandoned(producer=" : "claimed(producer=") + claimant(sequence) + ", position="
-                        + position(sequence) + ")"
-                : "sequence(" + sequence + ")";
-    }
 }

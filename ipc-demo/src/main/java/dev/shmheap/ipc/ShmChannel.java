@@ -25,16 +25,13 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  * <p>Layout: see {@link ChannelDescriptor}. Protocol, in short:
  * <ol>
  *   <li><b>Attach.</b> A producer takes an entry of the 64-entry producer table with one CAS,
- *       from 0 or from the token of a dead process; in the latter case it first marks every
- *       slot the dead process had claimed as abandoned. The consumer takes the consumer word
- *       the same way (one consumer at a time).</li>
- *   <li><b>Claim.</b> Start at the tail hint {@code pos}. If {@code pos - head >= capacity}
- *       (head cached, re-read only then), the ring is full. If the slot's sequence is
- *       {@code pos}, claim it with one CAS to {@code claimed(me, pos)} and store the tail hint
- *       {@code pos + 1} (a plain ordered store: a hint that goes back costs a later claimer a
- *       few extra reads, never a wrong claim, because the CAS on the sequence decides). If the
- *       sequence already names {@code pos} or a later position, another producer has it: try
- *       {@code pos + 1}.</li>
+ *       from 0 or from the token of a dead process, and sets its intent word to -1. The
+ *       consumer takes the consumer word the same way (one consumer at a time).</li>
+ *   <li><b>Claim.</b> Read {@code pos = tail}. If {@code pos - head >= capacity} (head cached,
+ *       re-read only then), the ring is full. Otherwise store {@code pos} in the producer's own
+ *       intent word, then CAS tail from {@code pos} to {@code pos + 1}; on failure start over.
+ *       The claim touches only the producers' tail line and the producer's own entry: no
+ *       locked instruction on a slot line that the consumer reads.</li>
  *   <li><b>Commit.</b> Write the header word (kind and length) and the payload or the block
  *       offset, then store the sequence {@code pos + capacity} with one ordered store. Then a
  *       full fence and a read of the consumer's waiting word: only if the consumer said it
@@ -53,13 +50,17 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  *
  * <p><b>Crashes.</b> A message is visible to the consumer only once its sequence says
  * committed, one ordered store after the producer wrote header and payload: it is entirely
- * there or not at all. A producer killed between claim and commit leaves a slot claimed in its
- * name; when the consumer finds such a slot at head for a while, it checks the producer's token
- * (pid and start time) and, if that process is dead, turns the slot into padding with a CAS
- * (counted in {@link ChannelStats#skippedSlots()}); a slot already marked abandoned by the
- * producer that took over the dead one's table entry is skipped at once. A live producer's
- * claim is never taken from it, so its commit can be a plain store. Other producers are never
- * wedged by a dead claim: they find the slot taken and go on to the next position. What a dead
+ * there or not at all. A producer killed between claim and commit leaves a position below
+ * tail that never commits. When the consumer has found such a position at head for
+ * {@link #LIVENESS_CHECK_NANOS}, it looks for its claimant: every table entry whose intent word
+ * says that position and whose token (pid and start time) names a live process. The claimant
+ * stores its intent before its tail CAS and keeps it until it has committed, so if no such
+ * entry exists the claimant is dead (an entry with a stale intent left by a failed CAS only
+ * makes the consumer wait a little longer). The consumer then stores a padding header and
+ * CASes the sequence from {@code pos} to {@code pos + capacity} (counted in
+ * {@link ChannelStats#skippedSlots()}). A live producer's claim is never taken from it, so its
+ * commit can be a plain store. Other producers are never wedged by a dead claim: tail has
+ * already moved past it. What a dead
  * process held is leaked, not reclaimed: the block a killed producer allocated for an offset
  * message, and the offset blocks of a batch the consumer had released but not yet freed. A
  * consumer killed inside a batch has not stored head for it: the next receiver delivers that
@@ -241,8 +242,7 @@ public final class ShmChannel {
 
     /**
      * Attaches a producer: takes the first entry of the producer table that is free or names a
-     * dead process, with one CAS. Taking over a dead process's entry first marks every slot it
-     * had claimed as abandoned, so the consumer passes those slots at once.
+     * dead process, with one CAS.
      *
      * @throws IllegalStateException if all 64 entries name live processes
      */
@@ -251,36 +251,14 @@ public final class ShmChannel {
         for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
             long entry = base + producerEntryOffset(index);
             long owner = heap.getLongVolatile(entry);
-            if (owner == 0) {
-                if (heap.compareAndSetLong(entry, 0, token)) {
-                    return new ShmSender(this, index, token);
-                }
-            } else if (owner != token && !ProcessIdentity.isAlive(owner) && heap.compareAndSetLong(entry, owner, token)) {
-                abandonClaims(index);
+            if ((owner == 0 || (owner != token && !ProcessIdentity.isAlive(owner))) && heap.compareAndSetLong(entry, owner, token)) {
+                // A dead owner's intent goes with it: its unfinished claim then has no live
+                // claimant, which is what lets the consumer pass it.
+                heap.putLongRelease(base + intentOffset(index), NO_INTENT);
                 return new ShmSender(this, index, token);
             }
         }
         throw new IllegalStateException("channel '" + name + "' has " + PRODUCER_TABLE_SIZE + " live producers attached; close one");
-    }
-
-    /**
-     * Marks every slot still claimed by table entry {@code index} (whose previous owner is dead)
-     * as abandoned. Only the sequence word changes, with a CAS: a consumer skipping the same
-     * slot at the same moment wins or loses cleanly, and no field of a slot that has meanwhile
-     * moved on to another lap is touched.
-     */
-    private void abandonClaims(int index) {
-        boolean any = false;
-        for (int i = 0; i < capacity; i++) {
-            long sequenceOffset = base + SLOTS_OFFSET + (long) i * slotLength + SLOT_SEQUENCE_OFFSET;
-            long sequence = heap.getLongVolatile(sequenceOffset);
-            if (isClaimed(sequence) && !isAbandoned(sequence) && claimant(sequence) == index) {
-                any |= heap.compareAndSetLong(sequenceOffset, sequence, sequence | ABANDONED);
-            }
-        }
-        if (any) {
-            wakeConsumer();
-        }
     }
 
     /**
@@ -373,6 +351,22 @@ public final class ShmChannel {
             }
             increment(base + FUTEX_WAKES_OFFSET);
         }
+    }
+
+    /**
+     * True if a live producer's intent word says {@code position}: that producer may be its
+     * claimant, still writing. Reads /proc once per matching entry (the caller does this rarely).
+     */
+    boolean liveClaimantMayHold(long position) {
+        for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
+            if (heap.getLongVolatile(base + intentOffset(index)) == position) {
+                long owner = heap.getLongVolatile(base + producerEntryOffset(index));
+                if (owner != 0 && ProcessIdentity.isAlive(owner)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     void increment(long offset) {

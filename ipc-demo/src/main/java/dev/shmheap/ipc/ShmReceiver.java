@@ -3,7 +3,6 @@ package dev.shmheap.ipc;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import dev.shmheap.ShmHeap;
-import dev.shmheap.internal.lock.ProcessIdentity;
 
 import java.util.Arrays;
 import java.util.Optional;
@@ -265,7 +264,8 @@ public final class ShmReceiver implements MessageReceiver {
             clearSleep();
             return;
         }
-        long sleep = Math.min(remaining, isClaimed(sequence) ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS);
+        boolean claimed = heap.getLongVolatile(channel.base() + TAIL_OFFSET) > head;
+        long sleep = Math.min(remaining, claimed ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS);
         if (Futex.AVAILABLE) {
             Futex.await(channel.futexAddress(), 1, sleep, Pointer.nativeValue(timespec));
             long waits = channel.base() + FUTEX_WAITS_OFFSET;
@@ -317,17 +317,38 @@ public final class ShmReceiver implements MessageReceiver {
     }
 
     /**
-     * If the slot at {@code h} is claimed by a producer that is dead (or was marked abandoned),
-     * turns it into committed padding with a CAS and returns true (the caller looks at the slot
-     * again and passes it); false if the slot is simply not ready.
+     * If position {@code h} is claimed (below tail) but not committed, has been so for at least
+     * {@link ShmChannel#LIVENESS_CHECK_NANOS}, and no live producer's intent says {@code h},
+     * its claimant is dead: store a padding header and CAS the sequence from {@code h} to
+     * committed, and return true (the caller looks at the slot again and passes it). False if
+     * the slot is simply not ready. Checks at most once per interval.
      */
     private boolean skipDeadClaim(long h, long slot, long sequence) {
-        if (!isClaimed(sequence) || position(sequence) != h || !(isAbandoned(sequence) || claimantDead(h, sequence))) {
+        if (sequence != h) {
             return false;
         }
-        // The claimant is dead and cannot write any more: the header store cannot race with it.
+        long now = System.nanoTime();
+        if (stuckPosition != h) {
+            stuckPosition = h;
+            nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
+            return false;
+        }
+        if (now - nextLivenessCheck < 0) {
+            return false;
+        }
+        nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
+        // Tail first: once tail is past h, the claimant's intent store (made before its tail CAS)
+        // is visible, so the intent scan below cannot miss a live claimant.
+        if (heap.getLongVolatile(channel.base() + TAIL_OFFSET) <= h || channel.liveClaimantMayHold(h)) {
+            return false;
+        }
+        // The claimant is dead and writes no more; but it may have committed just before it died
+        // (after the sequence read above): look again before overwriting the header.
+        if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
+            return true;
+        }
         heap.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
-        if (heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, sequence, h + capacity)) {
+        if (heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
             long skipped = channel.base() + SKIPPED_OFFSET;
             heap.putLongRelease(skipped, heap.getLong(skipped) + 1);
         }
@@ -373,26 +394,6 @@ public final class ShmReceiver implements MessageReceiver {
                     + " for the " + usable + "-byte block at offset=" + offset);
         }
         return offset;
-    }
-
-    /**
-     * True once the slot at {@code h} has been claimed for at least
-     * {@link ShmChannel#LIVENESS_CHECK_NANOS} and the claiming producer's table entry names a
-     * dead process (or none). Checks /proc at most once per interval.
-     */
-    private boolean claimantDead(long h, long sequence) {
-        long now = System.nanoTime();
-        if (stuckPosition != h) {
-            stuckPosition = h;
-            nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
-            return false;
-        }
-        if (now - nextLivenessCheck < 0) {
-            return false;
-        }
-        nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
-        long owner = heap.getLongVolatile(channel.base() + producerEntryOffset(claimant(sequence)));
-        return owner == 0 || !ProcessIdentity.isAlive(owner);
     }
 
     private void ensureOpen() {

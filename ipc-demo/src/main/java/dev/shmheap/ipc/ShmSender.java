@@ -32,6 +32,7 @@ public final class ShmSender implements MessageSender {
     private final long tailOffset;
     private final long headOffset;
     private final long entryOffset;
+    private final long intentOffset;
     /** Last head read from the channel; head only grows, so it is a lower bound of the real one. */
     private long cachedHead;
     /** The claim between tryClaim and its commit or abort; closing the sender aborts it. */
@@ -48,6 +49,7 @@ public final class ShmSender implements MessageSender {
         this.tailOffset = channel.base() + TAIL_OFFSET;
         this.headOffset = channel.base() + HEAD_OFFSET;
         this.entryOffset = channel.base() + producerEntryOffset(index);
+        this.intentOffset = channel.base() + intentOffset(index);
         this.cachedHead = heap.getLongVolatile(headOffset);
     }
 
@@ -157,7 +159,7 @@ public final class ShmSender implements MessageSender {
         }
     }
 
-    /** True if the position at the tail hint is within one lap of head (re-reads head only when the cached one says no). */
+    /** True if the position at tail is within one lap of head (re-reads head only when the cached one says no). */
     private boolean hasSpace() {
         long position = heap.getLongVolatile(tailOffset);
         if (position - cachedHead < capacity) {
@@ -168,14 +170,16 @@ public final class ShmSender implements MessageSender {
     }
 
     /**
-     * Claims the first free position at or after the tail hint with one CAS on its slot's
-     * sequence word: returns the position, or {@link #FULL} when that position is a whole lap
-     * ahead of the consumer's head.
+     * Claims the position at tail: stores it in this producer's intent word, then moves tail
+     * past it with one CAS (a full fence, so the intent is visible to anyone who sees the new
+     * tail). Returns the position, or {@link #FULL} when it is a whole lap ahead of head. The
+     * slot needs no check: head passed its previous lap, which it does only after that lap's
+     * commit, so its sequence is {@code position}.
      */
     long claim() {
         ensureOpen();
-        long position = heap.getLongVolatile(tailOffset);
         for (;;) {
+            long position = heap.getLongVolatile(tailOffset);
             if (position - cachedHead >= capacity) {
                 cachedHead = heap.getLongVolatile(headOffset);
                 if (position - cachedHead >= capacity) {
@@ -185,21 +189,9 @@ public final class ShmSender implements MessageSender {
             if (position >= POSITION_MASK - capacity) {
                 throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
             }
-            long sequenceOffset = channel.slot(position) + SLOT_SEQUENCE_OFFSET;
-            long sequence = heap.getLongVolatile(sequenceOffset);
-            if (sequence == position) {
-                if (heap.compareAndSetLong(sequenceOffset, position, claimed(index, position))) {
-                    // A hint only: it may briefly go back when producers race; claims stay exact.
-                    heap.putLongRelease(tailOffset, position + 1);
-                    return position;
-                }
-            } else if (position(sequence) > position) {
-                // Claimed or committed for this position (or later) already: try the next one.
-                position++;
-            } else {
-                // Still the previous lap (uncommitted): cannot happen within one lap of head,
-                // because head passed the previous lap only after its commit. Treat as full.
-                return FULL;
+            heap.putLong(intentOffset, position);
+            if (heap.compareAndSetLong(tailOffset, position, position + 1)) {
+                return position;
             }
         }
     }

@@ -149,7 +149,7 @@ class MultiProcessChannelTest {
 
     /**
      * Same crash, but a new producer attaches before the consumer gets there: it takes over the
-     * dead producer's table entry, marks the claim abandoned, and the consumer passes it at once.
+     * dead producer's table entry (and clears its intent), and the consumer passes the claim.
      */
     @Test
     void shouldLetANewProducerTakeOverAKilledProducersEntry() throws Exception {

@@ -152,7 +152,7 @@ class ShmChannelTest {
 
     @Test
     void shouldRefuseToAttachToABlockThatIsNotAChannel() throws Exception {
-        long block = heap.allocate(2048);
+        long block = heap.allocate(ChannelDescriptor.SLOTS_OFFSET + 1024);
         heap.putLong(block, 0x1234);
         heap.bind("not-a-channel", block);
         IllegalStateException e = assertThrows(IllegalStateException.class,
@@ -222,7 +222,7 @@ class ShmChannelTest {
         channel.destroy(Duration.ZERO);
     }
 
-    /** Taking over a dead producer's table entry marks its claim abandoned: skipped without waiting. */
+    /** Taking over a dead producer's table entry clears its intent: its claim has no live claimant and is passed. */
     @Test
     void shouldAbandonTheClaimsOfADeadProducerWhoseEntryIsTakenOver() throws Exception {
         ShmChannel channel = ShmChannel.create(heap, "takeover", 8);
@@ -232,10 +232,10 @@ class ShmChannelTest {
             heap.putLongRelease(channel.offset() + ChannelDescriptor.producerEntryOffset(doomed.producerIndex()), deadToken());
             try (ShmSender heir = channel.newSender()) {
                 assertEquals(doomed.producerIndex(), heir.producerIndex(), "the dead entry is reused");
-                long slot = channel.offset() + ChannelDescriptor.slotOffset(0, 8, channel.slotLength());
-                assertTrue(ChannelDescriptor.isAbandoned(heap.getLongVolatile(slot)));
+                assertEquals(ChannelDescriptor.NO_INTENT, heap.getLongVolatile(channel.offset()
+                        + ChannelDescriptor.intentOffset(heir.producerIndex())));
                 assertTrue(heir.offer(TestMessages.allocate(heap, 4, 0), TestMessages.length(4, 0)));
-                Message m = receiver.poll().orElseThrow(() -> new AssertionError("an abandoned claim is passed at once"));
+                Message m = receiver.poll(5, TimeUnit.SECONDS).orElseThrow(() -> new AssertionError("stuck at the dead claim"));
                 assertEquals(4L << 40, TestMessages.check(heap, m));
                 heap.free(m.offset());
             }
