@@ -22,7 +22,7 @@ import java.util.function.ToDoubleFunction;
  *
  * <pre>
  * java [JVM flags] -cp benchmarks/target/benchmarks.jar dev.shmheap.bench.messaging.MessagingBench
- *      [--quick] [--runs N] [--only floor,rtt,tput] [--slot BYTES] [--dir PATH] [--header]
+ *      [--quick] [--runs N] [--only floor,rtt,tput] [--slot BYTES] [--tput-sizes 64,4096,...] [--dir PATH] [--header]
  * </pre>
  * {@code --quick}: fewer messages and one run of each (about 1 to 1.5 minutes on a loaded 2-core
  * machine); the default is three runs of each with more messages (about 4 to 6 minutes),
@@ -34,6 +34,8 @@ public final class MessagingBench {
     static final String FLOOR = "cache-line bounce";
     static final int[] RTT_SIZES = {64, 1024};
     static final int[] TPUT_SIZES = {64, 4096, 65536};
+    /** Sizes the throughput part runs; {@code --tput-sizes} replaces them (for the inline-threshold measurements). */
+    static int[] tputSizes = TPUT_SIZES;
 
     /** Message counts of one configuration. */
     record Counts(long rttWarmup, long rttCount, long[] tputWarmup, long[] tputCount, int runs) {
@@ -65,6 +67,7 @@ public final class MessagingBench {
                 case "--only" -> only = Set.of(args[++i].split(","));
                 case "--dir" -> directory = Path.of(args[++i]);
                 case "--slot" -> OursBench.slotLength = Integer.parseInt(args[++i]);
+                case "--tput-sizes" -> tputSizes = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--aeron-mtu" -> AeronBench.ipcMtu = Integer.parseInt(args[++i]);
                 default -> {
                     System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--slot BYTES] [--aeron-mtu BYTES] [--dir PATH] [--header]");
@@ -113,8 +116,8 @@ public final class MessagingBench {
                 }
             }
             if (only.contains("tput")) {
-                for (int k = 0; k < TPUT_SIZES.length; k++) {
-                    int size = TPUT_SIZES[k];
+                for (int size : tputSizes) {
+                    int k = countIndex(size);
                     record(tputs, "ours " + size, run, OursBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
                     record(tputs, "aeron " + size, run, AeronBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
                 }
@@ -183,7 +186,7 @@ public final class MessagingBench {
                 }
             }
         }
-        for (int size : TPUT_SIZES) {
+        for (int size : tputSizes) {
             List<Throughput> ours = tputs.get("ours " + size);
             List<Throughput> aeron = tputs.get("aeron " + size);
             if (ours == null || aeron == null) {
@@ -201,6 +204,15 @@ public final class MessagingBench {
                     ResultRow.fmt(ab, "MB/s"), ResultRow.ratio(ob, ab), targetText, ResultRow.met(ob >= target * ab)));
         }
         return rows;
+    }
+
+    /** Which message counts a size gets: those of the largest standard size not above it. */
+    static int countIndex(int size) {
+        int k = 0;
+        while (k + 1 < TPUT_SIZES.length && TPUT_SIZES[k + 1] <= size) {
+            k++;
+        }
+        return k;
     }
 
     /** The one-way targets against Aeron: 64 B at least 1x, 4 KiB 1.5x, 64 KiB 3x. */
