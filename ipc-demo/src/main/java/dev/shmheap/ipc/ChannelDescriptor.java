@@ -24,6 +24,8 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     Slot length (bytes, power of two)         |   32
  *  +---------------------------------------------------------------+
+ *  |                     Exclusive producer token (0 = none)       |   40
+ *  +---------------------------------------------------------------+
  *  |                     (padding to 128)                         ...
  *  +---------------------------------------------------------------+
  *  |                     Tail: next position a producer claims     |  128  producers (CAS)
@@ -116,6 +118,8 @@ public final class ChannelDescriptor {
     public static final int PRODUCER_TABLE_SIZE_OFFSET = CAPACITY_OFFSET + Long.BYTES;
     public static final int CREATOR_OFFSET = PRODUCER_TABLE_SIZE_OFFSET + Long.BYTES;
     public static final int SLOT_LENGTH_FIELD_OFFSET = CREATOR_OFFSET + Long.BYTES;
+    /** Token of the process whose sender attached as the only producer; 0 when producers share the channel. */
+    public static final int EXCLUSIVE_OFFSET = SLOT_LENGTH_FIELD_OFFSET + Long.BYTES;
 
     public static final int TAIL_OFFSET = REGION_LENGTH;
 
@@ -174,7 +178,7 @@ public final class ChannelDescriptor {
                 || SLOTS_OFFSET < PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * PRODUCER_ENTRY_LENGTH
                 || ENTRY_INTENT_OFFSET + Long.BYTES > PRODUCER_ENTRY_LENGTH
                 || SLOTS_OFFSET % REGION_LENGTH != 0 || OFFSET_COUNT_OFFSET + Long.BYTES > WAITING_OFFSET
-                || SLOT_LENGTH_FIELD_OFFSET + Long.BYTES > TAIL_OFFSET || WAITING_OFFSET % Integer.BYTES != 0
+                || EXCLUSIVE_OFFSET + Long.BYTES > TAIL_OFFSET || WAITING_OFFSET % Integer.BYTES != 0
                 || SLOT_PAYLOAD_OFFSET + Long.BYTES > MIN_SLOT_LENGTH || Integer.bitCount(DEFAULT_SLOT_LENGTH) != 1) {
             throw new ExceptionInInitializerError("inconsistent channel layout: slots at " + SLOTS_OFFSET + ", payload at "
                     + SLOT_PAYLOAD_OFFSET);

@@ -30,22 +30,30 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  *   <li><b>Claim.</b> Read {@code pos = tail}. If {@code pos - head >= capacity} (head cached,
  *       re-read only then), the ring is full. Otherwise store {@code pos} in the producer's own
  *       intent word, then CAS tail from {@code pos} to {@code pos + 1}; on failure start over.
- *       The claim touches only the producers' tail line and the producer's own entry: no
- *       locked instruction on a slot line that the consumer reads.</li>
+ *       An exclusive producer ({@link #newExclusiveSender()}) stores tail with an ordered store
+ *       instead: nobody else writes it. The claim touches only the tail line and the producer's
+ *       own entry: no locked instruction on a slot line that the consumer reads.</li>
  *   <li><b>Commit.</b> Write the header word (kind and length) and the payload or the block
- *       offset, then store the sequence {@code pos + capacity} with one ordered store. Then a
- *       full fence and a read of the consumer's waiting word: only if the consumer said it
- *       sleeps, clear the word and FUTEX_WAKE it (no system call while it is awake).
+ *       offset, then store the sequence {@code pos + capacity} with one ordered store, then
+ *       read the consumer's waiting word: only if the consumer said it sleeps, clear the word
+ *       and FUTEX_WAKE it (no system call while it is awake, and no fence: see "Sleep").
  *       {@link ShmClaim#abort()} commits a PADDING header instead: the consumer passes it.</li>
  *   <li><b>Read.</b> At {@code head}: sequence {@code head + capacity} means committed: hand
  *       the message to the reader in place, go on up to the batch limit, then store head once
  *       for the whole batch (that releases every slot of the batch) and only then free the
  *       batch's offset blocks. The consumer never writes a slot, so slot cache lines only
  *       travel from producers to the consumer.</li>
- *   <li><b>Sleep.</b> The consumer sets the waiting word with a CAS, re-checks the slot at
- *       head, and sleeps in FUTEX_WAIT on the word. Both sides have a full fence between their
- *       store and their load (producer "commit; fence; read waiting", consumer "CAS waiting;
- *       read slot"), so at least one of them sees the other and no wake-up is lost.</li>
+ *   <li><b>Sleep.</b> The consumer sets the waiting word with a CAS (a full fence), re-checks
+ *       the slot at head, and sleeps in FUTEX_WAIT on the word. The producer has no fence
+ *       between its commit and its read of the waiting word (a fence per message would drain
+ *       its store buffer, which waits for the slot lines to come back from the consumer), so
+ *       that read may pass the commit: the producer can read "awake" while the consumer's
+ *       re-check does not yet see the commit. Such a commit is in the producer's store buffer,
+ *       which drains within microseconds (a descheduled CPU has drained it). So the first sleep
+ *       after each announcement lasts at most {@link ShmReceiver#FIRST_SLEEP_NANOS}; the
+ *       re-check after it sees every commit whose wake-up could have been missed, and every
+ *       later commit finds the waiting word set. A missed wake-up costs at most that much
+ *       latency, never a message.</li>
  * </ol>
  *
  * <p><b>Crashes.</b> A message is visible to the consumer only once its sequence says
@@ -244,9 +252,59 @@ public final class ShmChannel {
      * Attaches a producer: takes the first entry of the producer table that is free or names a
      * dead process, with one CAS.
      *
-     * @throws IllegalStateException if all 64 entries name live processes
+     * @throws IllegalStateException if all 64 entries name live processes, or an exclusive
+     *                               producer is attached
      */
     public ShmSender newSender() {
+        refuseIfExclusive();
+        ShmSender sender = takeEntry(false);
+        // Taking the entry was a CAS (a full fence): an exclusive producer that attached
+        // meanwhile either sees this entry or is seen here.
+        try {
+            refuseIfExclusive();
+        } catch (IllegalStateException e) {
+            sender.close();
+            throw e;
+        }
+        return sender;
+    }
+
+    /**
+     * Attaches the only producer of this channel, as Aeron's exclusive publication: its claims
+     * take no atomic instruction (tail is its alone, advanced with an ordered store), and no other
+     * producer may attach until it closes or its process dies.
+     *
+     * @throws IllegalStateException if a live producer is attached, or another exclusive one
+     */
+    public ShmSender newExclusiveSender() {
+        long token = ProcessIdentity.current();
+        long word = base + EXCLUSIVE_OFFSET;
+        long owner = heap.getLongVolatile(word);
+        if (owner != 0 && (owner == token || ProcessIdentity.isAlive(owner))) {
+            throw new IllegalStateException("channel '" + name + "' already has an exclusive producer: " + ProcessIdentity.describe(owner));
+        }
+        if (!heap.compareAndSetLong(word, owner, token)) {
+            throw new IllegalStateException("channel '" + name + "': another exclusive producer attached at the same time");
+        }
+        // The CAS above is a full fence: a shared producer attaching meanwhile either sees the
+        // exclusive word or is seen here.
+        List<Long> live = liveProducers();
+        if (!live.isEmpty()) {
+            heap.compareAndSetLong(word, token, 0);
+            throw new IllegalStateException("channel '" + name + "' has " + live.size() + " live producer(s) attached: "
+                    + ProcessIdentity.describe(live.get(0)) + "; an exclusive producer must be the only one");
+        }
+        return takeEntry(true);
+    }
+
+    private void refuseIfExclusive() {
+        long exclusive = heap.getLongVolatile(base + EXCLUSIVE_OFFSET);
+        if (exclusive != 0 && ProcessIdentity.isAlive(exclusive)) {
+            throw new IllegalStateException("channel '" + name + "' has an exclusive producer: " + ProcessIdentity.describe(exclusive));
+        }
+    }
+
+    private ShmSender takeEntry(boolean exclusive) {
         long token = ProcessIdentity.current();
         for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
             long entry = base + producerEntryOffset(index);
@@ -255,8 +313,11 @@ public final class ShmChannel {
                 // A dead owner's intent goes with it: its unfinished claim then has no live
                 // claimant, which is what lets the consumer pass it.
                 heap.putLongRelease(base + intentOffset(index), NO_INTENT);
-                return new ShmSender(this, index, token);
+                return new ShmSender(this, index, token, exclusive);
             }
+        }
+        if (exclusive) {
+            heap.compareAndSetLong(base + EXCLUSIVE_OFFSET, token, 0);
         }
         throw new IllegalStateException("channel '" + name + "' has " + PRODUCER_TABLE_SIZE + " live producers attached; close one");
     }
@@ -339,8 +400,8 @@ public final class ShmChannel {
     }
 
     /**
-     * Called by a producer after a commit and a full fence (so the read of the waiting word
-     * cannot move before the commit): wakes the consumer if it said it sleeps. Clearing the word first makes only
+     * Called by a producer after a commit: wakes the consumer if it said it sleeps (the read may
+     * pass the commit; see "Sleep" in the class comment for why that only delays a wake-up). Clearing the word first makes only
      * one producer issue the system call per sleep.
      */
     void wakeConsumer() {

@@ -28,6 +28,13 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  */
 public final class ShmReceiver implements MessageReceiver {
     static final long MAX_SLEEP_NANOS = 100_000_000;
+    /**
+     * Longest first sleep after the consumer announced it sleeps: a bound on how long a
+     * producer's commit can sit in its store buffer, invisible to the consumer's re-check, after
+     * the producer read the waiting word as "awake" (store buffers drain in well under a
+     * microsecond unless the line is contended; 50 us leaves a wide margin). See {@link ShmChannel}, "Sleep".
+     */
+    static final long FIRST_SLEEP_NANOS = 50_000;
     private static final int SPINS = 2_000;
     private static final int YIELDS = 50;
     private static final long FALLBACK_PARK_NANOS = 50_000;
@@ -50,6 +57,10 @@ public final class ShmReceiver implements MessageReceiver {
     private long head;
     private long inlineCount;
     private long offsetCount;
+    /** Whether this receiver has set the waiting word and not cleared it since. */
+    private boolean announced;
+    /** Futex sleeps since the waiting word was last set. */
+    private int sleepsSinceAnnounce;
     private long stuckPosition = -1;
     private long nextLivenessCheck;
     private boolean closed;
@@ -132,12 +143,16 @@ public final class ShmReceiver implements MessageReceiver {
      */
     public int read(MessageReader reader, int limit, long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
-        for (int idle = 0; ; idle++) {
-            int handed = read(reader, limit);
-            if (handed > 0 || System.nanoTime() - deadline >= 0) {
-                return handed;
+        try {
+            for (int idle = 0; ; idle++) {
+                int handed = read(reader, limit);
+                if (handed > 0 || System.nanoTime() - deadline >= 0) {
+                    return handed;
+                }
+                idle(idle, deadline);
             }
-            idle(idle, deadline);
+        } finally {
+            wakeUp();
         }
     }
 
@@ -227,18 +242,23 @@ public final class ShmReceiver implements MessageReceiver {
     @Override
     public Optional<Message> poll(long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
-        for (int idle = 0; ; idle++) {
-            Optional<Message> message = poll();
-            if (message.isPresent() || System.nanoTime() - deadline >= 0) {
-                return message;
+        try {
+            for (int idle = 0; ; idle++) {
+                Optional<Message> message = poll();
+                if (message.isPresent() || System.nanoTime() - deadline >= 0) {
+                    return message;
+                }
+                idle(idle, deadline);
             }
-            idle(idle, deadline);
+        } finally {
+            wakeUp();
         }
     }
 
     /**
      * One step of waiting for the slot at head: spin, then yield, then (with the waiting word
-     * announced by a CAS, a full fence, and the slot re-checked after it) FUTEX_WAIT.
+     * announced by a CAS, a full fence, and the slot re-checked after it) FUTEX_WAIT: the first
+     * sleep after an announcement at most {@link #FIRST_SLEEP_NANOS}, later ones longer.
      */
     private void idle(int step, long deadline) throws InterruptedException {
         if (step < SPINS) {
@@ -256,16 +276,19 @@ public final class ShmReceiver implements MessageReceiver {
         if (remaining <= 0) {
             return;
         }
-        announceSleep();
+        if (!announced || heap.getLongVolatile(waitingOffset) == 0) {
+            // First time, or a producer has cleared the word to wake this consumer.
+            announceSleep();
+            announced = true;
+            sleepsSinceAnnounce = 0;
+        }
         long sequence = heap.getLongVolatile(channel.slot(head) + SLOT_SEQUENCE_OFFSET);
         if (sequence == head + capacity) {
-            // Committed after all: the CAS above is a full fence, so this re-check cannot miss a
-            // commit whose producer then read the waiting word as 0.
-            clearSleep();
-            return;
+            return; // committed after all: the caller reads it
         }
         boolean claimed = heap.getLongVolatile(channel.base() + TAIL_OFFSET) > head;
-        long sleep = Math.min(remaining, claimed ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS);
+        long cap = sleepsSinceAnnounce == 0 ? FIRST_SLEEP_NANOS : claimed ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS;
+        long sleep = Math.min(remaining, cap);
         if (Futex.AVAILABLE) {
             Futex.await(channel.futexAddress(), 1, sleep, Pointer.nativeValue(timespec));
             long waits = channel.base() + FUTEX_WAITS_OFFSET;
@@ -273,7 +296,15 @@ public final class ShmReceiver implements MessageReceiver {
         } else {
             LockSupport.parkNanos(Math.min(sleep, FALLBACK_PARK_NANOS));
         }
-        clearSleep();
+        sleepsSinceAnnounce++;
+    }
+
+    /** Clears the waiting word if this receiver set it, so that producers stop waking it. */
+    private void wakeUp() {
+        if (announced) {
+            announced = false;
+            clearSleep();
+        }
     }
 
     /** Sets the waiting word to 1 with a CAS (a full fence), even when it already is 1. */

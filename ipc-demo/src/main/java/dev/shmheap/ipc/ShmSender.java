@@ -2,7 +2,6 @@ package dev.shmheap.ipc;
 
 import dev.shmheap.ShmHeap;
 
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -35,11 +34,14 @@ public final class ShmSender implements MessageSender {
     private final long intentOffset;
     /** Last head read from the channel; head only grows, so it is a lower bound of the real one. */
     private long cachedHead;
+    /** The only producer of the channel: tail is advanced with an ordered store, not a CAS. */
+    private final boolean exclusive;
     /** The claim between tryClaim and its commit or abort; closing the sender aborts it. */
     private ShmClaim active;
     private boolean closed;
 
-    ShmSender(ShmChannel channel, int index, long token) {
+    ShmSender(ShmChannel channel, int index, long token, boolean exclusive) {
+        this.exclusive = exclusive;
         this.channel = channel;
         this.heap = channel.heap();
         this.index = index;
@@ -190,6 +192,11 @@ public final class ShmSender implements MessageSender {
                 throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
             }
             heap.putLong(intentOffset, position);
+            if (exclusive) {
+                // Ordered after the intent store, as the CAS would be; nobody else writes tail.
+                heap.putLongRelease(tailOffset, position + 1);
+                return position;
+            }
             if (heap.compareAndSetLong(tailOffset, position, position + 1)) {
                 return position;
             }
@@ -198,8 +205,9 @@ public final class ShmSender implements MessageSender {
 
     /**
      * Writes the header (and the block offset of an offset message), then commits with one
-     * ordered store of the sequence. The full fence after it keeps the read of the consumer's
-     * waiting word from moving before the commit (see {@link ShmChannel}, "Sleep").
+     * ordered store of the sequence, then reads the consumer's waiting word. No fence between
+     * the two: the read may pass the store, and the consumer's first sleep after it announced
+     * itself is short for that reason (see {@link ShmChannel}, "Sleep").
      */
     void commit(long position, long offset, long length, int kind) {
         active = null;
@@ -209,7 +217,6 @@ public final class ShmSender implements MessageSender {
             heap.putLong(slot + SLOT_MESSAGE_OFFSET, offset);
         }
         heap.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, position + capacity);
-        VarHandle.fullFence();
         channel.wakeConsumer();
     }
 
@@ -242,6 +249,11 @@ public final class ShmSender implements MessageSender {
         }
     }
 
+    /** True if this is the channel's only producer ({@link ShmChannel#newExclusiveSender()}). */
+    public boolean isExclusive() {
+        return exclusive;
+    }
+
     /** Index of this producer in the channel's producer table. */
     public int producerIndex() {
         return index;
@@ -264,6 +276,9 @@ public final class ShmSender implements MessageSender {
             }
             closed = true;
             heap.compareAndSetLong(entryOffset, token, 0);
+            if (exclusive) {
+                heap.compareAndSetLong(channel.base() + EXCLUSIVE_OFFSET, token, 0);
+            }
         }
     }
 

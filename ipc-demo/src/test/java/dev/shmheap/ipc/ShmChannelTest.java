@@ -425,6 +425,37 @@ class ShmChannelTest {
         channel.destroy(Duration.ZERO);
     }
 
+    /** An exclusive producer is the only one: it refuses to attach beside another, and others refuse beside it. */
+    @Test
+    void shouldKeepAnExclusiveProducerAlone() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "exclusive", 8);
+        try (ShmReceiver receiver = channel.newReceiver()) {
+            try (ShmSender shared = channel.newSender()) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, channel::newExclusiveSender);
+                assertTrue(e.getMessage().contains("must be the only one"), e.getMessage());
+                assertTrue(shared.offer(TestMessages.allocate(heap, 6, 0), TestMessages.length(6, 0)));
+            }
+            try (ShmSender only = channel.newExclusiveSender()) {
+                assertTrue(only.isExclusive());
+                IllegalStateException e = assertThrows(IllegalStateException.class, channel::newSender);
+                assertTrue(e.getMessage().contains("has an exclusive producer"), e.getMessage());
+                assertThrows(IllegalStateException.class, channel::newExclusiveSender);
+                ShmClaim claim = new ShmClaim();
+                for (long seq = 1; seq < 20; seq++) {
+                    if (seq % 7 == 0) {
+                        assertTrue(receiver.read((offset, length, inline) -> false, 100) > 0);
+                    }
+                    assertTrue(only.tryClaim(TestMessages.length(6, seq), claim), "message " + seq);
+                    TestMessages.fill(heap, claim.offset(), 6, seq);
+                    claim.commit();
+                }
+            }
+            channel.newSender().close(); // shared producers may attach again
+            assertEquals(20, channel.stats().tail());
+        }
+        channel.destroy(Duration.ZERO);
+    }
+
     @Test
     void shouldRejectABadSlotLength() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShmChannel.create(heap, "s", 8, 48));

@@ -20,7 +20,9 @@ import java.time.Duration;
  * a message of at most the channel's inline capacity ({@link #slotLength} - 16 bytes) inside
  * its ring slot, a longer one in a heap block the claim allocates (only its offset travels).
  * The receiver reads each message in place with {@link ShmReceiver#read(MessageReader, int)},
- * which frees the blocks of offset messages once per batch.
+ * which frees the blocks of offset messages once per batch. Every channel has one sender,
+ * attached with {@link ShmChannel#newExclusiveSender()}, as Aeron's side uses exclusive
+ * publications.
  */
 final class OursBench {
     static final String PING = "ping";
@@ -63,7 +65,7 @@ final class OursBench {
             ShmChannel ping = createChannel(heap, PING);
             ShmChannel pong = createChannel(heap, PONG);
             Histogram histogram = RoundTrip.newHistogram();
-            try (ShmReceiver in = pong.newReceiver(); ShmSender out = ping.newSender();
+            try (ShmReceiver in = pong.newReceiver(); ShmSender out = ping.newExclusiveSender();
                  PeerJvm peer = PeerJvm.start(Peer.OURS_PONG, path.toString())) {
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first pong", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a pong", peer);
@@ -131,7 +133,7 @@ final class OursBench {
         try (ShmHeap heap = ShmHeap.open(path)) {
             ShmChannel ping = ShmChannel.attach(heap, PING, Duration.ofSeconds(30));
             ShmChannel pong = ShmChannel.attach(heap, PONG, Duration.ofSeconds(30));
-            try (ShmReceiver in = ping.newReceiver(); ShmSender out = pong.newSender()) {
+            try (ShmReceiver in = ping.newReceiver(); ShmSender out = pong.newExclusiveSender()) {
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a ping");
                 Echo echo = new Echo(heap, out, spin);
                 while (!echo.stopped) {
@@ -228,7 +230,7 @@ final class OursBench {
     static void send(Path path, int size, long total) throws IOException, InterruptedException {
         try (ShmHeap heap = ShmHeap.open(path)) {
             ShmChannel data = ShmChannel.attach(heap, DATA, Duration.ofSeconds(30));
-            try (ShmSender out = data.newSender()) {
+            try (ShmSender out = data.newExclusiveSender()) {
                 Spin spin = new Spin(IDLE_NANOS, "waiting for ring or heap space");
                 ShmClaim claim = new ShmClaim();
                 for (long seq = 0; seq < total; seq++) {
