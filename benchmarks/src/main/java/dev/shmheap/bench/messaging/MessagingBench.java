@@ -22,7 +22,7 @@ import java.util.function.ToDoubleFunction;
  *
  * <pre>
  * java [JVM flags] -cp benchmarks/target/benchmarks.jar dev.shmheap.bench.messaging.MessagingBench
- *      [--quick] [--runs N] [--only floor,rtt,tput] [--slot BYTES] [--tput-sizes 64,4096,...] [--dir PATH] [--header]
+ *      [--quick] [--runs N] [--only floor,rtt,tput] [--slots N] [--slot BYTES] [--tput-sizes 64,4096,...] [--dir PATH] [--header]
  * </pre>
  * {@code --quick}: fewer messages and one run of each (about 1 to 1.5 minutes on a loaded 2-core
  * machine); the default is three runs of each with more messages (about 4 to 6 minutes),
@@ -67,6 +67,7 @@ public final class MessagingBench {
                 case "--only" -> only = Set.of(args[++i].split(","));
                 case "--dir" -> directory = Path.of(args[++i]);
                 case "--slot" -> OursBench.slotLength = Integer.parseInt(args[++i]);
+                case "--slots" -> OursBench.slots = Integer.parseInt(args[++i]);
                 case "--tput-sizes" -> tputSizes = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--aeron-mtu" -> AeronBench.ipcMtu = Integer.parseInt(args[++i]);
                 default -> {
@@ -101,7 +102,7 @@ public final class MessagingBench {
     static List<ResultRow> run(Path dir, Counts c, Set<String> only) throws Exception {
         Map<String, List<RoundTrip>> rtts = new LinkedHashMap<>();
         Map<String, List<Throughput>> tputs = new LinkedHashMap<>();
-        log("messaging: ours with %d slots of %d B (messages up to %d B inline)", OursBench.SLOTS, OursBench.slotLength,
+        log("messaging: ours with %d slots of %d B (messages up to %d B inline)", OursBench.slots, OursBench.slotLength,
                 OursBench.slotLength - 16);
         log("messaging: %d run(s); round trips %,d after %,d warm-up; throughput %s messages after %s warm-up; files in %s", c.runs(),
                 c.rttCount(), c.rttWarmup(), Arrays.toString(c.tputCount()), Arrays.toString(c.tputWarmup()), dir);

@@ -28,8 +28,13 @@ final class OursBench {
     static final String PING = "ping";
     static final String PONG = "pong";
     static final String DATA = "data";
-    /** Ring slots of every channel. */
-    static final int SLOTS = 4096;
+    /**
+     * Ring slots of every channel; set by {@code --slots}. 65536 slots of 256 B are a 16 MiB
+     * ring: the sender may run that far ahead of the receiver, as Aeron's publisher runs up to
+     * its 32 MiB term window ahead. On a machine whose cores are shared with other work, the
+     * slack decides how long one side can go on while the other is descheduled.
+     */
+    static int slots = 65536;
     /** Bytes of one ring slot; messages up to this minus 16 travel inline. Set by {@code --slot}. */
     static int slotLength = ChannelDescriptor.DEFAULT_SLOT_LENGTH;
     /** Most messages the throughput receiver takes per read (Aeron's side polls 16 fragments). */
@@ -47,7 +52,7 @@ final class OursBench {
     }
 
     static ShmChannel createChannel(ShmHeap heap, String name) {
-        return ShmChannel.create(heap, name, SLOTS, slotLength);
+        return ShmChannel.create(heap, name, slots, slotLength);
     }
 
     /**
