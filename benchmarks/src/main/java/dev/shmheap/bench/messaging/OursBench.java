@@ -29,12 +29,24 @@ final class OursBench {
     static final String PONG = "pong";
     static final String DATA = "data";
     /**
-     * Ring slots of the throughput channel; set by {@code --slots}. 65536 slots of 256 B are a
-     * 16 MiB ring: the sender may run that far ahead of the receiver, as Aeron's publisher runs
-     * up to its 32 MiB term window ahead. On a machine whose cores are shared with other work,
-     * the slack decides how long one side can go on while the other is descheduled.
+     * Bytes the throughput sender may have in flight (committed, not yet read): 16 MiB, as
+     * Aeron's publisher may run up to its 32 MiB term window ahead. On a machine whose cores are
+     * shared with other work, this slack decides how long one side can go on while the other is
+     * descheduled; beyond it, messages no longer stay in the caches.
      */
-    static int slots = 65536;
+    static final long IN_FLIGHT_BYTES = 16L << 20;
+    /** Ring slots of the throughput channel; 0 (the default) derives them from {@link #IN_FLIGHT_BYTES}. Set by {@code --slots}. */
+    static int slots;
+
+    /** Slots of the throughput channel for messages of {@code size} bytes: 16 MiB of slots or of message blocks. */
+    static int throughputSlots(int size) {
+        if (slots > 0) {
+            return slots;
+        }
+        long perMessage = Math.max(size, slotLength);
+        return (int) Math.min(1 << 16, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+    }
+
     /**
      * Ring slots of the round-trip channels: 1 MiB rings stay in the caches, where a 16 MiB one
      * makes every round trip touch cold lines (measured: p99 about 2 us instead of 0.85 us).
@@ -208,7 +220,7 @@ final class OursBench {
         Path path = newHeapPath(directory, "tput");
         try (ShmHeap heap = ShmHeap.create(path, HEAP_CAPACITY)) {
             long usedBefore = heap.stats().usedBytes();
-            ShmChannel data = createChannel(heap, DATA, slots);
+            ShmChannel data = createChannel(heap, DATA, throughputSlots(size));
             long total = warmup + count;
             long start;
             long end;
