@@ -96,8 +96,9 @@ package dev.shmheap.ipc;
  *       storing head, once per batch). While {@code tail > pos} the position is
  *       <em>claimed</em>: a producer moved tail past it with one CAS, after storing
  *       {@code pos} in its intent word. A producer claims one position at a time and changes
- *       its intent only when it claims the next one, so until {@code pos} is committed its
- *       claimant's intent word says {@code pos};</li>
+ *       its intent only when it claims the next one (a producer whose tail CAS fails withdraws
+ *       its intent, -1, at once), so until {@code pos} is committed its claimant's intent word
+ *       says {@code pos};</li>
  *   <li>{@code pos + capacity}: committed (the producer's one ordered store, or the consumer's
  *       CAS from {@code pos} that turns a dead claimant's position into padding); header and
  *       payload are valid. The same value means "free for {@code pos + capacity}" once head

@@ -63,8 +63,8 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  * {@link #LIVENESS_CHECK_NANOS}, it looks for its claimant: every table entry whose intent word
  * says that position and whose token (pid and start time) names a live process. The claimant
  * stores its intent before its tail CAS and keeps it until it has committed, so if no such
- * entry exists the claimant is dead (an entry with a stale intent left by a failed CAS only
- * makes the consumer wait a little longer). The consumer then stores a padding header and
+ * entry exists the claimant is dead (a producer whose tail CAS failed withdraws its intent at
+ * once, so a stale intent only makes the consumer wait a little longer). The consumer then stores a padding header and
  * CASes the sequence from {@code pos} to {@code pos + capacity} (counted in
  * {@link ChannelStats#skippedSlots()}). A live producer's claim is never taken from it, so its
  * commit can be a plain store. Other producers are never wedged by a dead claim: tail has

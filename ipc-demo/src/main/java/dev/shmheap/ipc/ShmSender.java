@@ -21,8 +21,6 @@ public final class ShmSender implements MessageSender {
     private static final int SPINS = 100;
     private static final int YIELDS = 20;
     private static final long MAX_PARK_NANOS = 1_000_000;
-    /** While the ring is full, head is re-read once per this many claim attempts (a power of two). */
-    private static final int FULL_RECHECK = 16;
 
     private final ShmChannel channel;
     private final ShmHeap heap;
@@ -36,8 +34,6 @@ public final class ShmSender implements MessageSender {
     private final long intentOffset;
     /** Last head read from the channel; head only grows, so it is a lower bound of the real one. */
     private long cachedHead;
-    /** Claim attempts in a row that found the ring full; 0 after a successful claim. */
-    private int fullStreak;
     /** The only producer of the channel: tail is advanced with an ordered store, not a CAS. */
     private final boolean exclusive;
     /** The claim between tryClaim and its commit or abort; closing the sender aborts it. */
@@ -187,19 +183,11 @@ public final class ShmSender implements MessageSender {
         for (;;) {
             long position = heap.getLongVolatile(tailOffset);
             if (position - cachedHead >= capacity) {
-                // While the ring stays full, re-read head only every FULL_RECHECK attempts: a
-                // producer spinning on the consumer's head line would take it away from the
-                // consumer at every store, slowing down the very reads that make room.
-                if (fullStreak > 0 && (fullStreak++ & (FULL_RECHECK - 1)) != 0) {
-                    return FULL;
-                }
                 cachedHead = heap.getLongVolatile(headOffset);
                 if (position - cachedHead >= capacity) {
-                    fullStreak = Math.max(fullStreak, 1);
                     return FULL;
                 }
             }
-            fullStreak = 0;
             if (position >= POSITION_MASK - capacity) {
                 throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
             }
@@ -212,6 +200,10 @@ public final class ShmSender implements MessageSender {
             if (heap.compareAndSetLong(tailOffset, position, position + 1)) {
                 return position;
             }
+            // Another producer took the position: this intent names a claim that is not ours.
+            // Withdraw it at once, or a consumer waiting at that position (its real claimant
+            // dead) would take this live process for the claimant and wait for good.
+            heap.putLongRelease(intentOffset, NO_INTENT);
         }
     }
 
