@@ -37,7 +37,7 @@ jvm=$(java -version 2>&1 | head -1)
   echo "Machine: $(nproc) cores ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $jvm."
   echo "Command: scripts/bench.sh ${quick[*]:-}, $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo
-  java -jar "$JAR" --table-header
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" --table-header
   cat "$rows"
 } | tee "$ROOT/benchmarks/target/bench-results.md"
 if [ ${#failed[@]} -gt 0 ]; then

@@ -59,14 +59,14 @@ bridged() {
   local producers=$1 count=$2 id status=0
   shift 2
   rm -f "$HEAP_A" "$HEAP_B" "$WORK"/*.log
-  java -jar "$JAR" consumer --heap "$HEAP_B" --capacity 256m --channel demo --slots 1024 --producers "$producers" \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP_B" --capacity 256m --channel demo --slots 1024 --producers "$producers" \
     >"$WORK/consumer.log" 2>&1 &
   local consumer=$!
   PIDS=("$consumer")
   wait_for "$WORK/consumer.log" "ready" 60
-  java -jar "$JAR" bridge in --heap "$HEAP_B" --channel demo --bind "$ENDPOINT" --exit-when-idle-seconds 3 >"$WORK/bridge-in.log" 2>&1 &
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge in --heap "$HEAP_B" --channel demo --bind "$ENDPOINT" --exit-when-idle-seconds 3 >"$WORK/bridge-in.log" 2>&1 &
   local bin=$!
-  java -jar "$JAR" bridge out --heap "$HEAP_A" --capacity 256m --channel demo --slots 1024 --to "$ENDPOINT" \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge out --heap "$HEAP_A" --capacity 256m --channel demo --slots 1024 --to "$ENDPOINT" \
     --exit-when-idle-seconds 3 >"$WORK/bridge-out.log" 2>&1 &
   local bout=$!
   PIDS+=("$bin" "$bout")
@@ -74,7 +74,7 @@ bridged() {
   wait_for "$WORK/bridge-out.log" "ready" 60
   local prods=()
   for ((id = 1; id <= producers; id++)); do
-    java -jar "$JAR" producer --heap "$HEAP_A" --capacity 256m --channel demo --id "$id" --count "$count" "$@" \
+    java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" producer --heap "$HEAP_A" --capacity 256m --channel demo --id "$id" --count "$count" "$@" \
       >"$WORK/producer$id.log" 2>&1 &
     prods+=("$!")
     PIDS+=("$!")
@@ -99,19 +99,19 @@ show() {
 bench_bridged() {
   local status=0
   rm -f "$HEAP_A" "$HEAP_B" "$WORK"/*.log
-  java -jar "$JAR" bridge shm-receive --heap "$HEAP_B" --capacity 256m --channel bench --count "$1" >"$WORK/receive.log" 2>&1 &
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge shm-receive --heap "$HEAP_B" --capacity 256m --channel bench --count "$1" >"$WORK/receive.log" 2>&1 &
   local receiver=$!
   PIDS=("$receiver")
   wait_for "$WORK/receive.log" "ready" 60
-  java -jar "$JAR" bridge in --heap "$HEAP_B" --channel bench --bind "$ENDPOINT" --exit-when-idle-seconds 2 >"$WORK/bridge-in.log" 2>&1 &
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge in --heap "$HEAP_B" --channel bench --bind "$ENDPOINT" --exit-when-idle-seconds 2 >"$WORK/bridge-in.log" 2>&1 &
   local bin=$!
-  java -jar "$JAR" bridge out --heap "$HEAP_A" --capacity 256m --channel bench --to "$ENDPOINT" --exit-when-idle-seconds 2 \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge out --heap "$HEAP_A" --capacity 256m --channel bench --to "$ENDPOINT" --exit-when-idle-seconds 2 \
     >"$WORK/bridge-out.log" 2>&1 &
   local bout=$!
   PIDS+=("$bin" "$bout")
   wait_for "$WORK/bridge-in.log" "ready" 60
   wait_for "$WORK/bridge-out.log" "ready" 60
-  java -jar "$JAR" bridge shm-send --heap "$HEAP_A" --channel bench --count "$1" --size "$2" --rate "$3" >"$WORK/send.log" 2>&1 &
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge shm-send --heap "$HEAP_A" --channel bench --count "$1" --size "$2" --rate "$3" >"$WORK/send.log" 2>&1 &
   local sender=$!
   PIDS+=("$sender")
   for pid in "$sender" "$receiver" "$bout" "$bin"; do wait "$pid" || status=1; done
@@ -125,11 +125,11 @@ bench_bridged() {
 bench_plain() {
   local status=0
   rm -f "$WORK"/*.log
-  java -jar "$JAR" bridge udp-receive --bind "$ENDPOINT" --count "$1" >"$WORK/receive.log" 2>&1 &
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge udp-receive --bind "$ENDPOINT" --count "$1" >"$WORK/receive.log" 2>&1 &
   local receiver=$!
   PIDS=("$receiver")
   wait_for "$WORK/receive.log" "ready" 60
-  java -jar "$JAR" bridge udp-send --to "$ENDPOINT" --count "$1" --size "$2" --rate "$3" >"$WORK/send.log" 2>&1 &
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" bridge udp-send --to "$ENDPOINT" --count "$1" --size "$2" --rate "$3" >"$WORK/send.log" 2>&1 &
   local sender=$!
   PIDS+=("$sender")
   for pid in "$receiver" "$sender"; do wait "$pid" || status=1; done

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Zero-copy messaging between JVMs over one shm-heap: one consumer JVM, two producer JVMs.
 #
-# Producers allocate each message in the shared heap, fill it (header with producer id,
-# sequence, send time and CRC32C; payload 64 B..64 KiB, log-uniform), and pass only its offset
-# through a ring in the same heap. The consumer checks every message in place (checksum,
-# per-producer order, no loss, no duplicate), frees it, and prints messages/s, MB/s, one-way
-# latency percentiles and the heap's usage before and after. Exit status 0 only if every
-# message arrived intact and the heap is back to its starting usage.
+# Producers claim room for each message and fill it in place (header with producer id,
+# sequence, send time and CRC32C; payload 64 B..64 KiB, log-uniform): a message of up to 240 B
+# inside the channel's ring itself (inline), a longer one in a heap block whose offset travels
+# through the ring. The consumer checks every message in place (checksum, per-producer order,
+# no loss, no duplicate), frees the blocks in batches, and prints messages/s, MB/s, one-way
+# latency percentiles, how many messages went inline and how many by offset, and the heap's
+# usage before and after. Exit status 0 only if every message arrived intact and the heap is
+# back to its starting usage.
 #
 # usage: scripts/demo.sh [messages-per-producer (default 100000)] [extra producer options...]
 set -euo pipefail

@@ -52,7 +52,7 @@ run() {
   local subscribers=$1 stall=${2:-} i status=0
   rm -f "$HEAP" "$WORK"/*.log
   PIDS=()
-  java -jar "$JAR" fanout publisher --heap "$HEAP" --capacity 64m --slots "$SLOTS" --count "$COUNT" --size "$SIZE" \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" fanout publisher --heap "$HEAP" --capacity 64m --slots "$SLOTS" --count "$COUNT" --size "$SIZE" \
     --subscribers "$subscribers" >"$WORK/publisher.log" 2>&1 &
   local publisher=$!
   PIDS+=("$publisher")
@@ -61,7 +61,7 @@ run() {
   for ((i = 1; i <= subscribers; i++)); do
     local extra=()
     if [ -n "$stall" ] && [ "$i" -eq "$subscribers" ]; then extra=(--stall-after "$stall"); fi
-    java -jar "$JAR" fanout subscriber --heap "$HEAP" "${extra[@]}" >"$WORK/subscriber$i.log" 2>&1 &
+    java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" fanout subscriber --heap "$HEAP" "${extra[@]}" >"$WORK/subscriber$i.log" 2>&1 &
     subs+=("$!")
     PIDS+=("$!")
   done

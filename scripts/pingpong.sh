@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Round-trip latency between two JVMs over two shm-heap channels ("ping" and "pong").
-# The pinger allocates a block, writes a sequence number and offers it on "ping"; the ponger
-# (a child JVM) offers the same block back on "pong"; the pinger records the round trip and
-# frees the block. Prints p50/p99/p99.9/max of the round trip and of round trip / 2.
+# The pinger claims room on "ping" and writes a sequence number in place (a message of up to
+# 240 B inside the ring, a longer one in a heap block); the ponger (a child JVM) reads it in
+# place and sends it back on "pong" (copied into the ring if inline, forwarded by offset if
+# not); the pinger records the round trip. Prints p50/p99/p99.9/max of the round trip and of
+# round trip / 2, and as its last line:  rtt_p50_ns=... rtt_p99_ns=... rtt_p999_ns=...
 #
 # usage: scripts/pingpong.sh [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]
 #   spin:  both sides busy-poll (lowest latency; each side keeps a core busy)
@@ -18,4 +20,4 @@ HEAP="$(heap_dir)/shmheap-pingpong-$$.heap"
 trap 'rm -f "$HEAP"' EXIT
 trap 'exit 130' INT TERM
 
-java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" pingpong --heap "$HEAP" --size 64 "$@"
+java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" pingpong --heap "$HEAP" "$@"

@@ -1,10 +1,12 @@
 package dev.shmheap.ipc;
 
 /**
- * Layout of a shared-memory channel: one heap block holding a header, a producer table and a
- * ring of {@code capacity} slots. All offsets are relative to the start of the block (found by
- * name through {@code ShmHeap.lookup}); every field is a native-order {@code long} accessed
- * through the heap's bounds-checked accessors.
+ * Layout of a shared-memory channel (format version 2): one heap block holding a header, a
+ * producer table and a ring of {@code capacity} slots of {@code slotLength} bytes each. All
+ * offsets are relative to the start of the block (found by name through
+ * {@code ShmHeap.lookup}); every field is a native-order {@code long} accessed through the
+ * heap's bounds-checked accessors. This is the channel's own format inside one heap block; the
+ * heap file format (docs/FORMAT.md) does not change with it.
  *
  * <p>Header: each contended word sits in its own 128-byte region (two cache lines, so that
  * adjacent-line prefetch cannot make producers and the consumer share a line).
@@ -12,7 +14,7 @@ package dev.shmheap.ipc;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +---------------------------------------------------------------+
- *  |                     Magic "SHMCHAN" + version                 |    0  written last (release):
+ *  |                     Magic "SHMCHAN" + version 2               |    0  written last (release):
  *  +---------------------------------------------------------------+       the channel is ready
  *  |                     Capacity (slots, power of two)            |    8
  *  +---------------------------------------------------------------+
@@ -20,19 +22,27 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     Creator process token                     |   24
  *  +---------------------------------------------------------------+
+ *  |                     Slot length (bytes, power of two)         |   32
+ *  +---------------------------------------------------------------+
+ *  |                     Exclusive producer token (0 = none)       |   40
+ *  +---------------------------------------------------------------+
  *  |                     (padding to 128)                         ...
  *  +---------------------------------------------------------------+
- *  |                     Tail: next position producers claim       |  128  producers (CAS)
+ *  |                     Tail: next position a producer claims     |  128  producers (CAS)
  *  +---------------------------------------------------------------+
  *  |                     (padding to 256)                         ...
  *  +---------------------------------------------------------------+
- *  |                     Head: next position the consumer reads    |  256  consumer only
- *  +---------------------------------------------------------------+
+ *  |                     Head: next position the consumer reads    |  256  consumer only, once
+ *  +---------------------------------------------------------------+       per batch
  *  |                     Consumer process token (0 = none)         |  264
  *  +---------------------------------------------------------------+
  *  |                     Skipped slots (dead producers)            |  272
  *  +---------------------------------------------------------------+
  *  |                     Futex waits (times the consumer slept)    |  280
+ *  +---------------------------------------------------------------+
+ *  |                     Messages delivered inline                 |  288
+ *  +---------------------------------------------------------------+
+ *  |                     Messages delivered by offset              |  296
  *  +---------------------------------------------------------------+
  *  |                     (padding to 384)                         ...
  *  +---------------------------------------------------------------+
@@ -42,45 +52,64 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     (padding to 512)                         ...
  *  +---------------------------------------------------------------+
- *  |                     Producer table: 64 process tokens         |  512  0 = free entry
- *  |                     (8 bytes each)                           ...
+ *  |                     Producer table: 64 entries of 128 bytes  ...  512
  *  +---------------------------------------------------------------+
- *  |                     Slots: capacity x 32 bytes               ... 1024
+ *  |                     Slots: capacity x slotLength bytes       ... 8704
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * <p>Slot (32 bytes; slot {@code i} serves positions {@code i, i + capacity, i + 2 capacity, ...}):
+ * <p>Producer-table entry (128 bytes, so that each producer's intent word is on lines of its own):
+ * <pre>
+ *  +---------------------------------------------------------------+
+ *  |                     Process token (0 = free entry)            |  0
+ *  +---------------------------------------------------------------+
+ *  |                     Intent: the position this producer is     |  8  -1 = none yet
+ *  |                     claiming or has claimed last              |
+ *  +---------------------------------------------------------------+
+ *  |                     (padding to 128)                         ...
+ *  +---------------------------------------------------------------+
+ * </pre>
+ *
+ * <p>Slot ({@code slotLength} bytes, a power of two from 32 to 64 KiB; slot {@code i} serves
+ * positions {@code i, i + capacity, i + 2 capacity, ...}):
  * <pre>
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- *  +-+-+-----------+-----------------------------------------------+
- *  |C|A| producer  |              position (56 bits)               |  0  sequence word
- *  +-+-+-----------+-----------------------------------------------+
- *   bit 63 = CLAIMED, bit 62 = ABANDONED, bits 56..61 = producer-table index
- *  |                     Message offset in the heap                |  8
  *  +---------------------------------------------------------------+
- *  |                     Message length                            | 16
- *  +---------------------------------------------------------------+
- *  |                     Reserved                                  | 24
+ *  |                     Sequence: a position                      |  0
+ *  +---------------+-----------------------------------------------+
+ *  |     kind      |           message length (56 bits)            |  8  header word
+ *  +---------------+-----------------------------------------------+
+ *   kind 1 = INLINE, 2 = OFFSET, 3 = PADDING (aborted or skipped: no message)
+ *  |                     INLINE: the payload, in place            ... 16 .. slotLength
+ *  |                     OFFSET: the message block's heap offset   | 16
  *  +---------------------------------------------------------------+
  * </pre>
- * The sequence word of the slot for position {@code pos} goes through, in order:
+ * A message of at most {@code slotLength - 16} bytes travels inline: the producer writes it
+ * into the slot and the consumer reads it there. A longer one travels in its own heap block
+ * and only the offset is in the slot.
+ *
+ * <p>The sequence word of the slot for position {@code pos} goes through, in order:
  * <ul>
- *   <li>{@code pos}: free for position {@code pos};</li>
- *   <li>{@code CLAIMED | producer << 56 | pos}: claimed by the producer in that table entry
- *       (one CAS from {@code pos}, so owner and position change together: no ABA);</li>
- *   <li>{@code CLAIMED | ABANDONED | producer << 56 | pos}: the claimant died before publishing
- *       and the producer that took over its table entry marked the claim abandoned, so the
- *       consumer passes it without a liveness check;</li>
- *   <li>{@code pos + 1}: published; offset and length are valid;</li>
- *   <li>{@code pos + capacity}: consumed (or skipped), free for the next lap.</li>
+ *   <li>{@code pos}: free for position {@code pos}, once the consumer's head has passed
+ *       {@code pos - capacity} (the consumer never writes the slot: it releases slots by
+ *       storing head, once per batch). While {@code tail > pos} the position is
+ *       <em>claimed</em>: a producer moved tail past it with one CAS, after storing
+ *       {@code pos} in its intent word. A producer claims one position at a time and changes
+ *       its intent only when it claims the next one (a producer whose tail CAS fails withdraws
+ *       its intent, -1, at once), so until {@code pos} is committed its claimant's intent word
+ *       says {@code pos};</li>
+ *   <li>{@code pos + capacity}: committed (the producer's one ordered store, or the consumer's
+ *       CAS from {@code pos} that turns a dead claimant's position into padding); header and
+ *       payload are valid. The same value means "free for {@code pos + capacity}" once head
+ *       has moved past {@code pos}.</li>
  * </ul>
  * Positions only grow, so a slot's sequence position never goes back. Positions are limited to
  * 56 bits (about 7.2e16 messages per channel).
  */
 public final class ChannelDescriptor {
-    /** "SHMCHAN" followed by the format version byte 1. */
-    public static final long MAGIC = 0x5348_4D43_4841_4E01L;
+    /** "SHMCHAN" followed by the format version byte 2. */
+    public static final long MAGIC = 0x5348_4D43_4841_4E02L;
 
     /** Bytes of one header region: two 64-byte cache lines. */
     public static final int REGION_LENGTH = 128;
@@ -89,6 +118,9 @@ public final class ChannelDescriptor {
     public static final int CAPACITY_OFFSET = MAGIC_OFFSET + Long.BYTES;
     public static final int PRODUCER_TABLE_SIZE_OFFSET = CAPACITY_OFFSET + Long.BYTES;
     public static final int CREATOR_OFFSET = PRODUCER_TABLE_SIZE_OFFSET + Long.BYTES;
+    public static final int SLOT_LENGTH_FIELD_OFFSET = CREATOR_OFFSET + Long.BYTES;
+    /** Token of the process whose sender attached as the only producer; 0 when producers share the channel. */
+    public static final int EXCLUSIVE_OFFSET = SLOT_LENGTH_FIELD_OFFSET + Long.BYTES;
 
     public static final int TAIL_OFFSET = REGION_LENGTH;
 
@@ -96,6 +128,8 @@ public final class ChannelDescriptor {
     public static final int CONSUMER_OFFSET = HEAD_OFFSET + Long.BYTES;
     public static final int SKIPPED_OFFSET = CONSUMER_OFFSET + Long.BYTES;
     public static final int FUTEX_WAITS_OFFSET = SKIPPED_OFFSET + Long.BYTES;
+    public static final int INLINE_COUNT_OFFSET = FUTEX_WAITS_OFFSET + Long.BYTES;
+    public static final int OFFSET_COUNT_OFFSET = INLINE_COUNT_OFFSET + Long.BYTES;
 
     public static final int WAITING_OFFSET = HEAD_OFFSET + REGION_LENGTH;
     public static final int FUTEX_WAKES_OFFSET = WAITING_OFFSET + Long.BYTES;
@@ -103,33 +137,52 @@ public final class ChannelDescriptor {
     /** Producers that can be attached at once. */
     public static final int PRODUCER_TABLE_SIZE = 64;
     public static final int PRODUCER_TABLE_OFFSET = WAITING_OFFSET + REGION_LENGTH;
+    public static final int PRODUCER_ENTRY_LENGTH = REGION_LENGTH;
+    public static final int ENTRY_TOKEN_OFFSET = 0;
+    public static final int ENTRY_INTENT_OFFSET = ENTRY_TOKEN_OFFSET + Long.BYTES;
+    /** The intent word of a producer that has not claimed anything yet. */
+    public static final long NO_INTENT = -1;
 
-    public static final int SLOTS_OFFSET = alignUp(PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * Long.BYTES, REGION_LENGTH);
+    public static final int SLOTS_OFFSET = alignUp(PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * PRODUCER_ENTRY_LENGTH, REGION_LENGTH);
 
     public static final int SLOT_SEQUENCE_OFFSET = 0;
-    public static final int SLOT_MESSAGE_OFFSET = SLOT_SEQUENCE_OFFSET + Long.BYTES;
-    public static final int SLOT_LENGTH_OFFSET = SLOT_MESSAGE_OFFSET + Long.BYTES;
-    public static final int SLOT_RESERVED_OFFSET = SLOT_LENGTH_OFFSET + Long.BYTES;
-    public static final int SLOT_LENGTH = SLOT_RESERVED_OFFSET + Long.BYTES;
+    public static final int SLOT_HEADER_OFFSET = SLOT_SEQUENCE_OFFSET + Long.BYTES;
+    /** Where an inline payload starts, and where an offset message keeps its block's offset. */
+    public static final int SLOT_PAYLOAD_OFFSET = SLOT_HEADER_OFFSET + Long.BYTES;
+    public static final int SLOT_MESSAGE_OFFSET = SLOT_PAYLOAD_OFFSET;
+
+    public static final int MIN_SLOT_LENGTH = 32;
+    public static final int MAX_SLOT_LENGTH = 64 << 10;
+    /**
+     * Slot length of a channel created without one: messages up to 240 bytes go inline. Chosen
+     * from the measurements in docs/MESSAGING.md ("Inline threshold").
+     */
+    public static final int DEFAULT_SLOT_LENGTH = 256;
 
     public static final int MIN_CAPACITY = 2;
     public static final int MAX_CAPACITY = 1 << 24;
+    /** Bytes the slots of one channel may take: capacity x slotLength. */
+    public static final long MAX_RING_BYTES = 1L << 30;
 
-    /** Set in a claimed sequence word. */
-    public static final long CLAIMED = 1L << 63;
-    public static final int PRODUCER_SHIFT = 56;
-    public static final long PRODUCER_MASK = PRODUCER_TABLE_SIZE - 1;
-    public static final long POSITION_MASK = (1L << PRODUCER_SHIFT) - 1;
+    /** Positions are limited to 56 bits, like lengths: a sanity bound, never reached in practice. */
+    public static final long POSITION_MASK = (1L << 56) - 1;
 
-    /** Set, with CLAIMED, in a claim whose producer died and whose table entry was taken over. */
-    public static final long ABANDONED = 1L << 62;
+    /** Header kinds (top byte of the header word). */
+    public static final int KIND_SHIFT = 56;
+    public static final long LENGTH_MASK = (1L << KIND_SHIFT) - 1;
+    public static final int INLINE = 1;
+    public static final int OFFSET = 2;
+    public static final int PADDING = 3;
 
     static {
         if (Integer.bitCount(PRODUCER_TABLE_SIZE) != 1 || PRODUCER_TABLE_SIZE > 64
-                || SLOTS_OFFSET < PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * Long.BYTES
-                || SLOTS_OFFSET % REGION_LENGTH != 0 || SLOT_LENGTH != 32 || WAITING_OFFSET % Integer.BYTES != 0) {
-            throw new ExceptionInInitializerError("inconsistent channel layout: slots at " + SLOTS_OFFSET + ", slot length "
-                    + SLOT_LENGTH);
+                || SLOTS_OFFSET < PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * PRODUCER_ENTRY_LENGTH
+                || ENTRY_INTENT_OFFSET + Long.BYTES > PRODUCER_ENTRY_LENGTH
+                || SLOTS_OFFSET % REGION_LENGTH != 0 || OFFSET_COUNT_OFFSET + Long.BYTES > WAITING_OFFSET
+                || EXCLUSIVE_OFFSET + Long.BYTES > TAIL_OFFSET || WAITING_OFFSET % Integer.BYTES != 0
+                || SLOT_PAYLOAD_OFFSET + Long.BYTES > MIN_SLOT_LENGTH || Integer.bitCount(DEFAULT_SLOT_LENGTH) != 1) {
+            throw new ExceptionInInitializerError("inconsistent channel layout: slots at " + SLOTS_OFFSET + ", payload at "
+                    + SLOT_PAYLOAD_OFFSET);
         }
     }
 
@@ -140,10 +193,17 @@ public final class ChannelDescriptor {
         return (value + alignment - 1) / alignment * alignment;
     }
 
-    /** Bytes of a channel block with {@code capacity} slots. */
+    /** Bytes of a channel block with {@code capacity} slots of {@link #DEFAULT_SLOT_LENGTH}. */
     public static long blockLength(int capacity) {
+        return blockLength(capacity, DEFAULT_SLOT_LENGTH);
+    }
+
+    /** Bytes of a channel block with {@code capacity} slots of {@code slotLength} bytes. */
+    public static long blockLength(int capacity, int slotLength) {
         checkCapacity(capacity);
-        return SLOTS_OFFSET + (long) capacity * SLOT_LENGTH;
+        checkSlotLength(slotLength);
+        checkRing(capacity, slotLength);
+        return SLOTS_OFFSET + (long) capacity * slotLength;
     }
 
     public static void checkCapacity(long capacity) {
@@ -153,42 +213,51 @@ public final class ChannelDescriptor {
         }
     }
 
+    public static void checkSlotLength(long slotLength) {
+        if (slotLength < MIN_SLOT_LENGTH || slotLength > MAX_SLOT_LENGTH || Long.bitCount(slotLength) != 1) {
+            throw new IllegalArgumentException("slotLength=" + slotLength + " must be a power of two in [" + MIN_SLOT_LENGTH + ", "
+                    + MAX_SLOT_LENGTH + "]");
+        }
+    }
+
+    static void checkRing(long capacity, long slotLength) {
+        if (capacity * slotLength > MAX_RING_BYTES) {
+            throw new IllegalArgumentException("capacity=" + capacity + " x slotLength=" + slotLength + " exceeds " + MAX_RING_BYTES
+                    + " bytes of ring");
+        }
+    }
+
+    /** Largest message that travels inline in slots of {@code slotLength} bytes. */
+    public static int inlineCapacity(int slotLength) {
+        return slotLength - SLOT_PAYLOAD_OFFSET;
+    }
+
     /** Offset of the slot that serves {@code position}, relative to the channel block. */
-    public static long slotOffset(long position, int capacity) {
-        return SLOTS_OFFSET + (position & (capacity - 1)) * SLOT_LENGTH;
+    public static long slotOffset(long position, int capacity, int slotLength) {
+        return SLOTS_OFFSET + (position & (capacity - 1)) * slotLength;
     }
 
+    /** Offset of producer-table entry {@code index} (its token word). */
     public static long producerEntryOffset(int index) {
-        return PRODUCER_TABLE_OFFSET + (long) index * Long.BYTES;
+        return PRODUCER_TABLE_OFFSET + (long) index * PRODUCER_ENTRY_LENGTH + ENTRY_TOKEN_OFFSET;
     }
 
-    /** The sequence word of a slot that producer {@code index} claimed for {@code position}. */
-    public static long claimed(int producer, long position) {
-        return CLAIMED | ((long) producer << PRODUCER_SHIFT) | position;
+    /** Offset of the intent word of producer-table entry {@code index}. */
+    public static long intentOffset(int index) {
+        return PRODUCER_TABLE_OFFSET + (long) index * PRODUCER_ENTRY_LENGTH + ENTRY_INTENT_OFFSET;
     }
 
-    public static boolean isClaimed(long sequence) {
-        return sequence < 0;
+    /** The header word of a message of {@code kind} and {@code length} bytes. */
+    public static long header(int kind, long length) {
+        return ((long) kind << KIND_SHIFT) | length;
     }
 
-    public static boolean isAbandoned(long sequence) {
-        return (sequence & (CLAIMED | ABANDONED)) == (CLAIMED | ABANDONED);
+    public static int kind(long header) {
+        return (int) (header >>> KIND_SHIFT);
     }
 
-    /** The producer-table index in a claimed sequence word. */
-    public static int claimant(long sequence) {
-        return (int) ((sequence >>> PRODUCER_SHIFT) & PRODUCER_MASK);
+    public static long length(long header) {
+        return header & LENGTH_MASK;
     }
 
-    public static long position(long sequence) {
-        return sequence & POSITION_MASK;
-    }
-
-    /** The sequence word as text, for diagnostics. */
-    public static String sequenceToString(long sequence) {
-        return isClaimed(sequence)
-                ? (isAbandoned(sequence) ? "abandoned(producer=" : "claimed(producer=") + claimant(sequence) + ", position="
-                        + position(sequence) + ")"
-                : "sequence(" + sequence + ")";
-    }
 }

@@ -13,9 +13,13 @@ package dev.shmheap.ipc;
  * @param producers         producer-table entries in use (live or not yet found dead)
  * @param consumerAttached  whether a receiver holds the consumer word
  * @param consumerWaiting   whether the consumer says it sleeps right now
+ * @param slotLength        bytes of one slot
+ * @param inlineMessages    messages the consumer has received inside their slots
+ * @param offsetMessages    messages the consumer has received by offset (in their own blocks)
  */
 public record ChannelStats(int capacity, long tail, long head, long skippedSlots, long futexWaits, long futexWakes, int producers,
-                           boolean consumerAttached, boolean consumerWaiting) {
+                           boolean consumerAttached, boolean consumerWaiting, int slotLength, long inlineMessages,
+                           long offsetMessages) {
     /** Messages claimed but not yet consumed (approximate while producers run). */
     public long depth() {
         return Math.max(0, tail - head);

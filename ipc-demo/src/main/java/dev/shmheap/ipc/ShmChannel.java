@@ -13,43 +13,67 @@ import java.util.concurrent.locks.LockSupport;
 import static dev.shmheap.ipc.ChannelDescriptor.*;
 
 /**
- * A many-producer, one-consumer channel of messages that live in a shared {@link ShmHeap}: a
- * ring of (offset, length) slots in one heap block, found by name through the heap's name
- * directory. Only offsets travel; the bytes stay where the producer wrote them (zero copy),
- * and the consumer frees each block after reading it in place.
+ * A many-producer, one-consumer channel of messages over a shared {@link ShmHeap}: a ring of
+ * fixed-size slots in one heap block, found by name through the heap's name directory. A small
+ * message travels <em>inside</em> its slot (the producer writes it in place, the consumer reads
+ * it in place: no allocation, no copy); a message longer than the slot's inline capacity
+ * travels in its own heap block and only its offset is in the slot (still no copy). One API
+ * serves both: {@link ShmSender#tryClaim(long, ShmClaim)} gives a writable region, then
+ * {@link ShmClaim#commit()} or {@link ShmClaim#abort()}; {@link ShmReceiver#read(MessageReader, int)}
+ * hands each message to a reader in place.
  *
  * <p>Layout: see {@link ChannelDescriptor}. Protocol, in short:
  * <ol>
  *   <li><b>Attach.</b> A producer takes an entry of the 64-entry producer table with one CAS,
- *       from 0 or from the token of a dead process; in the latter case it first turns every
- *       slot the dead process had claimed into a published "no message" slot. The consumer
- *       takes the consumer word the same way (one consumer at a time).</li>
- *   <li><b>Offer.</b> Read {@code pos = tail}. If the slot's sequence is {@code pos}, claim it
- *       with one CAS to {@code claimed(me, pos)}, then advance tail with CAS (others help
- *       advance it when they find the slot at tail already claimed), write offset and length,
- *       publish with a CAS to {@code pos + 1}, and, if the consumer's waiting word says it is
- *       asleep, clear the word and FUTEX_WAKE it. If the slot still holds position
- *       {@code pos - capacity} (the consumer has not freed it), the ring is full: return false.</li>
- *   <li><b>Poll.</b> At {@code head}: sequence {@code head + 1} means a message: read it, set
- *       the sequence to {@code head + capacity} (free for the next lap), then advance head.</li>
- *   <li><b>Sleep.</b> The consumer sets the waiting word with a CAS, re-checks the slot, and
- *       sleeps in FUTEX_WAIT on the word. Both sides use a full fence (CAS) between their
- *       store and their load: producer "publish; read waiting", consumer "set waiting; read
- *       slot"; so at least one of them sees the other and no wake-up is lost. Producers make
- *       no system call while the consumer is awake.</li>
+ *       from 0 or from the token of a dead process, and sets its intent word to -1. The
+ *       consumer takes the consumer word the same way (one consumer at a time).</li>
+ *   <li><b>Claim.</b> Read {@code pos = tail}. If {@code pos - head >= capacity} (head cached,
+ *       re-read only then), the ring is full. Otherwise store {@code pos} in the producer's own
+ *       intent word, then CAS tail from {@code pos} to {@code pos + 1}; on failure start over.
+ *       An exclusive producer ({@link #newExclusiveSender()}) stores tail with an ordered store
+ *       instead: nobody else writes it. The claim touches only the tail line and the producer's
+ *       own entry: no locked instruction on a slot line that the consumer reads.</li>
+ *   <li><b>Commit.</b> Write the header word (kind and length) and the payload or the block
+ *       offset, then store the sequence {@code pos + capacity} with one ordered store, then
+ *       read the consumer's waiting word: only if the consumer said it sleeps, clear the word
+ *       and FUTEX_WAKE it (no system call while it is awake, and no fence: see "Sleep").
+ *       {@link ShmClaim#abort()} commits a PADDING header instead: the consumer passes it.</li>
+ *   <li><b>Read.</b> At {@code head}: sequence {@code head + capacity} means committed: hand
+ *       the message to the reader in place, go on up to the batch limit, then store head once
+ *       for the whole batch (that releases every slot of the batch) and only then free the
+ *       batch's offset blocks. The consumer never writes a slot, so slot cache lines only
+ *       travel from producers to the consumer.</li>
+ *   <li><b>Sleep.</b> The consumer sets the waiting word with a CAS (a full fence), re-checks
+ *       the slot at head, and sleeps in FUTEX_WAIT on the word. The producer has no fence
+ *       between its commit and its read of the waiting word (a fence per message would drain
+ *       its store buffer, which waits for the slot lines to come back from the consumer), so
+ *       that read may pass the commit: the producer can read "awake" while the consumer's
+ *       re-check does not yet see the commit. Such a commit is in the producer's store buffer,
+ *       which drains within microseconds (a descheduled CPU has drained it). So the first sleep
+ *       after each announcement lasts at most {@link ShmReceiver#FIRST_SLEEP_NANOS}; the
+ *       re-check after it sees every commit whose wake-up could have been missed, and every
+ *       later commit finds the waiting word set. A missed wake-up costs at most that much
+ *       latency, never a message.</li>
  * </ol>
  *
- * <p><b>Crashes.</b> A message is visible to the consumer only once its slot is published,
- * which is one CAS after the producer wrote the offset and length: it is entirely there or not
- * at all. A producer killed between claim and publish leaves a slot claimed in its name; when
- * the consumer finds such a slot at head for a while, it checks the producer's token (pid and
- * start time) and, if that process is dead, skips the slot (counted in
- * {@link ChannelStats#skippedSlots()}); a slot already marked abandoned by the producer that
- * took over the dead one's table entry is skipped at once. Producers are never wedged by it: anyone who finds the
- * slot at tail taken advances tail. What a dead process held is leaked, not reclaimed: the
- * block a killed producer allocated for its message, and a message the consumer had taken but
- * not yet freed (the heap keeps no record of which process holds which block). A killed
- * consumer leaves its messages in the ring; the next receiver resumes at head.
+ * <p><b>Crashes.</b> A message is visible to the consumer only once its sequence says
+ * committed, one ordered store after the producer wrote header and payload: it is entirely
+ * there or not at all. A producer killed between claim and commit leaves a position below
+ * tail that never commits. When the consumer has found such a position at head for
+ * {@link #LIVENESS_CHECK_NANOS}, it looks for its claimant: every table entry whose intent word
+ * says that position and whose token (pid and start time) names a live process. The claimant
+ * stores its intent before its tail CAS and keeps it until it has committed, so if no such
+ * entry exists the claimant is dead (a producer whose tail CAS failed withdraws its intent at
+ * once, so a stale intent only makes the consumer wait a little longer). The consumer then stores a padding header and
+ * CASes the sequence from {@code pos} to {@code pos + capacity} (counted in
+ * {@link ChannelStats#skippedSlots()}). A live producer's claim is never taken from it, so its
+ * commit can be a plain store. Other producers are never wedged by a dead claim: tail has
+ * already moved past it. What a dead
+ * process held is leaked, not reclaimed: the block a killed producer allocated for an offset
+ * message, and the offset blocks of a batch the consumer had released but not yet freed. A
+ * consumer killed inside a batch has not stored head for it: the next receiver delivers that
+ * batch again (at least once across consumer crashes, exactly once otherwise), and because the
+ * blocks of a batch are freed only after head is stored, none of them has been freed.
  *
  * <p>Instances are thread-safe; senders and receivers are meant for one thread each.
  */
@@ -61,27 +85,43 @@ public final class ShmChannel {
     private final String name;
     private final long base;
     private final int capacity;
+    private final int slotLength;
     private final long futexAddress;
 
-    private ShmChannel(ShmHeap heap, String name, long base, int capacity) {
+    private ShmChannel(ShmHeap heap, String name, long base, int capacity, int slotLength) {
         this.heap = heap;
         this.name = name;
         this.base = base;
         this.capacity = capacity;
+        this.slotLength = slotLength;
         long waiting = heap.address(base + WAITING_OFFSET);
         // The futex word is the low half of the waiting long, wherever the byte order puts it.
         this.futexAddress = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? waiting : waiting + Integer.BYTES;
     }
 
     /**
-     * Allocates a channel of {@code capacity} slots in {@code heap} and binds it to {@code name}.
+     * Allocates a channel of {@code capacity} slots of {@link ChannelDescriptor#DEFAULT_SLOT_LENGTH}
+     * bytes in {@code heap} and binds it to {@code name}.
      *
-     * @throws IllegalArgumentException if the capacity is not a power of two in 2..2^24 or the name is invalid
+     * @see #create(ShmHeap, String, int, int)
+     */
+    public static ShmChannel create(ShmHeap heap, String name, int capacity) {
+        return create(heap, name, capacity, DEFAULT_SLOT_LENGTH);
+    }
+
+    /**
+     * Allocates a channel of {@code capacity} slots of {@code slotLength} bytes in {@code heap}
+     * and binds it to {@code name}. Messages of up to {@code slotLength - 16} bytes travel
+     * inline, longer ones by offset.
+     *
+     * @throws IllegalArgumentException if the capacity is not a power of two in 2..2^24, the slot
+     *                                  length not a power of two in 32..65536, the ring larger
+     *                                  than 1 GiB, or the name is invalid
      * @throws IllegalStateException    if {@code name} is already bound
      * @throws dev.shmheap.HeapFullException if the heap has no room for the block
      */
-    public static ShmChannel create(ShmHeap heap, String name, int capacity) {
-        long length = blockLength(capacity);
+    public static ShmChannel create(ShmHeap heap, String name, int capacity, int slotLength) {
+        long length = blockLength(capacity, slotLength);
         long base = heap.allocate(length, REGION_LENGTH);
         try {
             for (long i = 0; i < SLOTS_OFFSET; i += Long.BYTES) {
@@ -90,11 +130,10 @@ public final class ShmChannel {
             heap.putLong(base + CAPACITY_OFFSET, capacity);
             heap.putLong(base + PRODUCER_TABLE_SIZE_OFFSET, PRODUCER_TABLE_SIZE);
             heap.putLong(base + CREATOR_OFFSET, ProcessIdentity.current());
+            heap.putLong(base + SLOT_LENGTH_FIELD_OFFSET, slotLength);
             for (long pos = 0; pos < capacity; pos++) {
-                long slot = base + slotOffset(pos, capacity);
-                heap.putLong(slot + SLOT_MESSAGE_OFFSET, 0);
-                heap.putLong(slot + SLOT_LENGTH_OFFSET, 0);
-                heap.putLong(slot + SLOT_RESERVED_OFFSET, 0);
+                long slot = base + slotOffset(pos, capacity, slotLength);
+                heap.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
                 heap.putLong(slot + SLOT_SEQUENCE_OFFSET, pos);
             }
             heap.putLongRelease(base + MAGIC_OFFSET, MAGIC);
@@ -103,7 +142,7 @@ public final class ShmChannel {
             heap.free(base);
             throw e;
         }
-        return new ShmChannel(heap, name, base, capacity);
+        return new ShmChannel(heap, name, base, capacity, slotLength);
     }
 
     /**
@@ -145,13 +184,16 @@ public final class ShmChannel {
         }
         long capacity = heap.getLong(base + CAPACITY_OFFSET);
         long tableSize = heap.getLong(base + PRODUCER_TABLE_SIZE_OFFSET);
+        long slotLength = heap.getLong(base + SLOT_LENGTH_FIELD_OFFSET);
         if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1
-                || SLOTS_OFFSET + capacity * SLOT_LENGTH > usable || tableSize != PRODUCER_TABLE_SIZE) {
+                || slotLength < MIN_SLOT_LENGTH || slotLength > MAX_SLOT_LENGTH || Long.bitCount(slotLength) != 1
+                || capacity * slotLength > MAX_RING_BYTES
+                || SLOTS_OFFSET + capacity * slotLength > usable || tableSize != PRODUCER_TABLE_SIZE) {
             throw new IllegalStateException("channel '" + name + "' at offset " + base + " is corrupt: capacity=" + capacity
-                    + ", producerTableSize=" + tableSize + ", blockSize=" + usable + "; expected a power-of-two capacity whose slots fit"
-                    + " and producerTableSize=" + PRODUCER_TABLE_SIZE);
+                    + ", slotLength=" + slotLength + ", producerTableSize=" + tableSize + ", blockSize=" + usable
+                    + "; expected power-of-two capacity and slot length whose slots fit and producerTableSize=" + PRODUCER_TABLE_SIZE);
         }
-        return new ShmChannel(heap, name, base, (int) capacity);
+        return new ShmChannel(heap, name, base, (int) capacity, (int) slotLength);
     }
 
     /**
@@ -159,7 +201,7 @@ public final class ShmChannel {
      * the ring. Waits up to {@code waitForProducers} for attached producers to detach (dead ones
      * do not count) and for any live consumer to close its receiver.
      *
-     * @return the number of undelivered messages freed
+     * @return the number of undelivered messages dropped (their offset blocks freed)
      * @throws IllegalStateException if a live producer or consumer is still attached after the wait
      */
     public long destroy(Duration waitForProducers) throws InterruptedException {
@@ -190,9 +232,14 @@ public final class ShmChannel {
         long head = heap.getLongVolatile(base + HEAD_OFFSET);
         for (long pos = head; pos < head + capacity; pos++) {
             long slot = slot(pos);
-            if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) == pos + 1) {
-                heap.free(heap.getLong(slot + SLOT_MESSAGE_OFFSET));
-                freed++;
+            if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) == pos + capacity) {
+                long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                if (kind(header) == OFFSET) {
+                    heap.free(heap.getLong(slot + SLOT_MESSAGE_OFFSET));
+                }
+                if (kind(header) != PADDING) {
+                    freed++;
+                }
             }
         }
         heap.unbind(name);
@@ -203,46 +250,76 @@ public final class ShmChannel {
 
     /**
      * Attaches a producer: takes the first entry of the producer table that is free or names a
-     * dead process, with one CAS. Taking over a dead process's entry first marks every slot it
-     * had claimed as abandoned, so the consumer passes those slots at once.
+     * dead process, with one CAS.
      *
-     * @throws IllegalStateException if all 64 entries name live processes
+     * @throws IllegalStateException if all 64 entries name live processes, or an exclusive
+     *                               producer is attached
      */
     public ShmSender newSender() {
+        refuseIfExclusive();
+        ShmSender sender = takeEntry(false);
+        // Taking the entry was a CAS (a full fence): an exclusive producer that attached
+        // meanwhile either sees this entry or is seen here.
+        try {
+            refuseIfExclusive();
+        } catch (IllegalStateException e) {
+            sender.close();
+            throw e;
+        }
+        return sender;
+    }
+
+    /**
+     * Attaches the only producer of this channel, as Aeron's exclusive publication: its claims
+     * take no atomic instruction (tail is its alone, advanced with an ordered store), and no other
+     * producer may attach until it closes or its process dies.
+     *
+     * @throws IllegalStateException if a live producer is attached, or another exclusive one
+     */
+    public ShmSender newExclusiveSender() {
+        long token = ProcessIdentity.current();
+        long word = base + EXCLUSIVE_OFFSET;
+        long owner = heap.getLongVolatile(word);
+        if (owner != 0 && (owner == token || ProcessIdentity.isAlive(owner))) {
+            throw new IllegalStateException("channel '" + name + "' already has an exclusive producer: " + ProcessIdentity.describe(owner));
+        }
+        if (!heap.compareAndSetLong(word, owner, token)) {
+            throw new IllegalStateException("channel '" + name + "': another exclusive producer attached at the same time");
+        }
+        // The CAS above is a full fence: a shared producer attaching meanwhile either sees the
+        // exclusive word or is seen here.
+        List<Long> live = liveProducers();
+        if (!live.isEmpty()) {
+            heap.compareAndSetLong(word, token, 0);
+            throw new IllegalStateException("channel '" + name + "' has " + live.size() + " live producer(s) attached: "
+                    + ProcessIdentity.describe(live.get(0)) + "; an exclusive producer must be the only one");
+        }
+        return takeEntry(true);
+    }
+
+    private void refuseIfExclusive() {
+        long exclusive = heap.getLongVolatile(base + EXCLUSIVE_OFFSET);
+        if (exclusive != 0 && ProcessIdentity.isAlive(exclusive)) {
+            throw new IllegalStateException("channel '" + name + "' has an exclusive producer: " + ProcessIdentity.describe(exclusive));
+        }
+    }
+
+    private ShmSender takeEntry(boolean exclusive) {
         long token = ProcessIdentity.current();
         for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
             long entry = base + producerEntryOffset(index);
             long owner = heap.getLongVolatile(entry);
-            if (owner == 0) {
-                if (heap.compareAndSetLong(entry, 0, token)) {
-                    return new ShmSender(this, index, token);
-                }
-            } else if (owner != token && !ProcessIdentity.isAlive(owner) && heap.compareAndSetLong(entry, owner, token)) {
-                abandonClaims(index);
-                return new ShmSender(this, index, token);
+            if ((owner == 0 || (owner != token && !ProcessIdentity.isAlive(owner))) && heap.compareAndSetLong(entry, owner, token)) {
+                // A dead owner's intent goes with it: its unfinished claim then has no live
+                // claimant, which is what lets the consumer pass it.
+                heap.putLongRelease(base + intentOffset(index), NO_INTENT);
+                return new ShmSender(this, index, token, exclusive);
             }
+        }
+        if (exclusive) {
+            heap.compareAndSetLong(base + EXCLUSIVE_OFFSET, token, 0);
         }
         throw new IllegalStateException("channel '" + name + "' has " + PRODUCER_TABLE_SIZE + " live producers attached; close one");
-    }
-
-    /**
-     * Marks every slot still claimed by table entry {@code index} (whose previous owner is dead)
-     * as abandoned. Only the sequence word changes, with a CAS: a consumer skipping the same
-     * slot at the same moment wins or loses cleanly, and no field of a slot that has meanwhile
-     * moved on to another lap is touched.
-     */
-    private void abandonClaims(int index) {
-        boolean any = false;
-        for (int i = 0; i < capacity; i++) {
-            long sequenceOffset = base + SLOTS_OFFSET + (long) i * SLOT_LENGTH + SLOT_SEQUENCE_OFFSET;
-            long sequence = heap.getLongVolatile(sequenceOffset);
-            if (isClaimed(sequence) && !isAbandoned(sequence) && claimant(sequence) == index) {
-                any |= heap.compareAndSetLong(sequenceOffset, sequence, sequence | ABANDONED);
-            }
-        }
-        if (any) {
-            wakeConsumer();
-        }
     }
 
     /**
@@ -265,20 +342,11 @@ public final class ShmChannel {
     }
 
     /**
-     * The position the consumer continues from. A consumer killed after freeing a slot but
-     * before storing head leaves head one behind: skip slots already freed for their next lap.
+     * The position the consumer continues from: head, as the last receiver stored it after its
+     * last complete batch. The consumer never writes slots, so there is nothing else to repair.
      */
     private long recoverHead() {
-        long head = heap.getLongVolatile(base + HEAD_OFFSET);
-        for (;;) {
-            long sequence = heap.getLongVolatile(slot(head) + SLOT_SEQUENCE_OFFSET);
-            if (position(sequence) < head + capacity) {
-                break;
-            }
-            head++;
-        }
-        heap.putLongRelease(base + HEAD_OFFSET, head);
-        return head;
+        return heap.getLongVolatile(base + HEAD_OFFSET);
     }
 
     List<Long> liveProducers() {
@@ -304,7 +372,8 @@ public final class ShmChannel {
         }
         return new ChannelStats(capacity, tail, head, heap.getLongVolatile(base + SKIPPED_OFFSET),
                 heap.getLongVolatile(base + FUTEX_WAITS_OFFSET), heap.getLongVolatile(base + FUTEX_WAKES_OFFSET), producers,
-                heap.getLongVolatile(base + CONSUMER_OFFSET) != 0, consumerWaiting());
+                heap.getLongVolatile(base + CONSUMER_OFFSET) != 0, consumerWaiting(), slotLength,
+                heap.getLongVolatile(base + INLINE_COUNT_OFFSET), heap.getLongVolatile(base + OFFSET_COUNT_OFFSET));
     }
 
     /** True while the consumer has announced that it sleeps (or is about to) in a futex wait. */
@@ -323,7 +392,7 @@ public final class ShmChannel {
     }
 
     long slot(long position) {
-        return base + slotOffset(position, capacity);
+        return base + slotOffset(position, capacity, slotLength);
     }
 
     long futexAddress() {
@@ -331,8 +400,8 @@ public final class ShmChannel {
     }
 
     /**
-     * Called by a producer after a publish (a CAS, so a full fence separates the publish from
-     * this read): wakes the consumer if it said it sleeps. Clearing the word first makes only
+     * Called by a producer after a commit: wakes the consumer if it said it sleeps (the read may
+     * pass the commit; see "Sleep" in the class comment for why that only delays a wake-up). Clearing the word first makes only
      * one producer issue the system call per sleep.
      */
     void wakeConsumer() {
@@ -343,6 +412,22 @@ public final class ShmChannel {
             }
             increment(base + FUTEX_WAKES_OFFSET);
         }
+    }
+
+    /**
+     * True if a live producer's intent word says {@code position}: that producer may be its
+     * claimant, still writing. Reads /proc once per matching entry (the caller does this rarely).
+     */
+    boolean liveClaimantMayHold(long position) {
+        for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
+            if (heap.getLongVolatile(base + intentOffset(index)) == position) {
+                long owner = heap.getLongVolatile(base + producerEntryOffset(index));
+                if (owner != 0 && ProcessIdentity.isAlive(owner)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     void increment(long offset) {
@@ -360,6 +445,16 @@ public final class ShmChannel {
         return capacity;
     }
 
+    /** Bytes of one slot. */
+    public int slotLength() {
+        return slotLength;
+    }
+
+    /** Largest message that travels inline (in its slot); longer ones travel by offset. */
+    public int inlineCapacity() {
+        return ChannelDescriptor.inlineCapacity(slotLength);
+    }
+
     /** Offset of the channel's block in the heap. */
     public long offset() {
         return base;
@@ -367,6 +462,6 @@ public final class ShmChannel {
 
     @Override
     public String toString() {
-        return "ShmChannel{'" + name + "' at offset " + base + ", capacity=" + capacity + "}";
+        return "ShmChannel{'" + name + "' at offset " + base + ", capacity=" + capacity + ", slotLength=" + slotLength + "}";
     }
 }

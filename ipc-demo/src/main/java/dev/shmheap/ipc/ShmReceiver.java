@@ -3,8 +3,8 @@ package dev.shmheap.ipc;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import dev.shmheap.ShmHeap;
-import dev.shmheap.ProcessIdentity;
 
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -15,26 +15,52 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  * The consumer of a {@link ShmChannel}: holds the channel's consumer word until
  * {@link #close()}. For one thread.
  *
- * <p>{@link #poll(long, TimeUnit)} spins, then yields, then sleeps in FUTEX_WAIT on the
- * channel's waiting word until a producer publishes (see {@link ShmChannel} for the
- * handshake). Sleeps are capped at {@link #MAX_SLEEP_NANOS}, and at
- * {@link ShmChannel#LIVENESS_CHECK_NANOS} while the slot at head is claimed, so that a producer
- * that died holding it is noticed.
+ * <p>The hot path is {@link #read(MessageReader, int)}: it hands each ready message to a reader
+ * in place, inline or by offset, stores head once per batch (that releases the batch's slots)
+ * and then frees the batch's offset blocks (unless the reader kept them). The
+ * {@link MessageReceiver} methods ({@link #poll()}) hand over heap blocks the caller owns: an
+ * inline message is copied into a block allocated for it.
+ *
+ * <p>The timed forms spin, then yield, then sleep in FUTEX_WAIT on the channel's waiting word
+ * until a producer commits (see {@link ShmChannel} for the handshake). Sleeps are capped at
+ * {@link #MAX_SLEEP_NANOS}, and at {@link ShmChannel#LIVENESS_CHECK_NANOS} while the slot at
+ * head is claimed, so that a producer that died holding it is noticed.
  */
 public final class ShmReceiver implements MessageReceiver {
     static final long MAX_SLEEP_NANOS = 100_000_000;
+    /**
+     * Longest first sleep after the consumer announced it sleeps: a bound on how long a
+     * producer's commit can sit in its store buffer, invisible to the consumer's re-check, after
+     * the producer read the waiting word as "awake" (store buffers drain in well under a
+     * microsecond unless the line is contended; 50 us leaves a wide margin). See {@link ShmChannel}, "Sleep".
+     */
+    static final long FIRST_SLEEP_NANOS = 50_000;
     private static final int SPINS = 2_000;
     private static final int YIELDS = 50;
     private static final long FALLBACK_PARK_NANOS = 50_000;
+    /** Messages {@link #poll()} and {@link #poll(long, TimeUnit)} take per call. */
+    private static final int ONE = 1;
 
     private final ShmChannel channel;
     private final ShmHeap heap;
     private final long token;
     private final int capacity;
+    private final int inlineCapacity;
     private final long headOffset;
     private final long waitingOffset;
     private final Memory timespec = new Memory(16);
+    private final byte[] copyBuffer;
+    private final Taker taker = new Taker();
+    /** Offset blocks of the current batch, freed once head is stored. */
+    private long[] toFree = new long[16];
+    private int toFreeCount;
     private long head;
+    private long inlineCount;
+    private long offsetCount;
+    /** Whether this receiver has set the waiting word and not cleared it since. */
+    private boolean announced;
+    /** Futex sleeps since the waiting word was last set. */
+    private int sleepsSinceAnnounce;
     private long stuckPosition = -1;
     private long nextLivenessCheck;
     private boolean closed;
@@ -44,13 +70,97 @@ public final class ShmReceiver implements MessageReceiver {
         this.heap = channel.heap();
         this.token = token;
         this.capacity = channel.capacity();
+        this.inlineCapacity = channel.inlineCapacity();
         this.headOffset = channel.base() + HEAD_OFFSET;
         this.waitingOffset = channel.base() + WAITING_OFFSET;
+        this.copyBuffer = new byte[inlineCapacity];
         this.head = head;
+        this.inlineCount = heap.getLongVolatile(channel.base() + INLINE_COUNT_OFFSET);
+        this.offsetCount = heap.getLongVolatile(channel.base() + OFFSET_COUNT_OFFSET);
+    }
+
+    /**
+     * Hands up to {@code limit} ready messages to {@code reader}, in order, in place, without
+     * waiting and without allocating; returns how many (0 if none was ready). When the batch
+     * ends, head is stored once (releasing every slot of the batch: inline bytes are gone after
+     * this call) and then the offset blocks the reader did not keep are freed.
+     *
+     * <p>Checks only that an offset lies in the heap's data region and a length is plausible,
+     * not that the offset is a live block (that lookup reads the page map and slab occupancy
+     * word the producer's {@code allocate} has just written: a cache miss per message between
+     * processes); the heap's accessors and {@code free} check every later access anyway. A
+     * reader that throws has taken its message: the batch ends there and the exception goes on.
+     *
+     * @throws IllegalStateException if a slot carries a bad header, offset or length (the slot
+     *                               is consumed first, so the next read goes on)
+     */
+    public int read(MessageReader reader, int limit) {
+        ensureOpen();
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
+        }
+        long h = head;
+        int handed = 0;
+        try {
+            while (handed < limit) {
+                long slot = channel.slot(h);
+                long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+                if (sequence == h + capacity) {
+                    long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                    int kind = kind(header);
+                    long length = length(header);
+                    long position = h++;
+                    if (kind == INLINE) {
+                        checkInline(position, kind, length);
+                        handed++;
+                        inlineCount++;
+                        reader.onMessage(slot + SLOT_PAYLOAD_OFFSET, length, true);
+                    } else if (kind == OFFSET) {
+                        long offset = checkedCheaply(position, heap.getLong(slot + SLOT_MESSAGE_OFFSET), length);
+                        handed++;
+                        offsetCount++;
+                        if (!reader.onMessage(offset, length, false)) {
+                            freeLater(offset);
+                        }
+                    } else if (kind != PADDING) {
+                        throw badHeader(position, header);
+                    }
+                } else if (!skipDeadClaim(h, slot, sequence)) {
+                    break;
+                }
+            }
+        } finally {
+            endBatch(h);
+        }
+        return handed;
+    }
+
+    /**
+     * Like {@link #read(MessageReader, int)}, waiting up to {@code timeout} for a first message.
+     *
+     * @return messages handed to the reader, 0 if none came in time
+     * @throws InterruptedException if the thread is interrupted while waiting
+     */
+    public int read(MessageReader reader, int limit, long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        try {
+            for (int idle = 0; ; idle++) {
+                int handed = read(reader, limit);
+                if (handed > 0 || System.nanoTime() - deadline >= 0) {
+                    return handed;
+                }
+                idle(idle, deadline);
+            }
+        } finally {
+            wakeUp();
+        }
     }
 
     /**
      * {@inheritDoc}
+     *
+     * <p>An inline message is copied into a heap block allocated for it (the caller frees it);
+     * if the heap has no room for it right now, the message stays queued and this returns empty.
      *
      * @throws IllegalStateException if the slot at head names something that is not a live
      *                               block of at least its length (a buggy producer or a corrupt
@@ -58,69 +168,73 @@ public final class ShmReceiver implements MessageReceiver {
      */
     @Override
     public Optional<Message> poll() {
-        ensureOpen();
-        for (;;) {
-            long slot = channel.slot(head);
-            long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
-            if (sequence == head + 1) {
-                long offset = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
-                long length = heap.getLong(slot + SLOT_LENGTH_OFFSET);
-                long position = head;
-                releasePublished(slot);
-                heap.putLongRelease(headOffset, head);
-                return Optional.of(checked(position, offset, length));
-            }
-            if (isClaimed(sequence) && position(sequence) == head && (isAbandoned(sequence) || claimantDead(sequence))) {
-                if (release(slot, sequence)) {
-                    countSkipped();
-                }
-                continue;
-            }
-            return Optional.empty();
-        }
+        taker.checkLive = true;
+        taker.taken = null;
+        take(taker, ONE);
+        return Optional.ofNullable(taker.taken);
     }
 
     /**
-     * Hands up to {@code limit} ready messages to {@code handler}, in order, without waiting and
-     * without allocating; returns how many it handed over (0 if none was ready). The hot-path
-     * form of {@link #poll()}: each slot is freed and head advanced before its message goes to
-     * the handler (so a handler that throws has still taken its message), and head is published
-     * once per call.
-     *
-     * <p>Unlike {@link #poll()}, it does not ask the heap whether each offset is a live block of
-     * at least its length: that lookup reads the page map and the slab occupancy word the
-     * producer's {@code allocate} has just written, a cache miss per message between processes.
-     * It checks only that the offset lies in the heap's data region and the length is positive
-     * (the heap's accessors and {@code free} check every later access anyway).
+     * Hands up to {@code limit} ready messages to {@code handler}, in order, without waiting;
+     * each handed block belongs to the handler (inline messages are copied into a block
+     * allocated for them; the batch stops early if the heap has no room). Like
+     * {@link #read(MessageReader, int)} it checks an offset only against the data region.
+     * Prefer {@link #read(MessageReader, int)}: it reads inline messages in place.
      *
      * @throws IllegalStateException if a slot carries an offset outside the data region or a
-     *                               length below 1 (the slot is consumed first)
+     *                               bad length (the slot is consumed first)
      */
     public int poll(MessageHandler handler, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
+        }
+        return take(handler, limit);
+    }
+
+    /** The ownership-transferring batch behind {@link #poll()} and {@link #poll(MessageHandler, int)}. */
+    private int take(MessageHandler handler, int limit) {
         ensureOpen();
+        boolean checkLive = handler == taker && taker.checkLive;
+        long h = head;
         int handed = 0;
         try {
             while (handed < limit) {
-                long slot = channel.slot(head);
+                long slot = channel.slot(h);
                 long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
-                if (sequence == head + 1) {
-                    long offset = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
-                    long length = heap.getLong(slot + SLOT_LENGTH_OFFSET);
-                    long position = head;
-                    releasePublished(slot);
-                    handed++;
-                    handler.onMessage(checkedCheaply(position, offset, length), length);
-                } else if (isClaimed(sequence) && position(sequence) == head
-                        && (isAbandoned(sequence) || claimantDead(sequence))) {
-                    if (release(slot, sequence)) {
-                        countSkipped();
+                if (sequence == h + capacity) {
+                    long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                    int kind = kind(header);
+                    long length = length(header);
+                    if (kind == INLINE) {
+                        checkInline(h, kind, length);
+                        long block = heap.tryAllocate(length, ShmHeap.DEFAULT_ALIGNMENT);
+                        if (block == ShmHeap.NO_SPACE) {
+                            break;
+                        }
+                        heap.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
+                        heap.putBytes(block, copyBuffer, 0, (int) length);
+                        h++;
+                        handed++;
+                        inlineCount++;
+                        handler.onMessage(block, length);
+                    } else if (kind == OFFSET) {
+                        long position = h++;
+                        long raw = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
+                        long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
+                        handed++;
+                        offsetCount++;
+                        handler.onMessage(offset, length);
+                    } else if (kind == PADDING) {
+                        h++;
+                    } else {
+                        throw badHeader(h++, header);
                     }
-                } else {
+                } else if (!skipDeadClaim(h, slot, sequence)) {
                     break;
                 }
             }
         } finally {
-            heap.putLongRelease(headOffset, head);
+            endBatch(h);
         }
         return handed;
     }
@@ -128,48 +242,68 @@ public final class ShmReceiver implements MessageReceiver {
     @Override
     public Optional<Message> poll(long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
-        for (int i = 0; i < SPINS + YIELDS; i++) {
-            Optional<Message> message = poll();
-            if (message.isPresent()) {
-                return message;
+        try {
+            for (int idle = 0; ; idle++) {
+                Optional<Message> message = poll();
+                if (message.isPresent() || System.nanoTime() - deadline >= 0) {
+                    return message;
+                }
+                idle(idle, deadline);
             }
-            if (i < SPINS) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
+        } finally {
+            wakeUp();
         }
-        for (;;) {
-            if (Thread.interrupted()) {
-                throw new InterruptedException("poll of channel '" + channel.name() + "'");
-            }
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-                return poll();
-            }
+    }
+
+    /**
+     * One step of waiting for the slot at head: spin, then yield, then (with the waiting word
+     * announced by a CAS, a full fence, and the slot re-checked after it) FUTEX_WAIT: the first
+     * sleep after an announcement at most {@link #FIRST_SLEEP_NANOS}, later ones longer.
+     */
+    private void idle(int step, long deadline) throws InterruptedException {
+        if (step < SPINS) {
+            Thread.onSpinWait();
+            return;
+        }
+        if (step < SPINS + YIELDS) {
+            Thread.yield();
+            return;
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException("waiting on channel '" + channel.name() + "'");
+        }
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+            return;
+        }
+        if (!announced || heap.getLongVolatile(waitingOffset) == 0) {
+            // First time, or a producer has cleared the word to wake this consumer.
             announceSleep();
-            // The CAS above is a full fence: this re-check cannot miss a publish whose
-            // producer then read the waiting word as 0.
-            Optional<Message> message = poll();
-            if (message.isPresent()) {
-                clearSleep();
-                return message;
-            }
-            long cap = isClaimed(heap.getLongVolatile(channel.slot(head) + SLOT_SEQUENCE_OFFSET))
-                    ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS;
-            long sleep = Math.min(remaining, cap);
-            if (Futex.AVAILABLE) {
-                Futex.await(channel.futexAddress(), 1, sleep, Pointer.nativeValue(timespec));
-                long waits = channel.base() + FUTEX_WAITS_OFFSET;
-                heap.putLongRelease(waits, heap.getLong(waits) + 1);
-            } else {
-                LockSupport.parkNanos(Math.min(sleep, FALLBACK_PARK_NANOS));
-            }
+            announced = true;
+            sleepsSinceAnnounce = 0;
+        }
+        long sequence = heap.getLongVolatile(channel.slot(head) + SLOT_SEQUENCE_OFFSET);
+        if (sequence == head + capacity) {
+            return; // committed after all: the caller reads it
+        }
+        boolean claimed = heap.getLongVolatile(channel.base() + TAIL_OFFSET) > head;
+        long cap = sleepsSinceAnnounce == 0 ? FIRST_SLEEP_NANOS : claimed ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS;
+        long sleep = Math.min(remaining, cap);
+        if (Futex.AVAILABLE) {
+            Futex.await(channel.futexAddress(), 1, sleep, Pointer.nativeValue(timespec));
+            long waits = channel.base() + FUTEX_WAITS_OFFSET;
+            heap.putLongRelease(waits, heap.getLong(waits) + 1);
+        } else {
+            LockSupport.parkNanos(Math.min(sleep, FALLBACK_PARK_NANOS));
+        }
+        sleepsSinceAnnounce++;
+    }
+
+    /** Clears the waiting word if this receiver set it, so that producers stop waking it. */
+    private void wakeUp() {
+        if (announced) {
+            announced = false;
             clearSleep();
-            message = poll();
-            if (message.isPresent()) {
-                return message;
-            }
         }
     }
 
@@ -187,19 +321,82 @@ public final class ShmReceiver implements MessageReceiver {
     }
 
     /**
-     * Frees the slot at head for the next lap, then advances head (in that order: a consumer
-     * killed in between leaves head behind a freed slot, which the next receiver skips).
+     * Ends a batch at position {@code h}: stores head once (one ordered store on the consumer's
+     * own line releases every slot of the batch) and the delivery counters, and only then frees
+     * the batch's offset blocks, so that a consumer killed in between leaks them rather than
+     * having a later receiver deliver (and free) them again.
      */
+    private void endBatch(long h) {
+        if (h != head) {
+            head = h;
+            heap.putLongRelease(headOffset, h);
+            heap.putLongRelease(channel.base() + INLINE_COUNT_OFFSET, inlineCount);
+            heap.putLongRelease(channel.base() + OFFSET_COUNT_OFFSET, offsetCount);
+        }
+        int n = toFreeCount;
+        toFreeCount = 0;
+        for (int i = 0; i < n; i++) {
+            heap.free(toFree[i]);
+        }
+    }
+
+    private void freeLater(long offset) {
+        if (toFreeCount == toFree.length) {
+            toFree = Arrays.copyOf(toFree, toFree.length * 2);
+        }
+        toFree[toFreeCount++] = offset;
+    }
+
     /**
-     * Frees the published slot at head for the next lap and advances head in this object only;
-     * the caller publishes head. A plain ordered store suffices (no CAS): once published, a
-     * slot's sequence is changed by nobody but the consumer (producers CAS only from the free
-     * value of their own lap, and abandonment only touches claimed slots). A store does not
-     * stall the consumer the way a locked CAS on a line the producer holds would.
+     * If position {@code h} is claimed (below tail) but not committed, has been so for at least
+     * {@link ShmChannel#LIVENESS_CHECK_NANOS}, and no live producer's intent says {@code h},
+     * its claimant is dead: store a padding header and CAS the sequence from {@code h} to
+     * committed, and return true (the caller looks at the slot again and passes it). False if
+     * the slot is simply not ready. Checks at most once per interval.
      */
-    private void releasePublished(long slot) {
-        heap.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, head + capacity);
-        head++;
+    private boolean skipDeadClaim(long h, long slot, long sequence) {
+        if (sequence != h) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (stuckPosition != h) {
+            stuckPosition = h;
+            nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
+            return false;
+        }
+        if (now - nextLivenessCheck < 0) {
+            return false;
+        }
+        nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
+        // Tail first: once tail is past h, the claimant's intent store (made before its tail CAS)
+        // is visible, so the intent scan below cannot miss a live claimant.
+        if (heap.getLongVolatile(channel.base() + TAIL_OFFSET) <= h || channel.liveClaimantMayHold(h)) {
+            return false;
+        }
+        // The claimant is dead and writes no more; but it may have committed just before it died
+        // (after the sequence read above): look again before overwriting the header.
+        if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
+            return true;
+        }
+        heap.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
+        if (heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
+            long skipped = channel.base() + SKIPPED_OFFSET;
+            heap.putLongRelease(skipped, heap.getLong(skipped) + 1);
+        }
+        return true;
+    }
+
+    private void checkInline(long position, int kind, long length) {
+        if (length < 1 || length > inlineCapacity) {
+            throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried an inline length="
+                    + length + ", expected 1.." + inlineCapacity + " (kind=" + kind + ")");
+        }
+    }
+
+    private IllegalStateException badHeader(long position, long header) {
+        return new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried header=0x"
+                + Long.toHexString(header) + ": kind=" + kind(header) + ", expected " + INLINE + " (inline), " + OFFSET
+                + " (offset) or " + PADDING + " (padding)");
     }
 
     private long checkedCheaply(long position, long offset, long length) {
@@ -208,48 +405,14 @@ public final class ShmReceiver implements MessageReceiver {
         }
         try {
             heap.address(offset);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried offset=" + offset
                     + " outside the heap's data region: " + e.getMessage(), e);
         }
         return offset;
     }
 
-    private boolean release(long slot, long sequence) {
-        if (!heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, sequence, head + capacity)) {
-            return false;
-        }
-        head++;
-        heap.putLongRelease(headOffset, head);
-        return true;
-    }
-
-    /**
-     * True once the slot at head has been claimed for at least
-     * {@link ShmChannel#LIVENESS_CHECK_NANOS} and the claiming producer's table entry names a
-     * dead process (or none). Checks /proc at most once per interval.
-     */
-    private boolean claimantDead(long sequence) {
-        long now = System.nanoTime();
-        if (stuckPosition != head) {
-            stuckPosition = head;
-            nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
-            return false;
-        }
-        if (now - nextLivenessCheck < 0) {
-            return false;
-        }
-        nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
-        long owner = heap.getLongVolatile(channel.base() + producerEntryOffset(claimant(sequence)));
-        return owner == 0 || !ProcessIdentity.isAlive(owner);
-    }
-
-    private void countSkipped() {
-        long skipped = channel.base() + SKIPPED_OFFSET;
-        heap.putLongRelease(skipped, heap.getLong(skipped) + 1);
-    }
-
-    private Message checked(long position, long offset, long length) {
+    private long checkedLive(long position, long offset, long length) {
         long usable;
         try {
             usable = heap.usableSize(offset);
@@ -261,7 +424,7 @@ public final class ShmReceiver implements MessageReceiver {
             throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried length=" + length
                     + " for the " + usable + "-byte block at offset=" + offset);
         }
-        return new Message(offset, length);
+        return offset;
     }
 
     private void ensureOpen() {
@@ -273,6 +436,11 @@ public final class ShmReceiver implements MessageReceiver {
     /** The next position this receiver reads. */
     public long nextPosition() {
         return head;
+    }
+
+    /** The channel this receiver reads. */
+    public ShmChannel channel() {
+        return channel;
     }
 
     @Override
@@ -287,5 +455,16 @@ public final class ShmReceiver implements MessageReceiver {
     @Override
     public String toString() {
         return "ShmReceiver{" + channel + ", head=" + head + "}";
+    }
+
+    /** Collects the one message of {@link #poll()}. */
+    private static final class Taker implements MessageHandler {
+        boolean checkLive;
+        Message taken;
+
+        @Override
+        public void onMessage(long offset, long length) {
+            taken = new Message(offset, length);
+        }
     }
 }

@@ -10,6 +10,11 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
 /**
  * A producer attached to a {@link ShmChannel}: owns one entry of the channel's producer table
  * until {@link #close()}. For one thread; attach one sender per producing thread.
+ *
+ * <p>Two ways to send: {@link #tryClaim(long, ShmClaim)} then {@link ShmClaim#commit()}
+ * (messages up to {@link ShmChannel#inlineCapacity()} bytes are written straight into the ring,
+ * longer ones into a heap block the claim allocates), or {@link #offer(long, long)} of a block
+ * the caller already filled (always by offset).
  */
 public final class ShmSender implements MessageSender {
     private static final long FULL = -1;
@@ -21,24 +26,87 @@ public final class ShmSender implements MessageSender {
     private final ShmHeap heap;
     private final int index;
     private final long token;
+    private final int capacity;
+    private final int inlineCapacity;
     private final long tailOffset;
+    private final long headOffset;
     private final long entryOffset;
+    private final long intentOffset;
+    /** Last head read from the channel; head only grows, so it is a lower bound of the real one. */
+    private long cachedHead;
+    /** The only producer of the channel: tail is advanced with an ordered store, not a CAS. */
+    private final boolean exclusive;
+    /** The claim between tryClaim and its commit or abort; closing the sender aborts it. */
+    private ShmClaim active;
     private boolean closed;
 
-    ShmSender(ShmChannel channel, int index, long token) {
+    ShmSender(ShmChannel channel, int index, long token, boolean exclusive) {
+        this.exclusive = exclusive;
         this.channel = channel;
         this.heap = channel.heap();
         this.index = index;
         this.token = token;
+        this.capacity = channel.capacity();
+        this.inlineCapacity = channel.inlineCapacity();
         this.tailOffset = channel.base() + TAIL_OFFSET;
+        this.headOffset = channel.base() + HEAD_OFFSET;
         this.entryOffset = channel.base() + producerEntryOffset(index);
+        this.intentOffset = channel.base() + intentOffset(index);
+        this.cachedHead = heap.getLongVolatile(headOffset);
+    }
+
+    /**
+     * Reserves room for a message of {@code length} bytes and fills {@code claim} with it. A
+     * message of at most {@link ShmChannel#inlineCapacity()} bytes gets its slot in the ring;
+     * a longer one gets a heap block allocated for it (only its offset travels). Write the
+     * message at {@code claim.offset()}, then {@link ShmClaim#commit()} or {@link ShmClaim#abort()}.
+     *
+     * @return false if the ring is full, or the heap has no block for a long message right now
+     *         (backpressure: retry later); {@code claim} is then left inactive
+     * @throws IllegalArgumentException if {@code length < 1}
+     * @throws IllegalStateException    if {@code claim} or another claim of this sender is still active, or this
+     *                                  sender is closed
+     */
+    public boolean tryClaim(long length, ShmClaim claim) {
+        ensureOpen();
+        if (length < 1 || length > LENGTH_MASK) {
+            throw new IllegalArgumentException("length=" + length + " must be in [1, " + LENGTH_MASK + "]");
+        }
+        if (claim.isActive() || (active != null && active.isActive())) {
+            throw new IllegalStateException("a claim of this sender is still active: commit or abort it first: "
+                    + (claim.isActive() ? claim : active));
+        }
+        if (length <= inlineCapacity) {
+            long position = claim();
+            if (position == FULL) {
+                return false;
+            }
+            claim.set(this, position, channel.slot(position) + SLOT_PAYLOAD_OFFSET, length, true);
+            active = claim;
+            return true;
+        }
+        // Check for ring space first, so that a full ring does not cost an allocate and a free.
+        if (!hasSpace()) {
+            return false;
+        }
+        long block = heap.tryAllocate(length, ShmHeap.DEFAULT_ALIGNMENT);
+        if (block == ShmHeap.NO_SPACE) {
+            return false;
+        }
+        long position = claim();
+        if (position == FULL) {
+            heap.free(block);
+            return false;
+        }
+        claim.set(this, position, block, length, false);
+        active = claim;
+        return true;
     }
 
     @Override
     public boolean offer(long offset, long length) {
         checkMessage(offset, length);
-        long position = claim();
-        return position != FULL && publish(position, offset, length);
+        return offerUnchecked(offset, length);
     }
 
     /**
@@ -51,11 +119,19 @@ public final class ShmSender implements MessageSender {
      */
     public boolean offerTrusted(long offset, long length) {
         ensureOpen();
-        if (length < 1) {
-            throw new IllegalArgumentException("length=" + length + " must be positive");
+        if (length < 1 || length > LENGTH_MASK) {
+            throw new IllegalArgumentException("length=" + length + " must be in [1, " + LENGTH_MASK + "]");
         }
+        return offerUnchecked(offset, length);
+    }
+
+    private boolean offerUnchecked(long offset, long length) {
         long position = claim();
-        return position != FULL && publish(position, offset, length);
+        if (position == FULL) {
+            return false;
+        }
+        commit(position, offset, length, OFFSET);
+        return true;
     }
 
     @Override
@@ -64,8 +140,7 @@ public final class ShmSender implements MessageSender {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         long park = 1_000;
         for (int attempt = 0; ; attempt++) {
-            long position = claim();
-            if (position != FULL && publish(position, offset, length)) {
+            if (offerUnchecked(offset, length)) {
                 return true;
             }
             long remaining = deadline - System.nanoTime();
@@ -86,56 +161,79 @@ public final class ShmSender implements MessageSender {
         }
     }
 
+    /** True if the position at tail is within one lap of head (re-reads head only when the cached one says no). */
+    private boolean hasSpace() {
+        long position = heap.getLongVolatile(tailOffset);
+        if (position - cachedHead < capacity) {
+            return true;
+        }
+        cachedHead = heap.getLongVolatile(headOffset);
+        return position - cachedHead < capacity;
+    }
+
     /**
-     * Claims the slot at tail: returns its position, or {@link #FULL} when the slot at tail
-     * still holds an entry of the previous lap that the consumer has not freed.
+     * Claims the position at tail: stores it in this producer's intent word, then moves tail
+     * past it with one CAS (a full fence, so the intent is visible to anyone who sees the new
+     * tail). Returns the position, or {@link #FULL} when it is a whole lap ahead of head. The
+     * slot needs no check: head passed its previous lap, which it does only after that lap's
+     * commit, so its sequence is {@code position}.
      */
     long claim() {
         ensureOpen();
         for (;;) {
             long position = heap.getLongVolatile(tailOffset);
-            if (position >= POSITION_MASK - channel.capacity()) {
-                throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
-            }
-            long sequenceOffset = channel.slot(position) + SLOT_SEQUENCE_OFFSET;
-            long sequence = heap.getLongVolatile(sequenceOffset);
-            if (sequence == position) {
-                if (heap.compareAndSetLong(sequenceOffset, position, claimed(index, position))) {
-                    heap.compareAndSetLong(tailOffset, position, position + 1);
-                    return position;
-                }
-            } else if (position(sequence) < position) {
-                if (heap.getLongVolatile(tailOffset) == position) {
+            if (position - cachedHead >= capacity) {
+                cachedHead = heap.getLongVolatile(headOffset);
+                if (position - cachedHead >= capacity) {
                     return FULL;
                 }
-            } else {
-                // Claimed, published or even consumed for this position already: whoever
-                // claimed it has not advanced tail yet (or died first). Help it along.
-                heap.compareAndSetLong(tailOffset, position, position + 1);
             }
+            if (position >= POSITION_MASK - capacity) {
+                throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
+            }
+            heap.putLong(intentOffset, position);
+            if (exclusive) {
+                // Ordered after the intent store, as the CAS would be; nobody else writes tail.
+                heap.putLongRelease(tailOffset, position + 1);
+                return position;
+            }
+            if (heap.compareAndSetLong(tailOffset, position, position + 1)) {
+                return position;
+            }
+            // Another producer took the position: this intent names a claim that is not ours.
+            // Withdraw it at once, or a consumer waiting at that position (its real claimant
+            // dead) would take this live process for the claimant and wait for good.
+            heap.putLongRelease(intentOffset, NO_INTENT);
         }
     }
 
     /**
-     * Fills the claimed slot and publishes it with a CAS: a full fence, so the read of the
-     * consumer's waiting word in {@link ShmChannel#wakeConsumer()} cannot move before it.
-     *
-     * @return false only if the consumer took this process for dead and skipped the slot
+     * Writes the header (and the block offset of an offset message), then commits with one
+     * ordered store of the sequence, then reads the consumer's waiting word. No fence between
+     * the two: the read may pass the store, and the consumer's first sleep after it announced
+     * itself is short for that reason (see {@link ShmChannel}, "Sleep").
      */
-    boolean publish(long position, long offset, long length) {
+    void commit(long position, long offset, long length, int kind) {
+        active = null;
         long slot = channel.slot(position);
-        heap.putLong(slot + SLOT_MESSAGE_OFFSET, offset);
-        heap.putLong(slot + SLOT_LENGTH_OFFSET, length);
-        if (!heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, claimed(index, position), position + 1)) {
-            return false;
+        heap.putLong(slot + SLOT_HEADER_OFFSET, header(kind, length));
+        if (kind == OFFSET) {
+            heap.putLong(slot + SLOT_MESSAGE_OFFSET, offset);
         }
+        heap.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, position + capacity);
         channel.wakeConsumer();
-        return true;
+    }
+
+    void abort(long position, long offset, boolean inline) {
+        if (!inline) {
+            heap.free(offset);
+        }
+        commit(position, 0, 0, PADDING);
     }
 
     /**
-     * Test hook: claims a slot and never publishes it, as a producer killed between claim and
-     * publish would. Returns the position, or -1 if the ring is full.
+     * Test hook: claims a slot and never commits it, as a producer killed between claim and
+     * commit would. Returns the position, or -1 if the ring is full.
      */
     long claimWithoutPublishing() {
         return claim();
@@ -155,16 +253,36 @@ public final class ShmSender implements MessageSender {
         }
     }
 
+    /** True if this is the channel's only producer ({@link ShmChannel#newExclusiveSender()}). */
+    public boolean isExclusive() {
+        return exclusive;
+    }
+
     /** Index of this producer in the channel's producer table. */
     public int producerIndex() {
         return index;
     }
 
+    /** The channel this sender sends on. */
+    public ShmChannel channel() {
+        return channel;
+    }
+
+    /**
+     * Detaches; a claim still active is aborted first (an uncommitted claim of a live process
+     * would hold the consumer at its position).
+     */
     @Override
     public void close() {
         if (!closed) {
+            if (active != null && active.isActive()) {
+                active.abort();
+            }
             closed = true;
             heap.compareAndSetLong(entryOffset, token, 0);
+            if (exclusive) {
+                heap.compareAndSetLong(channel.base() + EXCLUSIVE_OFFSET, token, 0);
+            }
         }
     }
 

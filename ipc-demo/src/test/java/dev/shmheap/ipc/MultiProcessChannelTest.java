@@ -94,6 +94,7 @@ class MultiProcessChannelTest {
             Message m = receiver.poll(60, TimeUnit.SECONDS).orElseThrow(() -> new AssertionError("not woken: " + child.output()));
             assertEquals(7L << 40, TestMessages.check(heap, m));
             heap.free(m.offset());
+            assertEquals(1, channel.stats().inlineMessages(), "the message travelled inline");
             child.awaitLine("SENT", 30);
             assertEquals(0, child.awaitExit(30), child.output());
             ChannelStats stats = channel.stats();
@@ -149,7 +150,7 @@ class MultiProcessChannelTest {
 
     /**
      * Same crash, but a new producer attaches before the consumer gets there: it takes over the
-     * dead producer's table entry, marks the claim abandoned, and the consumer passes it at once.
+     * dead producer's table entry (and clears its intent), and the consumer passes the claim.
      */
     @Test
     void shouldLetANewProducerTakeOverAKilledProducersEntry() throws Exception {
@@ -170,6 +171,123 @@ class MultiProcessChannelTest {
             assertEquals(List.of(8L << 40, 8L << 40 | 1, 9L << 40), received);
             assertEquals(1, channel.stats().skippedSlots());
             heap.free(orphan);
+        }
+        channel.destroy(Duration.ofSeconds(10));
+    }
+
+    /** Reads everything in place from {@code receiver} until {@code total} messages arrived, checking each and the per-producer order. */
+    private static final class OrderedReader implements MessageReader {
+        private final ShmHeap heap;
+        final Map<Long, Long> next = new HashMap<>();
+        long inline;
+        long byOffset;
+        long received;
+
+        OrderedReader(ShmHeap heap) {
+            this.heap = heap;
+        }
+
+        @Override
+        public boolean onMessage(long offset, long length, boolean isInline) {
+            long idSeq = TestMessages.check(heap, offset, length);
+            long id = idSeq >>> 40;
+            long seq = idSeq & ((1L << 40) - 1);
+            assertEquals(next.getOrDefault(id, 0L), seq, "producer " + id + ": lost (higher) or duplicated/reordered (lower)");
+            next.put(id, seq + 1);
+            if (isInline) {
+                inline++;
+            } else {
+                byOffset++;
+            }
+            received++;
+            return false;
+        }
+
+        void readUntil(ShmReceiver receiver, long total, int batch) throws InterruptedException {
+            while (received < total) {
+                if (receiver.read(this, batch, 30, TimeUnit.SECONDS) == 0) {
+                    throw new AssertionError("no message for 30 s; received so far " + next);
+                }
+            }
+        }
+    }
+
+    /**
+     * Three producer JVMs claim and write in place, short messages inline and long ones in
+     * claimed blocks, interleaved; the consumer reads every one in place, checks all its bytes
+     * and the order per producer, and the receiver frees the blocks in batches.
+     */
+    @Test
+    void shouldDeliverInlineAndOffsetMessagesInterleavedFromThreeProducerJvms() throws Exception {
+        int producers = 3;
+        long perProducer = 3_000;
+        ShmChannel channel = ShmChannel.create(heap, "mixed", 64);
+        try (ShmReceiver receiver = channel.newReceiver()) {
+            for (int id = 1; id <= producers; id++) {
+                start(path.toString(), "mixed", "claim", Integer.toString(id), Long.toString(perProducer));
+            }
+            OrderedReader reader = new OrderedReader(heap);
+            reader.readUntil(receiver, producers * perProducer, 16);
+            for (Child child : children) {
+                child.awaitLine("DONE " + perProducer, 30);
+                assertEquals(0, child.awaitExit(30), child.output());
+            }
+            assertEquals(Map.of(1L, perProducer, 2L, perProducer, 3L, perProducer), reader.next);
+            assertEquals(0, receiver.read(reader, 16), "nothing beyond the expected messages");
+            assertTrue(reader.inline > 0 && reader.byOffset > 0, "both kinds: " + reader.inline + " inline, " + reader.byOffset + " by offset");
+            ChannelStats stats = channel.stats();
+            assertEquals(reader.inline, stats.inlineMessages());
+            assertEquals(reader.byOffset, stats.offsetMessages());
+            assertEquals(0, stats.skippedSlots());
+        }
+        assertEquals(0, channel.destroy(Duration.ofSeconds(10)));
+    }
+
+    /**
+     * A producer JVM claims an inline slot, writes half of the message and halts before
+     * committing. The consumer reads what it committed before, waits at the claim, finds no
+     * live producer whose intent names it, passes it (never delivering the torn message), and
+     * reads what another producer sent afterwards.
+     */
+    @Test
+    void shouldPassTheInlineClaimOfAProducerKilledBetweenClaimAndCommit() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "killed-inline", 16);
+        try (ShmReceiver receiver = channel.newReceiver(); ShmSender survivor = channel.newSender()) {
+            Child doomed = start(path.toString(), "killed-inline", "claim-inline-and-halt", "8", "4");
+            assertEquals(4, Long.parseLong(doomed.awaitLine("CLAIMED ", 30).split(" ")[1]));
+            assertEquals(0, doomed.awaitExit(30));
+            ShmClaim claim = new ShmClaim();
+            for (long seq = 0; seq < 4; seq++) {
+                assertTrue(survivor.tryClaim(TestMessages.length(9, seq), claim));
+                TestMessages.fill(heap, claim.offset(), 9, seq);
+                claim.commit();
+            }
+            OrderedReader reader = new OrderedReader(heap);
+            reader.readUntil(receiver, 8, 4);
+            assertEquals(Map.of(8L, 4L, 9L, 4L), reader.next, "the torn message was never delivered");
+            assertEquals(1, channel.stats().skippedSlots());
+            assertEquals(9, receiver.nextPosition());
+        }
+        channel.destroy(Duration.ofSeconds(10));
+    }
+
+    /**
+     * Backpressure: a producer JVM fills a ring of 8 slots that nobody reads, is refused, and
+     * says so; only then does the consumer read, and every message arrives in order.
+     */
+    @Test
+    void shouldRefuseClaimsWhileTheRingIsFullAndDeliverEverythingOnceRead() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "backpressure", 8);
+        try (ShmReceiver receiver = channel.newReceiver()) {
+            Child producer = start(path.toString(), "backpressure", "until-full", "5", "500");
+            assertEquals(8, Long.parseLong(producer.awaitLine("FULL ", 30).split(" ")[1]), "refused exactly when 8 slots were taken");
+            assertEquals(8, channel.stats().tail(), "no claim beyond one lap");
+            OrderedReader reader = new OrderedReader(heap);
+            reader.readUntil(receiver, 500, 3);
+            long refusals = Long.parseLong(producer.awaitLine("DONE ", 30).split(" ")[1]);
+            assertTrue(refusals >= 1, "refusals=" + refusals);
+            assertEquals(0, producer.awaitExit(30), producer.output());
+            assertEquals(Map.of(5L, 500L), reader.next);
         }
         channel.destroy(Duration.ofSeconds(10));
     }

@@ -152,7 +152,7 @@ class ShmChannelTest {
 
     @Test
     void shouldRefuseToAttachToABlockThatIsNotAChannel() throws Exception {
-        long block = heap.allocate(2048);
+        long block = heap.allocate(ChannelDescriptor.SLOTS_OFFSET + 1024);
         heap.putLong(block, 0x1234);
         heap.bind("not-a-channel", block);
         IllegalStateException e = assertThrows(IllegalStateException.class,
@@ -222,7 +222,7 @@ class ShmChannelTest {
         channel.destroy(Duration.ZERO);
     }
 
-    /** Taking over a dead producer's table entry marks its claim abandoned: skipped without waiting. */
+    /** Taking over a dead producer's table entry clears its intent: its claim has no live claimant and is passed. */
     @Test
     void shouldAbandonTheClaimsOfADeadProducerWhoseEntryIsTakenOver() throws Exception {
         ShmChannel channel = ShmChannel.create(heap, "takeover", 8);
@@ -232,10 +232,10 @@ class ShmChannelTest {
             heap.putLongRelease(channel.offset() + ChannelDescriptor.producerEntryOffset(doomed.producerIndex()), deadToken());
             try (ShmSender heir = channel.newSender()) {
                 assertEquals(doomed.producerIndex(), heir.producerIndex(), "the dead entry is reused");
-                long slot = channel.offset() + ChannelDescriptor.slotOffset(0, 8);
-                assertTrue(ChannelDescriptor.isAbandoned(heap.getLongVolatile(slot)));
+                assertEquals(ChannelDescriptor.NO_INTENT, heap.getLongVolatile(channel.offset()
+                        + ChannelDescriptor.intentOffset(heir.producerIndex())));
                 assertTrue(heir.offer(TestMessages.allocate(heap, 4, 0), TestMessages.length(4, 0)));
-                Message m = receiver.poll().orElseThrow(() -> new AssertionError("an abandoned claim is passed at once"));
+                Message m = receiver.poll(5, TimeUnit.SECONDS).orElseThrow(() -> new AssertionError("stuck at the dead claim"));
                 assertEquals(4L << 40, TestMessages.check(heap, m));
                 heap.free(m.offset());
             }
@@ -244,19 +244,17 @@ class ShmChannelTest {
         channel.destroy(Duration.ZERO);
     }
 
-    /** A consumer killed between freeing a slot and storing head: the next receiver skips the freed slot. */
+    /** A consumer that died after a batch: the next receiver resumes at the head it stored. */
     @Test
-    void shouldResumeAfterAConsumerThatDiedBeforeStoringHead() throws Exception {
+    void shouldResumeAtTheHeadADeadConsumerStored() throws Exception {
         ShmChannel channel = ShmChannel.create(heap, "resume", 4);
         try (ShmSender sender = channel.newSender()) {
             for (long seq = 0; seq < 2; seq++) {
                 assertTrue(sender.offer(TestMessages.allocate(heap, 5, seq), TestMessages.length(5, seq)));
             }
-            long slot = channel.offset() + ChannelDescriptor.slotOffset(0, 4);
-            long taken = heap.getLong(slot + ChannelDescriptor.SLOT_MESSAGE_OFFSET);
-            heap.putLongRelease(slot, 4); // consumed position 0, then "died": head still 0
-            heap.free(taken);
-            heap.putLongRelease(channel.offset() + ChannelDescriptor.CONSUMER_OFFSET, deadToken());
+            ShmReceiver first = channel.newReceiver();
+            assertEquals(1, first.read((offset, length, inline) -> false, 1));
+            heap.putLongRelease(channel.offset() + ChannelDescriptor.CONSUMER_OFFSET, deadToken()); // "died" holding the word
             try (ShmReceiver receiver = channel.newReceiver()) {
                 assertEquals(1, receiver.nextPosition());
                 Message m = receiver.poll().orElseThrow();
@@ -265,6 +263,204 @@ class ShmChannelTest {
             }
         }
         channel.destroy(Duration.ZERO);
+    }
+
+    /**
+     * One API for both: tryClaim gives a region in the ring for a short message and a heap block
+     * for a long one; the reader gets both in place, in order, and the receiver frees the blocks.
+     */
+    @Test
+    void shouldCarryShortMessagesInlineAndLongOnesByOffsetInterleaved() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "mixed", 16);
+        assertEquals(ChannelDescriptor.DEFAULT_SLOT_LENGTH - 16, channel.inlineCapacity());
+        try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {
+            ShmClaim claim = new ShmClaim();
+            long[] next = {0};
+            long[] inlineSeen = {0};
+            MessageReader check = (offset, length, inline) -> {
+                assertEquals(1L << 40 | next[0], TestMessages.check(heap, offset, length));
+                assertEquals(length <= channel.inlineCapacity(), inline, "message " + next[0] + " of " + length + " B");
+                inlineSeen[0] += inline ? 1 : 0;
+                next[0]++;
+                return false;
+            };
+            for (long seq = 0; seq < 200; seq++) {
+                int length = TestMessages.length(1, seq);
+                assertTrue(sender.tryClaim(length, claim));
+                assertEquals(length <= channel.inlineCapacity(), claim.isInline());
+                TestMessages.fill(heap, claim.offset(), 1, seq);
+                claim.commit();
+                assertFalse(claim.isActive());
+                if (seq % 7 == 6) {
+                    while (receiver.read(check, 3) > 0) {
+                        assertTrue(next[0] <= seq + 1);
+                    }
+                    assertEquals(seq + 1, next[0]);
+                }
+            }
+            while (receiver.read(check, 100) > 0) {
+                // drain
+            }
+            assertEquals(200, next[0]);
+            ChannelStats stats = channel.stats();
+            long shortOnes = 0;
+            for (long seq = 0; seq < 200; seq++) {
+                shortOnes += TestMessages.length(1, seq) <= channel.inlineCapacity() ? 1 : 0;
+            }
+            assertTrue(shortOnes >= 100 && shortOnes < 200, "both kinds are sent: " + shortOnes + " short");
+            assertEquals(shortOnes, inlineSeen[0]);
+            assertEquals(shortOnes, stats.inlineMessages());
+            assertEquals(200 - shortOnes, stats.offsetMessages());
+            assertEquals(200, stats.head());
+        }
+        assertEquals(0, channel.destroy(Duration.ZERO));
+    }
+
+    /** An aborted claim, inline or by offset, is passed by the consumer; the block of the latter is freed. */
+    @Test
+    void shouldPassAbortedClaimsAndFreeTheirBlocks() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "abort", 8);
+        try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {
+            ShmClaim claim = new ShmClaim();
+            long used = heap.stats().usedBytes();
+            assertTrue(sender.tryClaim(100, claim));
+            assertTrue(claim.isInline());
+            claim.abort();
+            assertTrue(sender.tryClaim(5000, claim));
+            assertFalse(claim.isInline());
+            assertTrue(heap.stats().usedBytes() > used, "a block was allocated for the long message");
+            claim.abort();
+            assertEquals(used, heap.stats().usedBytes(), "and freed by abort");
+            assertThrows(IllegalStateException.class, claim::commit, "an aborted claim cannot be committed");
+            assertTrue(sender.tryClaim(TestMessages.length(2, 0), claim));
+            TestMessages.fill(heap, claim.offset(), 2, 0);
+            claim.commit();
+            long[] got = {-1};
+            assertEquals(1, receiver.read((offset, length, inline) -> {
+                got[0] = TestMessages.check(heap, offset, length);
+                return false;
+            }, 10));
+            assertEquals(2L << 40, got[0]);
+            assertEquals(3, receiver.nextPosition(), "two paddings and one message passed");
+        }
+        assertEquals(0, channel.destroy(Duration.ZERO));
+    }
+
+    /** One claim at a time per sender; closing the sender aborts a claim still active. */
+    @Test
+    void shouldAbortTheActiveClaimWhenTheSenderCloses() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "close-claim", 8);
+        try (ShmReceiver receiver = channel.newReceiver()) {
+            ShmSender sender = channel.newSender();
+            ShmClaim claim = new ShmClaim();
+            assertTrue(sender.tryClaim(3000, claim));
+            assertThrows(IllegalStateException.class, () -> sender.tryClaim(10, new ShmClaim()), "second claim while one is active");
+            assertThrows(IllegalArgumentException.class, () -> sender.tryClaim(0, new ShmClaim()), "empty");
+            sender.close();
+            assertFalse(claim.isActive());
+            assertEquals(0, receiver.read((offset, length, inline) -> false, 10));
+            assertEquals(1, receiver.nextPosition(), "the aborted claim was passed, not waited for");
+        }
+        channel.destroy(Duration.ZERO);
+    }
+
+    /** tryClaim says false on a full ring (inline) and on a heap with no room (by offset). */
+    @Test
+    void shouldRefuseAClaimWhenTheRingOrTheHeapIsFull() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "claim-full", 4);
+        try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {
+            ShmClaim claim = new ShmClaim();
+            for (long seq = 0; seq < 4; seq++) {
+                assertTrue(sender.tryClaim(64, claim));
+                heap.putLong(claim.offset(), seq);
+                claim.commit();
+            }
+            assertFalse(sender.tryClaim(64, claim), "ring full: inline");
+            assertFalse(sender.tryClaim(4096, claim), "ring full: by offset, and nothing allocated");
+            assertFalse(claim.isActive());
+            long[] sum = {0};
+            assertEquals(4, receiver.read((offset, length, inline) -> {
+                sum[0] += heap.getLong(offset);
+                return false;
+            }, 10));
+            assertEquals(6, sum[0]);
+            List<Long> hog = new ArrayList<>();
+            for (long b; (b = heap.tryAllocate(1 << 20, 8)) != ShmHeap.NO_SPACE; ) {
+                hog.add(b);
+            }
+            assertFalse(sender.tryClaim(1 << 20, claim), "heap full: no block for a long message");
+            assertFalse(claim.isActive());
+            hog.forEach(heap::free);
+            assertTrue(sender.tryClaim(64, claim), "room again after the read");
+            claim.abort();
+            assertEquals(0, receiver.read((offset, length, inline) -> false, 10), "padding only");
+        }
+        channel.destroy(Duration.ZERO);
+    }
+
+    /** A reader may keep an offset block (it then owns it); poll() hands an inline message over as a copy in a block. */
+    @Test
+    void shouldLetAReaderKeepABlockAndCopyInlineMessagesForPoll() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "keep", 8);
+        try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {
+            ShmClaim claim = new ShmClaim();
+            for (long seq : new long[] {0, 3}) { // 22 B inline, 460 B by offset
+                assertTrue(sender.tryClaim(TestMessages.length(3, seq), claim));
+                TestMessages.fill(heap, claim.offset(), 3, seq);
+                claim.commit();
+            }
+            Message inline = receiver.poll().orElseThrow();
+            assertEquals(3L << 40, TestMessages.check(heap, inline));
+            assertTrue(heap.usableSize(inline.offset()) >= inline.length(), "a block of its own");
+            heap.free(inline.offset());
+            long[] kept = {-1};
+            assertEquals(1, receiver.read((offset, length, isInline) -> {
+                assertFalse(isInline);
+                kept[0] = offset;
+                return true;
+            }, 10));
+            assertEquals(3L << 40 | 3, TestMessages.check(heap, kept[0], TestMessages.length(3, 3)), "not freed by the receiver");
+            heap.free(kept[0]);
+        }
+        channel.destroy(Duration.ZERO);
+    }
+
+    /** An exclusive producer is the only one: it refuses to attach beside another, and others refuse beside it. */
+    @Test
+    void shouldKeepAnExclusiveProducerAlone() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "exclusive", 8);
+        try (ShmReceiver receiver = channel.newReceiver()) {
+            try (ShmSender shared = channel.newSender()) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, channel::newExclusiveSender);
+                assertTrue(e.getMessage().contains("must be the only one"), e.getMessage());
+                assertTrue(shared.offer(TestMessages.allocate(heap, 6, 0), TestMessages.length(6, 0)));
+            }
+            try (ShmSender only = channel.newExclusiveSender()) {
+                assertTrue(only.isExclusive());
+                IllegalStateException e = assertThrows(IllegalStateException.class, channel::newSender);
+                assertTrue(e.getMessage().contains("has an exclusive producer"), e.getMessage());
+                assertThrows(IllegalStateException.class, channel::newExclusiveSender);
+                ShmClaim claim = new ShmClaim();
+                for (long seq = 1; seq < 20; seq++) {
+                    if (seq % 7 == 0) {
+                        assertTrue(receiver.read((offset, length, inline) -> false, 100) > 0);
+                    }
+                    assertTrue(only.tryClaim(TestMessages.length(6, seq), claim), "message " + seq);
+                    TestMessages.fill(heap, claim.offset(), 6, seq);
+                    claim.commit();
+                }
+            }
+            channel.newSender().close(); // shared producers may attach again
+            assertEquals(20, channel.stats().tail());
+        }
+        channel.destroy(Duration.ZERO);
+    }
+
+    @Test
+    void shouldRejectABadSlotLength() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShmChannel.create(heap, "s", 8, 48));
+        assertTrue(e.getMessage().contains("slotLength=48"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ShmChannel.create(heap, "s", 8, 16));
     }
 
     /** A token no live process has: pid 2^31-1 is above any pid_max. */

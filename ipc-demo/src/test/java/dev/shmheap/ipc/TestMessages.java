@@ -4,15 +4,16 @@ import dev.shmheap.ShmHeap;
 
 /**
  * Test messages: {@code [producer id 8][sequence 8][pattern...]}, of a length that varies with
- * the sequence (16 B to about 6 KiB, so both slab classes and buddy blocks are used), every
- * byte derived from (id, sequence) so that the receiver can check all of it.
+ * the sequence (even sequences 16 to 215 B, which travel inline in default slots; odd ones 16 B
+ * to about 6 KiB, so both slab classes and buddy blocks are used), every byte derived from
+ * (id, sequence) so that the receiver can check all of it.
  */
 final class TestMessages {
     private TestMessages() {
     }
 
     static int length(int id, long seq) {
-        return 16 + (int) ((seq * 131 + id * 17) % 6000);
+        return seq % 2 == 0 ? 16 + (int) ((seq * 7 + id) % 200) : 16 + (int) ((seq * 131 + id * 17) % 6000);
     }
 
     static byte pattern(int id, long seq, int i) {
@@ -22,14 +23,25 @@ final class TestMessages {
     static long allocate(ShmHeap heap, int id, long seq) {
         int length = length(id, seq);
         long block = heap.allocate(length);
-        heap.putLong(block, id);
-        heap.putLong(block + 8, seq);
+        fill(heap, block, id, seq);
+        return block;
+    }
+
+    /** Writes message (id, seq) at {@code at}: {@code length(id, seq)} bytes. */
+    static void fill(ShmHeap heap, long at, int id, long seq) {
+        int length = length(id, seq);
+        heap.putLong(at, id);
+        heap.putLong(at + 8, seq);
         byte[] bytes = new byte[length - 16];
         for (int i = 0; i < bytes.length; i++) {
             bytes[i] = pattern(id, seq, i);
         }
-        heap.putBytes(block + 16, bytes, 0, bytes.length);
-        return block;
+        heap.putBytes(at + 16, bytes, 0, bytes.length);
+    }
+
+    /** Checks a message read in place, inline or not; returns its (id, sequence) as {@code id << 40 | seq}. */
+    static long check(ShmHeap heap, long offset, long length) {
+        return check(heap, new Message(offset, length));
     }
 
     /** Checks a received message; returns its (id, sequence) as {@code id << 40 | seq}. */

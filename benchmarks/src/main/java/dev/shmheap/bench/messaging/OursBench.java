@@ -1,8 +1,10 @@
 package dev.shmheap.bench.messaging;
 
 import dev.shmheap.ShmHeap;
-import dev.shmheap.ipc.MessageHandler;
+import dev.shmheap.ipc.ChannelDescriptor;
+import dev.shmheap.ipc.MessageReader;
 import dev.shmheap.ipc.ShmChannel;
+import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmReceiver;
 import dev.shmheap.ipc.ShmSender;
 import org.HdrHistogram.Histogram;
@@ -13,17 +15,46 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * Our side of the comparison: ipc-demo's {@link ShmChannel} over a shared heap. A message is a
- * heap block the sender allocates and writes in place; only its offset travels; the receiver
- * reads it in place and frees it.
+ * Our side of the comparison: ipc-demo's {@link ShmChannel} over a shared heap. The sender
+ * claims room with {@link ShmSender#tryClaim(long, ShmClaim)} and writes the payload in place:
+ * a message of at most the channel's inline capacity ({@link #slotLength} - 16 bytes) inside
+ * its ring slot, a longer one in a heap block the claim allocates (only its offset travels).
+ * The receiver reads each message in place with {@link ShmReceiver#read(MessageReader, int)},
+ * which frees the blocks of offset messages once per batch. Every channel has one sender,
+ * attached with {@link ShmChannel#newExclusiveSender()}, as Aeron's side uses exclusive
+ * publications.
  */
 final class OursBench {
     static final String PING = "ping";
     static final String PONG = "pong";
     static final String DATA = "data";
-    /** Ring slots of every channel. */
-    static final int SLOTS = 4096;
-    /** Most messages the throughput receiver takes per poll (Aeron's side polls 16 fragments). */
+    /**
+     * Bytes the throughput sender may have in flight (committed, not yet read): 16 MiB, as
+     * Aeron's publisher may run up to its 32 MiB term window ahead. On a machine whose cores are
+     * shared with other work, this slack decides how long one side can go on while the other is
+     * descheduled; beyond it, messages no longer stay in the caches.
+     */
+    static final long IN_FLIGHT_BYTES = 16L << 20;
+    /** Ring slots of the throughput channel; 0 (the default) derives them from {@link #IN_FLIGHT_BYTES}. Set by {@code --slots}. */
+    static int slots;
+
+    /** Slots of the throughput channel for messages of {@code size} bytes: 16 MiB of slots or of message blocks. */
+    static int throughputSlots(int size) {
+        if (slots > 0) {
+            return slots;
+        }
+        long perMessage = Math.max(size, slotLength);
+        return (int) Math.min(1 << 16, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+    }
+
+    /**
+     * Ring slots of the round-trip channels: 1 MiB rings stay in the caches, where a 16 MiB one
+     * makes every round trip touch cold lines (measured: p99 about 2 us instead of 0.85 us).
+     */
+    static final int RTT_SLOTS = 4096;
+    /** Bytes of one ring slot; messages up to this minus 16 travel inline. Set by {@code --slot}. */
+    static int slotLength = ChannelDescriptor.DEFAULT_SLOT_LENGTH;
+    /** Most messages the throughput receiver takes per read (Aeron's side polls 16 fragments). */
     static final int BATCH = 16;
     /** Data capacity of a heap: room for a full ring of the largest messages and more. */
     static final long HEAP_CAPACITY = 512L << 20;
@@ -37,53 +68,54 @@ final class OursBench {
         return directory.resolve("msgbench-ours-" + label + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".heap");
     }
 
+    static ShmChannel createChannel(ShmHeap heap, String name, int capacity) {
+        return ShmChannel.create(heap, name, capacity, slotLength);
+    }
+
     /**
-     * Round trips between this JVM (ping) and a peer JVM (pong): allocate a block, write the
-     * payload, offer it on "ping"; the peer offers the same block back on "pong"; check it and
-     * free it. The clock runs from before the allocation to after the free.
+     * Round trips between this JVM (ping) and a peer JVM (pong): claim, write the payload in
+     * place, commit on "ping"; the peer sends it back on "pong" (an inline message copied into
+     * a pong claim, as Aeron's peer copies; an offset message forwarded by its offset, no copy);
+     * read the reply in place and check it (the receiver frees an offset block). The clock runs
+     * from before the claim to after the reply has been checked and released.
      */
     static RoundTrip roundTrip(Path directory, int size, long warmup, long count) throws IOException, InterruptedException {
         Payload.checkSize(size);
         Path path = newHeapPath(directory, "rtt");
         try (ShmHeap heap = ShmHeap.create(path, HEAP_CAPACITY)) {
             long usedBefore = heap.stats().usedBytes();
-            ShmChannel ping = ShmChannel.create(heap, PING, SLOTS);
-            ShmChannel pong = ShmChannel.create(heap, PONG, SLOTS);
+            ShmChannel ping = createChannel(heap, PING, RTT_SLOTS);
+            ShmChannel pong = createChannel(heap, PONG, RTT_SLOTS);
             Histogram histogram = RoundTrip.newHistogram();
-            try (ShmReceiver in = pong.newReceiver(); ShmSender out = ping.newSender();
+            try (ShmReceiver in = pong.newReceiver(); ShmSender out = ping.newExclusiveSender();
                  PeerJvm peer = PeerJvm.start(Peer.OURS_PONG, path.toString())) {
-                Received reply = new Received();
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first pong", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a pong", peer);
+                ShmClaim claim = new ShmClaim();
+                ReplyChecker reply = new ReplyChecker(heap, size);
                 for (long i = 0; i < warmup + count; i++) {
                     long start = System.nanoTime();
-                    long block = heap.allocate(size);
-                    write(heap, block, size, i);
-                    while (!out.offerTrusted(block, size)) {
+                    while (!out.tryClaim(size, claim)) {
                         spin.spin();
                     }
+                    write(heap, claim.offset(), size, i);
+                    claim.commit();
                     Spin wait = i == 0 ? first : spin;
-                    while (in.poll(reply, 1) == 0) {
+                    reply.expected = i;
+                    while (in.read(reply, 1) == 0) {
                         wait.spin();
                     }
-                    long front = heap.getLong(reply.offset);
-                    long trailer = heap.getLong(reply.offset + Payload.trailer(size));
-                    if (reply.offset != block || reply.length != size || front != i || trailer != i) {
-                        throw Payload.mismatch("ours round trip (sent block " + block + ", got " + reply.offset + " of " + reply.length
-                                + " B)", i, front, trailer);
-                    }
-                    heap.free(block);
                     long elapsed = System.nanoTime() - start;
                     spin.reset();
                     if (i >= warmup) {
                         histogram.recordValue(elapsed);
                     }
                 }
-                long stop = heap.allocate(size);
-                heap.putLong(stop, Payload.STOP);
-                while (!out.offer(stop, size)) {
+                while (!out.tryClaim(size, claim)) {
                     spin.spin();
                 }
+                heap.putLong(claim.offset(), Payload.STOP);
+                claim.commit();
                 peer.finish();
             }
             ping.destroy(Duration.ofSeconds(10));
@@ -95,63 +127,110 @@ final class OursBench {
         }
     }
 
-    /** The peer of {@link #roundTrip}: offers every block from "ping" straight back on "pong". */
+    /** Checks the reply to ping {@link #expected} in place. */
+    private static final class ReplyChecker implements MessageReader {
+        private final ShmHeap heap;
+        private final int size;
+        long expected;
+
+        ReplyChecker(ShmHeap heap, int size) {
+            this.heap = heap;
+            this.size = size;
+        }
+
+        @Override
+        public boolean onMessage(long offset, long length, boolean inline) {
+            long front = heap.getLong(offset);
+            long trailer = heap.getLong(offset + Payload.trailer(size));
+            if (length != size || front != expected || trailer != expected) {
+                throw Payload.mismatch("ours round trip (" + length + " B at " + offset + (inline ? ", inline)" : ", by offset)"),
+                        expected, front, trailer);
+            }
+            return false;
+        }
+    }
+
+    /** The peer of {@link #roundTrip}: sends every message from "ping" straight back on "pong". */
     static void pong(Path path) throws IOException, InterruptedException {
         try (ShmHeap heap = ShmHeap.open(path)) {
             ShmChannel ping = ShmChannel.attach(heap, PING, Duration.ofSeconds(30));
             ShmChannel pong = ShmChannel.attach(heap, PONG, Duration.ofSeconds(30));
-            try (ShmReceiver in = ping.newReceiver(); ShmSender out = pong.newSender()) {
+            try (ShmReceiver in = ping.newReceiver(); ShmSender out = pong.newExclusiveSender()) {
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a ping");
-                Received ping1 = new Received();
-                for (;;) {
-                    if (in.poll(ping1, 1) == 0) {
+                Echo echo = new Echo(heap, out, spin);
+                while (!echo.stopped) {
+                    if (in.read(echo, 1) == 0) {
                         spin.spin();
-                        continue;
-                    }
-                    spin.reset();
-                    if (heap.getLong(ping1.offset) == Payload.STOP) {
-                        heap.free(ping1.offset);
-                        return;
-                    }
-                    while (!out.offerTrusted(ping1.offset, ping1.length)) {
-                        spin.spin();
+                    } else {
+                        spin.reset();
                     }
                 }
             }
         }
     }
 
+    /** Sends what it reads back: an inline message copied into a claim, an offset message by its offset. */
+    private static final class Echo implements MessageReader {
+        private final ShmHeap heap;
+        private final ShmSender out;
+        private final Spin spin;
+        private final ShmClaim claim = new ShmClaim();
+        private final byte[] copy = new byte[Payload.MAX_SIZE];
+        boolean stopped;
+
+        Echo(ShmHeap heap, ShmSender out, Spin spin) {
+            this.heap = heap;
+            this.out = out;
+            this.spin = spin;
+        }
+
+        @Override
+        public boolean onMessage(long offset, long length, boolean inline) {
+            if (heap.getLong(offset) == Payload.STOP) {
+                stopped = true;
+                return false;
+            }
+            if (!inline) {
+                while (!out.offerTrusted(offset, length)) {
+                    spin.spin();
+                }
+                return true;
+            }
+            while (!out.tryClaim(length, claim)) {
+                spin.spin();
+            }
+            heap.getBytes(offset, copy, 0, (int) length);
+            heap.putBytes(claim.offset(), copy, 0, (int) length);
+            claim.commit();
+            return false;
+        }
+    }
+
     /**
      * One-way throughput: a peer JVM sends {@code warmup + count} messages of {@code size}
-     * bytes; this JVM receives them, checks both sequence words of each and frees it. Measured
-     * from the receipt of the last warm-up message to the receipt of the last one.
+     * bytes; this JVM reads them in place, checks both sequence words of each (the receiver
+     * frees offset blocks once per batch). Measured from the receipt of the last warm-up message
+     * to the receipt of the last one.
      */
-    static Throughput throughput(Path directory, int size, long warmup, long count, int heapBatch)
-            throws IOException, InterruptedException {
+    static Throughput throughput(Path directory, int size, long warmup, long count) throws IOException, InterruptedException {
         Payload.checkSize(size);
-        if (heapBatch < 1 || heapBatch > 1024) {
-            throw new IllegalArgumentException("heapBatch " + heapBatch + " must be in [1, 1024]");
-        }
         if (warmup < 1 || count < 1) {
-            throw new IllegalArgumentException("warmup and count must be at least 1");
+            throw new IllegalArgumentException("warmup=" + warmup + " and count=" + count + " must be at least 1");
         }
         Path path = newHeapPath(directory, "tput");
         try (ShmHeap heap = ShmHeap.create(path, HEAP_CAPACITY)) {
             long usedBefore = heap.stats().usedBytes();
-            ShmChannel data = ShmChannel.create(heap, DATA, SLOTS);
+            ShmChannel data = createChannel(heap, DATA, throughputSlots(size));
             long total = warmup + count;
-            long start = 0;
+            long start;
             long end;
             try (ShmReceiver in = data.newReceiver();
-                 PeerJvm peer = PeerJvm.start(Peer.OURS_SEND, path.toString(), Integer.toString(size), Long.toString(total),
-                         Integer.toString(heapBatch))) {
+                 PeerJvm peer = PeerJvm.start(Peer.OURS_SEND, path.toString(), Integer.toString(size), Long.toString(total))) {
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first message", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a message", peer);
-                Checker checker = new Checker(heap, size, warmup, heapBatch);
+                Checker checker = new Checker(heap, size, warmup);
                 while (checker.expected < total) {
-                    int polled = in.poll(checker, BATCH);
-                    checker.freeHeld();
-                    if (polled == 0) {
+                    if (in.read(checker, BATCH) == 0) {
                         (checker.expected == 0 ? first : spin).spin();
                     } else {
                         spin.reset();
@@ -169,117 +248,60 @@ final class OursBench {
         }
     }
 
-    /**
-     * The peer of {@link #throughput}: allocates, writes and offers {@code total} messages.
-     * With {@code heapBatch > 1} it takes blocks from the heap that many at a time (still one
-     * block per message) and frees the ones it did not need at the end.
-     */
-    static void send(Path path, int size, long total, int heapBatch) throws IOException, InterruptedException {
+    /** The peer of {@link #throughput}: claims, writes in place and commits {@code total} messages. */
+    static void send(Path path, int size, long total) throws IOException, InterruptedException {
         try (ShmHeap heap = ShmHeap.open(path)) {
             ShmChannel data = ShmChannel.attach(heap, DATA, Duration.ofSeconds(30));
-            try (ShmSender out = data.newSender()) {
+            try (ShmSender out = data.newExclusiveSender()) {
                 Spin spin = new Spin(IDLE_NANOS, "waiting for ring or heap space");
-                long[] blocks = new long[heapBatch];
-                int ready = 0;
+                ShmClaim claim = new ShmClaim();
                 for (long seq = 0; seq < total; seq++) {
-                    if (ready == 0) {
-                        ready = take(heap, size, blocks, (int) Math.min(heapBatch, total - seq), spin);
-                    }
-                    long block = blocks[--ready];
-                    write(heap, block, size, seq);
-                    while (!out.offerTrusted(block, size)) {
+                    while (!out.tryClaim(size, claim)) {
                         spin.spin();
                     }
+                    write(heap, claim.offset(), size, seq);
+                    claim.commit();
                     spin.reset();
-                }
-                while (ready > 0) {
-                    heap.free(blocks[--ready]);
                 }
                 Peer.awaitRelease();
             }
         }
     }
 
-    /** Allocates up to {@code wanted} blocks into {@code blocks} (at least one, waiting for space); returns how many. */
-    private static int take(ShmHeap heap, int size, long[] blocks, int wanted, Spin spin) {
-        int n = 0;
-        while (n == 0) {
-            while (n < wanted) {
-                long block = heap.tryAllocate(size, ShmHeap.DEFAULT_ALIGNMENT);
-                if (block == ShmHeap.NO_SPACE) {
-                    break;
-                }
-                // reverse order, so that the blocks are used in the order they were allocated
-                blocks[wanted - 1 - n++] = block;
-            }
-            if (n == 0) {
-                spin.spin();
-            } else if (n < wanted) {
-                System.arraycopy(blocks, wanted - n, blocks, 0, n);
-            }
-        }
-        return n;
-    }
-
-    /** The last message a poll handed over. */
-    private static final class Received implements MessageHandler {
-        long offset;
-        long length;
-
-        @Override
-        public void onMessage(long offset, long length) {
-            this.offset = offset;
-            this.length = length;
-        }
-    }
-
-    /** Checks both sequence words of each message in place, then frees its block. */
-    static final class Checker implements MessageHandler {
+    /** Checks both sequence words of each message in place; the receiver frees offset blocks. */
+    static final class Checker implements MessageReader {
         private final ShmHeap heap;
         private final int size;
         private final long warmup;
-        private final long[] held;
-        private int holding;
         long expected;
         long start;
 
-        /** {@code heapBatch > 1}: free after each poll, up to {@link #BATCH} blocks in a row, instead of one by one. */
-        Checker(ShmHeap heap, int size, long warmup, int heapBatch) {
+        Checker(ShmHeap heap, int size, long warmup) {
             this.heap = heap;
             this.size = size;
             this.warmup = warmup;
-            this.held = heapBatch > 1 ? new long[BATCH] : null;
-        }
-
-        void freeHeld() {
-            while (holding > 0) {
-                heap.free(held[--holding]);
-            }
         }
 
         @Override
-        public void onMessage(long offset, long length) {
+        public boolean onMessage(long offset, long length, boolean inline) {
             long front = heap.getLong(offset);
             long back = heap.getLong(offset + Payload.trailer(size));
             if (length != size || front != expected || back != expected) {
-                throw Payload.mismatch("ours throughput (block " + offset + " of " + length + " B)", expected, front, back);
-            }
-            if (held != null) {
-                held[holding++] = offset;
-            } else {
-                heap.free(offset);
+                throw Payload.mismatch("ours throughput (" + length + " B at " + offset + (inline ? ", inline)" : ", by offset)"),
+                        expected, front, back);
             }
             if (++expected == warmup) {
                 start = System.nanoTime();
             }
+            return false;
         }
     }
 
-    /** Writes the whole payload of message {@code seq} into the block, in place. */
-    static void write(ShmHeap heap, long block, int size, long seq) {
-        heap.putLong(block, seq);
-        heap.putBytes(block + Long.BYTES, Payload.TEMPLATE, Long.BYTES, Payload.body(size));
-        heap.putLong(block + Payload.trailer(size), seq);
+    /** Writes the whole payload of message {@code seq} at {@code at}, in place. */
+    static void write(ShmHeap heap, long at, int size, long seq) {
+        heap.putLong(at, seq);
+        heap.putBytes(at + Long.BYTES, Payload.TEMPLATE, Long.BYTES, Payload.body(size));
+        heap.putLong(at + Payload.trailer(size), seq);
     }
 
     private static void checkNoLeak(ShmHeap heap, long usedBefore) {

@@ -38,8 +38,7 @@ public final class Peer {
         switch (args[0]) {
             case FLOOR_PONG -> CacheLineFloor.pong(Path.of(args[1]));
             case OURS_PONG -> OursBench.pong(Path.of(args[1]));
-            case OURS_SEND -> OursBench.send(Path.of(args[1]), Integer.parseInt(args[2]), Long.parseLong(args[3]),
-                    Integer.parseInt(args[4]));
+            case OURS_SEND -> OursBench.send(Path.of(args[1]), Integer.parseInt(args[2]), Long.parseLong(args[3]));
             case AERON_PONG -> AeronBench.pong(args[1]);
             case AERON_SEND -> AeronBench.send(args[1], Integer.parseInt(args[2]), Long.parseLong(args[3]));
             default -> throw new IllegalArgumentException("unknown role " + args[0]);

@@ -5,6 +5,7 @@ import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.ipc.ChannelStats;
 import dev.shmheap.ipc.Message;
+import dev.shmheap.ipc.MessageReader;
 import dev.shmheap.ipc.MessageReceiver;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmReceiver;
@@ -23,13 +24,18 @@ import java.util.concurrent.TimeUnit;
 /**
  * Creates the channel, receives until every producer has sent its end-of-stream message,
  * checks each message in place (magic, checksum, per-producer order: no loss, no duplicate),
- * frees it, and prints throughput, one-way latency and the heap's usage before and after.
+ * and prints throughput, one-way latency, how many messages travelled inline and how many by
+ * offset, and the heap's usage before and after. On a shared-memory channel it reads in
+ * batches with {@code ShmReceiver.read}: inline messages are checked inside the ring, offset
+ * blocks are freed by the receiver once per batch.
  * Exits with status 0 only if every message arrived intact and the heap is back where it started.
  */
 public final class Consumer {
     static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] --producers N"
             + " [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
+    /** Most messages one read hands over before head is stored and the batch's blocks freed. */
+    static final int BATCH = 64;
 
     private Consumer() {
     }
@@ -42,6 +48,8 @@ public final class Consumer {
         final List<String> errors = new ArrayList<>();
         long errorCount;
         long messages;
+        long inline;
+        long byOffset;
         long bytes;
         long checksumFailures;
         long lost;
@@ -84,6 +92,16 @@ public final class Consumer {
      */
     static int run(Path path, long capacity, String channelName, int slots, int producers, Duration timeout, Runnable onReady)
             throws Exception {
+        return measure(path, capacity, channelName, slots, producers, timeout, onReady).status();
+    }
+
+    /** What {@link #measure} found: the exit status and what was received. */
+    record Outcome(int status, Result result) {
+    }
+
+    /** {@link #run}, returning what was received as well. */
+    static Outcome measure(Path path, long capacity, String channelName, int slots, int producers, Duration timeout, Runnable onReady)
+            throws Exception {
         try (ShmHeap heap = ShmHeap.openOrCreate(path, capacity)) {
             HeapStats before = heap.stats();
             System.out.println("consumer: heap " + path + " (" + Units.bytes(heap.capacity()) + "); before: " + Units.heap(before));
@@ -111,12 +129,15 @@ public final class Consumer {
                     + "; verify: " + report);
             boolean pass = result.ok(producers) && clean && leftover == 0;
             System.out.println("RESULT: " + (pass ? "PASS" : "FAIL"));
-            return pass ? 0 : 1;
+            return new Outcome(pass ? 0 : 1, result);
         }
     }
 
     /** Receives until {@code producers} end-of-stream messages arrived or {@code timeout} passes without progress. */
     static Result receive(ShmHeap heap, MessageReceiver receiver, int producers, Duration timeout) throws InterruptedException {
+        if (receiver instanceof ShmReceiver shm) {
+            return read(heap, shm, producers, timeout);
+        }
         Result result = new Result();
         long idleDeadline = System.nanoTime() + timeout.toNanos();
         while (result.announced.size() < producers) {
@@ -139,9 +160,52 @@ public final class Consumer {
             }
             idleDeadline = now + timeout.toNanos();
             Message message = polled.get();
-            check(heap, message, result, now);
+            result.byOffset++;
+            check(heap, message.offset(), message.length(), result, now);
             heap.free(message.offset());
         }
+        return finish(result);
+    }
+
+    /**
+     * The shared-memory form of {@link #receive}: reads up to {@link #BATCH} messages at a time in
+     * place, inline or by offset; the receiver frees the offset blocks after each batch.
+     */
+    private static Result read(ShmHeap heap, ShmReceiver receiver, int producers, Duration timeout) throws InterruptedException {
+        Result result = new Result();
+        long idleDeadline = System.nanoTime() + timeout.toNanos();
+        MessageReader reader = (offset, length, inline) -> {
+            if (inline) {
+                result.inline++;
+            } else {
+                result.byOffset++;
+            }
+            check(heap, offset, length, result, System.nanoTime());
+            return false;
+        };
+        while (result.announced.size() < producers) {
+            int read;
+            try {
+                read = receiver.read(reader, BATCH, 100, TimeUnit.MILLISECONDS);
+            } catch (IllegalStateException e) {
+                result.error(e.getMessage());
+                continue;
+            }
+            long now = System.nanoTime();
+            if (read > 0) {
+                idleDeadline = now + timeout.toNanos();
+            } else if (now - idleDeadline >= 0) {
+                result.timedOut = true;
+                result.error("no message for " + timeout + "; end-of-stream from " + result.announced.keySet() + " of " + producers
+                        + " producers");
+                break;
+            }
+        }
+        return finish(result);
+    }
+
+    /** Counts what the end-of-stream messages announced but did not arrive. */
+    private static Result finish(Result result) {
         for (Map.Entry<Integer, Long> end : result.announced.entrySet()) {
             long received = result.nextSequence.getOrDefault(end.getKey(), 0L);
             if (received != end.getValue()) {
@@ -152,9 +216,7 @@ public final class Consumer {
         return result;
     }
 
-    private static void check(ShmHeap heap, Message message, Result result, long now) {
-        long offset = message.offset();
-        long length = message.length();
+    private static void check(ShmHeap heap, long offset, long length, Result result, long now) {
         if (length < DemoMessage.HEADER_LENGTH || heap.getInt(offset + DemoMessage.MAGIC_OFFSET) != DemoMessage.MAGIC) {
             result.error("message at offset " + offset + " (length " + length + ") is not a demo message");
             return;
@@ -208,7 +270,10 @@ public final class Consumer {
         for (String error : result.errors) {
             System.out.println("    error: " + error);
         }
-        System.out.println("  channel: " + channel.capacity() + " slots, positions used " + Units.count(channel.tail())
+        System.out.println("  messages: " + Units.count(channel.inlineMessages()) + " inline (in the ring, up to "
+                + (channel.slotLength() - 16) + " B), " + Units.count(channel.offsetMessages()) + " by offset (in heap blocks)");
+        System.out.println("  channel: " + channel.capacity() + " slots of " + channel.slotLength() + " B, positions used "
+                + Units.count(channel.tail())
                 + ", skipped slots " + channel.skippedSlots() + ", consumer futex sleeps " + Units.count(channel.futexWaits())
                 + ", producer wakes " + Units.count(channel.futexWakes()) + ", undelivered messages freed at close " + leftover);
     }

@@ -3,8 +3,9 @@ package dev.shmheap.ipc.demo;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.ChannelStats;
-import dev.shmheap.ipc.Message;
+import dev.shmheap.ipc.MessageReader;
 import dev.shmheap.ipc.ShmChannel;
+import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmReceiver;
 import dev.shmheap.ipc.ShmSender;
 import org.HdrHistogram.Histogram;
@@ -13,23 +14,29 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Round-trip latency between two JVMs over two channels ("ping" and "pong"). This process
- * allocates a block, writes a sequence number, offers it on "ping"; the child JVM receives it
- * and offers the <em>same block</em> back on "pong" (zero copy both ways); this process checks
- * it, records the round trip and frees the block.
+ * claims room for a message on "ping" ({@code ShmSender.tryClaim}), writes a sequence number in
+ * place and commits; the child JVM reads it in place and sends it back on "pong" (a message of
+ * up to the channel's inline capacity is copied into a pong claim inside the ring, as any echo
+ * over a ring must; a longer one travels in its own heap block and is forwarded by offset, zero
+ * copy); this process checks the reply in place and records the round trip. The last line of
+ * output is {@code rtt_p50_ns=... rtt_p99_ns=... rtt_p999_ns=...}, for scripts.
  *
  * <p>Modes: {@code spin} polls without ever sleeping (both processes keep a core busy);
- * {@code block} uses the blocking poll (brief spin, yield, then futex sleep), which is what a
+ * {@code block} uses the blocking read (brief spin, yield, then futex sleep), which is what a
  * consumer that must not burn a core would use.
  */
 public final class PingPong {
     static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]";
     private static final long STOP = -1;
     private static final long IDLE_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
+    private static final long FIRST_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** Ring slots of each channel. */
+    private static final int SLOTS = 1024;
+    private static final int MAX_SIZE = 1 << 20;
 
     private PingPong() {
     }
@@ -55,44 +62,43 @@ public final class PingPong {
         long count = args.getLong("count", 100_000);
         long warmup = args.getLong("warmup", 20_000);
         boolean spin = mode.equals("spin");
-        if (size < 2 * Long.BYTES) {
-            throw new Args.UsageException("--size must be at least 16: " + size);
+        if (size < 2 * Long.BYTES || size > MAX_SIZE) {
+            throw new Args.UsageException("--size must be in [16, " + MAX_SIZE + "]: size=" + size);
+        }
+        if (count < 1 || warmup < 0) {
+            throw new Args.UsageException("--count must be at least 1 and --warmup at least 0: count=" + count + ", warmup=" + warmup);
         }
         Process child = null;
         try (ShmHeap heap = ShmHeap.openOrCreate(path, 64L << 20)) {
             HeapStats before = heap.stats();
-            ShmChannel ping = ShmChannel.create(heap, "ping", 1024);
-            ShmChannel pong = ShmChannel.create(heap, "pong", 1024);
+            ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS);
+            ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS);
             Histogram rtt = new Histogram(3);
             ChannelStats pingStats;
             ChannelStats pongStats;
             try (ShmReceiver receiver = pong.newReceiver(); ShmSender sender = ping.newSender()) {
                 child = ChildJvm.start(PingPong.class, List.of("-Xmx128m"), List.of("--pong", "--heap", path.toString(), "--mode", mode));
-                System.out.println("pingpong: " + size + "-byte messages, " + Units.count(count) + " round trips after "
-                        + Units.count(warmup) + " warm-up, mode " + mode + ", heap " + path);
+                System.out.println("pingpong: " + size + "-byte messages (" + (size <= ping.inlineCapacity() ? "inline, in the ring"
+                        : "by offset, in heap blocks") + "), " + Units.count(count) + " round trips after " + Units.count(warmup)
+                        + " warm-up, mode " + mode + ", heap " + path);
+                ShmClaim claim = new ShmClaim();
+                Reply reply = new Reply(heap, size);
                 for (long i = 0; i < warmup + count; i++) {
-                    long block = heap.allocate(size);
-                    heap.putLong(block, i);
                     long start = System.nanoTime();
-                    while (!sender.offer(block, size)) {
-                        Thread.onSpinWait();
-                    }
-                    Message back = receive(receiver, spin, i == 0 ? TimeUnit.SECONDS.toNanos(30) : IDLE_LIMIT_NANOS);
+                    send(sender, claim, size);
+                    heap.putLong(claim.offset(), i);
+                    heap.putLong(claim.offset() + size - Long.BYTES, i);
+                    claim.commit();
+                    reply.expected = i;
+                    receive(receiver, reply, spin, i == 0 ? FIRST_LIMIT_NANOS : IDLE_LIMIT_NANOS);
                     long elapsed = System.nanoTime() - start;
-                    if (back.offset() != block || heap.getLong(block) != i) {
-                        throw new IllegalStateException("round trip " + i + " returned offset " + back.offset() + " holding "
-                                + heap.getLong(back.offset()) + "; sent offset " + block);
-                    }
-                    heap.free(block);
                     if (i >= warmup) {
                         rtt.recordValue(elapsed);
                     }
                 }
-                long stop = heap.allocate(size);
-                heap.putLong(stop, STOP);
-                if (!sender.offer(stop, size, 10, TimeUnit.SECONDS)) {
-                    heap.free(stop);
-                }
+                send(sender, claim, size);
+                heap.putLong(claim.offset(), STOP);
+                claim.commit();
                 if (!child.waitFor(30, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("the pong JVM did not exit");
                 }
@@ -107,9 +113,12 @@ public final class PingPong {
                 oneWay.recordValueWithCount(v.getValueIteratedTo() / 2, v.getCountAtValueIteratedTo());
             }
             System.out.println("  one way (round trip/2): " + Units.percentiles(oneWay));
-            System.out.println("  futex sleeps: pong side " + Units.count(pingStats.futexWaits()) + ", ping side "
-                    + Units.count(pongStats.futexWaits()) + "; heap used after " + Units.count(heap.stats().usedBytes()) + " B (before "
-                    + Units.count(before.usedBytes()) + " B)");
+            System.out.println("  messages: ping inline " + Units.count(pingStats.inlineMessages()) + ", by offset "
+                    + Units.count(pingStats.offsetMessages()) + "; futex sleeps: pong side " + Units.count(pingStats.futexWaits())
+                    + ", ping side " + Units.count(pongStats.futexWaits()) + "; heap used after " + Units.count(heap.stats().usedBytes())
+                    + " B (before " + Units.count(before.usedBytes()) + " B)");
+            System.out.println("rtt_p50_ns=" + rtt.getValueAtPercentile(50) + " rtt_p99_ns=" + rtt.getValueAtPercentile(99)
+                    + " rtt_p999_ns=" + rtt.getValueAtPercentile(99.9));
             return child.exitValue() == 0 && heap.stats().usedBytes() == before.usedBytes() ? 0 : 1;
         } finally {
             if (child != null) {
@@ -121,20 +130,32 @@ public final class PingPong {
         }
     }
 
-    private static Message receive(ShmReceiver receiver, boolean spin, long limitNanos) throws InterruptedException {
+    private static void send(ShmSender sender, ShmClaim claim, long size) {
+        long deadline = 0;
+        for (int i = 0; !sender.tryClaim(size, claim); i++) {
+            Thread.onSpinWait();
+            if ((i & 0xFFFF) == 0xFFFF) {
+                long now = System.nanoTime();
+                if (deadline == 0) {
+                    deadline = now + IDLE_LIMIT_NANOS;
+                } else if (now - deadline >= 0) {
+                    throw new IllegalStateException("no room on channel '" + sender.channel().name() + "' for "
+                            + TimeUnit.NANOSECONDS.toSeconds(IDLE_LIMIT_NANOS) + " s");
+                }
+            }
+        }
+    }
+
+    /** Reads one message: busy-polling ({@code spin}) or with the blocking read. */
+    private static void receive(ShmReceiver receiver, MessageReader reader, boolean spin, long limitNanos) throws InterruptedException {
         if (!spin) {
-            Optional<Message> message = receiver.poll(limitNanos, TimeUnit.NANOSECONDS);
-            if (message.isEmpty()) {
+            if (receiver.read(reader, 1, limitNanos, TimeUnit.NANOSECONDS) == 0) {
                 throw new IllegalStateException("no message for " + TimeUnit.NANOSECONDS.toSeconds(limitNanos) + " s");
             }
-            return message.get();
+            return;
         }
         long deadline = 0;
-        for (int i = 0; ; i++) {
-            Optional<Message> message = receiver.poll();
-            if (message.isPresent()) {
-                return message.get();
-            }
+        for (int i = 0; receiver.read(reader, 1) == 0; i++) {
             Thread.onSpinWait();
             if ((i & 0xFFFF) == 0xFFFF) {
                 long now = System.nanoTime();
@@ -147,23 +168,74 @@ public final class PingPong {
         }
     }
 
-    /** The echo side: sends every block it receives on "ping" straight back on "pong". */
+    /** Checks a reply in place: the sequence number of the ping it answers, at both ends. */
+    private static final class Reply implements MessageReader {
+        private final ShmHeap heap;
+        private final int size;
+        long expected;
+
+        Reply(ShmHeap heap, int size) {
+            this.heap = heap;
+            this.size = size;
+        }
+
+        @Override
+        public boolean onMessage(long offset, long length, boolean inline) {
+            long front = heap.getLong(offset);
+            long back = heap.getLong(offset + size - Long.BYTES);
+            if (length != size || front != expected || back != expected) {
+                throw new IllegalStateException("round trip " + expected + " returned " + length + " B holding " + front + " and "
+                        + back + "; sent " + size + " B");
+            }
+            return false;
+        }
+    }
+
+    /** The echo side: sends every message it reads on "ping" back on "pong". */
     private static void pong(Path path, boolean spin) throws Exception {
         try (ShmHeap heap = ShmHeap.open(path)) {
             ShmChannel ping = ShmChannel.attach(heap, "ping", Duration.ofSeconds(30));
             ShmChannel pong = ShmChannel.attach(heap, "pong", Duration.ofSeconds(30));
             try (ShmReceiver receiver = ping.newReceiver(); ShmSender sender = pong.newSender()) {
-                for (;;) {
-                    Message message = receive(receiver, spin, IDLE_LIMIT_NANOS);
-                    if (heap.getLong(message.offset()) == STOP) {
-                        heap.free(message.offset());
-                        return;
-                    }
-                    while (!sender.offer(message.offset(), message.length())) {
-                        Thread.onSpinWait();
-                    }
+                Echo echo = new Echo(heap, sender);
+                while (!echo.stopped) {
+                    receive(receiver, echo, spin, IDLE_LIMIT_NANOS);
                 }
             }
+        }
+    }
+
+    /** Sends back what it reads: an inline message copied into a claim, an offset message by its offset. */
+    private static final class Echo implements MessageReader {
+        private final ShmHeap heap;
+        private final ShmSender sender;
+        private final ShmClaim claim = new ShmClaim();
+        private final byte[] copy;
+        boolean stopped;
+
+        Echo(ShmHeap heap, ShmSender sender) {
+            this.heap = heap;
+            this.sender = sender;
+            this.copy = new byte[sender.channel().inlineCapacity()];
+        }
+
+        @Override
+        public boolean onMessage(long offset, long length, boolean inline) {
+            if (heap.getLong(offset) == STOP) {
+                stopped = true;
+                return false;
+            }
+            if (!inline) {
+                while (!sender.offerTrusted(offset, length)) {
+                    Thread.onSpinWait();
+                }
+                return true;
+            }
+            send(sender, claim, length);
+            heap.getBytes(offset, copy, 0, (int) length);
+            heap.putBytes(claim.offset(), copy, 0, (int) length);
+            claim.commit();
+            return false;
         }
     }
 }

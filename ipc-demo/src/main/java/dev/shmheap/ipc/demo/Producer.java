@@ -3,6 +3,8 @@ package dev.shmheap.ipc.demo;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.MessageSender;
 import dev.shmheap.ipc.ShmChannel;
+import dev.shmheap.ipc.ShmClaim;
+import dev.shmheap.ipc.ShmSender;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,15 +14,19 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Sends {@code --count} messages of mixed sizes into a channel, then an end-of-stream message.
- * Each message is a heap block this process allocates and fills; the consumer frees it.
- * When the heap is full it waits for the consumer to free blocks; when the ring is full it
- * waits for slots (both count as backpressure in the summary).
+ * On a shared-memory channel each message is claimed with {@code ShmSender.tryClaim} and written
+ * in place: inside the ring if it is short enough (inline), else in a heap block the claim
+ * allocates (by offset; the consumer frees it). When the ring or the heap is full it waits
+ * (counted as backpressure in the summary). Over any other {@link MessageSender} it allocates
+ * and fills a heap block and offers its offset.
  */
 public final class Producer {
     static final String USAGE = "producer --heap PATH [--capacity 256m] [--channel demo] --id N [--count 100000]"
             + " [--min-size 64] [--max-size 64k] [--seed S] [--timeout-seconds 60]";
     /** Bytes of pattern data payloads are copied from. */
     private static final int SOURCE_LENGTH = 1 << 17;
+    /** Failed claims spent spinning before the producer starts to park. */
+    private static final int SPINS_BEFORE_PARKING = 10_000;
 
     private Producer() {
     }
@@ -32,7 +38,7 @@ public final class Producer {
             double seconds = nanos / 1e9;
             return "producer " + producer + ": sent " + Units.count(messages) + " messages, " + Units.bytes(bytes) + " in "
                     + String.format(java.util.Locale.ROOT, "%.2f s", seconds) + " (" + Units.perSecond(messages / seconds) + " msg/s); waited for ring space "
-                    + Units.count(ringFullWaits) + "x, for heap space " + Units.count(heapFullWaits) + "x";
+                    + Units.count(ringFullWaits) + "x, for ring or heap space (long messages) " + Units.count(heapFullWaits) + "x";
         }
     }
 
@@ -49,7 +55,7 @@ public final class Producer {
         try (ShmHeap heap = ShmHeap.openOrCreate(path, args.getLong("capacity", 256L << 20))) {
             ShmChannel channel = ShmChannel.attach(heap, args.get("channel", "demo"), timeout);
             Result result;
-            try (MessageSender sender = channel.newSender()) {
+            try (ShmSender sender = channel.newSender()) {
                 result = run(heap, sender, id, args.getLong("count", 100_000), sizes, timeout);
             }
             System.out.println(result);
@@ -66,6 +72,9 @@ public final class Producer {
         byte[] source = new byte[SOURCE_LENGTH];
         new SplittableRandom(0x5eed_0000L + id).nextBytes(source);
         long[] waits = new long[2];
+        if (sender instanceof ShmSender shm) {
+            return runClaims(heap, shm, id, count, sizes, timeout, source, waits);
+        }
         long bytes = 0;
         long start = System.nanoTime();
         for (long sequence = 0; sequence < count; sequence++) {
@@ -80,6 +89,52 @@ public final class Producer {
         DemoMessage.writeEnd(heap, end, id, count);
         send(heap, sender, end, DemoMessage.HEADER_LENGTH, timeout, waits);
         return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
+    }
+
+    /** The shared-memory form: every message claimed and written in place, inline or in a claimed block. */
+    private static Result runClaims(ShmHeap heap, ShmSender sender, int id, long count, SizeMix sizes, Duration timeout, byte[] source,
+                                    long[] waits) {
+        ShmClaim claim = new ShmClaim();
+        long bytes = 0;
+        long start = System.nanoTime();
+        for (long sequence = 0; sequence < count; sequence++) {
+            int length = sizes.next();
+            claim(sender, claim, length, timeout, waits);
+            int sourceIndex = (int) ((sequence * 7919) & (SOURCE_LENGTH / 2 - 1));
+            DemoMessage.write(heap, claim.offset(), length, id, sequence, source, sourceIndex);
+            DemoMessage.stamp(heap, claim.offset());
+            claim.commit();
+            bytes += length;
+        }
+        claim(sender, claim, DemoMessage.HEADER_LENGTH, timeout, waits);
+        DemoMessage.writeEnd(heap, claim.offset(), id, count);
+        DemoMessage.stamp(heap, claim.offset());
+        claim.commit();
+        return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
+    }
+
+    /** Claims room for {@code length} bytes, waiting while the ring (or, for a long message, the heap) is full. */
+    private static void claim(ShmSender sender, ShmClaim claim, int length, Duration timeout, long[] waits) {
+        if (sender.tryClaim(length, claim)) {
+            return;
+        }
+        waits[length <= sender.channel().inlineCapacity() ? 0 : 1]++;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long park = 1_000;
+        for (int attempt = 0; !sender.tryClaim(length, claim); attempt++) {
+            if (attempt < SPINS_BEFORE_PARKING) {
+                // The consumer frees a whole batch at once: room usually comes back within
+                // microseconds, far sooner than the shortest park (about 50 us on Linux).
+                Thread.onSpinWait();
+                continue;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw new IllegalStateException("no room for a " + length + "-byte message on channel '" + sender.channel().name()
+                        + "' for " + timeout + ": is the consumer running? " + sender.channel().stats());
+            }
+            LockSupport.parkNanos(park);
+            park = Math.min(park * 2, 1_000_000);
+        }
     }
 
     private static long allocate(ShmHeap heap, int length, Duration timeout, long[] waits) {

@@ -5,12 +5,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Messages/s and MB/s for one message size and a number of producer JVMs: this process
  * consumes (and checks every message), {@code --producers} child JVMs produce
- * {@code --count} messages each.
+ * {@code --count} messages each. The last line of output is {@code msgs_per_s=... mb_per_s=...}
+ * (payload megabytes, 10^6 bytes), for scripts.
  */
 public final class Throughput {
     static final String USAGE = "throughput [--heap PATH] [--capacity 256m] [--producers 2] [--size 1k] [--count 200000]"
@@ -31,7 +33,8 @@ public final class Throughput {
         List<Process> children = new ArrayList<>();
         int status;
         try {
-            status = Consumer.run(path, capacity, "throughput", args.getInt("slots", 1024), producers, Duration.ofSeconds(60), () -> {
+            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.getInt("slots", 1024), producers,
+                    Duration.ofSeconds(60), () -> {
                 for (int id = 1; id <= producers; id++) {
                     try {
                         children.add(ChildJvm.start(Producer.class, List.of("-Xmx256m"), List.of("--heap", path.toString(), "--capacity",
@@ -42,11 +45,15 @@ public final class Throughput {
                     }
                 }
             });
+            status = outcome.status();
             for (Process child : children) {
                 if (!child.waitFor(30, TimeUnit.SECONDS) || child.exitValue() != 0) {
                     status = 1;
                 }
             }
+            Consumer.Result result = outcome.result();
+            System.out.println(String.format(Locale.ROOT, "msgs_per_s=%.0f mb_per_s=%.1f", result.messages / result.seconds(),
+                    result.bytes / result.seconds() / 1e6));
         } finally {
             children.forEach(Process::destroyForcibly);
             if (ownHeap) {
