@@ -34,12 +34,17 @@ public final class Backoff {
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     private final long timeoutNanos;
+    private final int spins;
+    private final int yields;
     private final long maxParkNanos;
     private long start;
     private int step;
     private long park;
 
-    private Backoff(long timeoutNanos, long maxParkNanos) {
+    private Backoff(long timeoutNanos, int spins, int yields, long maxParkNanos) {
+        if (spins < 0 || yields < 0) {
+            throw new IllegalArgumentException("spins=" + spins + " and yields=" + yields + " must not be negative");
+        }
         if (timeoutNanos < 0) {
             throw new IllegalArgumentException("timeoutNanos=" + timeoutNanos + " must not be negative");
         }
@@ -47,23 +52,34 @@ public final class Backoff {
             throw new IllegalArgumentException("maxParkNanos=" + maxParkNanos + " must be at least " + MIN_PARK_NANOS);
         }
         this.timeoutNanos = timeoutNanos;
+        this.spins = spins;
+        this.yields = yields;
         this.maxParkNanos = maxParkNanos;
         reset();
     }
 
     /** A wait without a deadline. */
     public static Backoff forever() {
-        return new Backoff(NO_DEADLINE, MAX_PARK_NANOS);
+        return new Backoff(NO_DEADLINE, SPINS, YIELDS, MAX_PARK_NANOS);
     }
 
     /** A wait that gives up {@code timeoutNanos} after it starts ({@link #NO_DEADLINE}: never). */
     public static Backoff until(long timeoutNanos) {
-        return new Backoff(timeoutNanos, MAX_PARK_NANOS);
+        return new Backoff(timeoutNanos, SPINS, YIELDS, MAX_PARK_NANOS);
     }
 
     /** Like {@link #until(long)}, with parks of at most {@code maxParkNanos}. */
     public static Backoff until(long timeoutNanos, long maxParkNanos) {
-        return new Backoff(timeoutNanos, maxParkNanos);
+        return new Backoff(timeoutNanos, SPINS, YIELDS, maxParkNanos);
+    }
+
+    /**
+     * A wait with its own phases: {@code spins} spins, {@code yields} yields, then parks of at
+     * most {@code maxParkNanos}; for a waiter whose peer usually answers later than a lock
+     * holder does (a consumer spins longer before it sleeps).
+     */
+    public static Backoff of(long timeoutNanos, int spins, int yields, long maxParkNanos) {
+        return new Backoff(timeoutNanos, spins, yields, maxParkNanos);
     }
 
     /**
@@ -71,12 +87,12 @@ public final class Backoff {
      * the caller then gives up (after checking its condition once more if it likes).
      */
     public boolean idle() {
-        if (step < SPINS) {
+        if (step < spins) {
             step++;
             Thread.onSpinWait();
             return true;
         }
-        if (step < SPINS + YIELDS) {
+        if (step < spins + yields) {
             step++;
             Thread.yield();
             return true;
@@ -95,7 +111,7 @@ public final class Backoff {
      * so a check that costs a system call (is the other process alive?) is cheap beside it.
      */
     public boolean parking() {
-        return step >= SPINS + YIELDS;
+        return step >= spins + yields;
     }
 
     /** Nanoseconds until the deadline (never negative past it: 0), or {@link Long#MAX_VALUE} without one. */

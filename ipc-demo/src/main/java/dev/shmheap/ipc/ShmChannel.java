@@ -1,6 +1,7 @@
 package dev.shmheap.ipc;
 
 import dev.shmheap.ShmHeap;
+import dev.shmheap.Backoff;
 import dev.shmheap.ProcessIdentity;
 
 import java.nio.ByteOrder;
@@ -8,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.locks.LockSupport;
 
 import static dev.shmheap.ipc.ChannelDescriptor.*;
 
@@ -80,6 +80,10 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
 public final class ShmChannel {
     /** How long a slot may stay claimed at head before the consumer asks whether its producer is alive. */
     static final long LIVENESS_CHECK_NANOS = 1_000_000;
+    /** Longest pause of {@link #attach} waiting for a creator: a channel appears within 20 ms of its bind. */
+    private static final long ATTACH_MAX_PARK_NANOS = 20_000_000;
+    /** How often {@link #destroy} asks whether the attached processes have gone. */
+    private static final long DESTROY_POLL_NANOS = 1_000_000;
 
     private final ShmHeap heap;
     private final String name;
@@ -153,21 +157,18 @@ public final class ShmChannel {
      *                               name is not a channel of this format
      */
     public static ShmChannel attach(ShmHeap heap, String name, Duration wait) throws InterruptedException {
-        long deadline = System.nanoTime() + wait.toNanos();
-        long park = 100_000;
+        Backoff backoff = Backoff.of(wait.toNanos(), 0, 0, ATTACH_MAX_PARK_NANOS);
         for (;;) {
             OptionalLong bound = heap.lookup(name);
             if (bound.isPresent()) {
                 return validate(heap, name, bound.getAsLong());
             }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new IllegalStateException("no channel named '" + name + "' appeared in heap " + heap.path() + " within " + wait);
-            }
             if (Thread.interrupted()) {
                 throw new InterruptedException("waiting for channel '" + name + "'");
             }
-            LockSupport.parkNanos(park);
-            park = Math.min(park * 2, 20_000_000);
+            if (!backoff.idle()) {
+                throw new IllegalStateException("no channel named '" + name + "' appeared in heap " + heap.path() + " within " + wait);
+            }
         }
     }
 
@@ -205,7 +206,7 @@ public final class ShmChannel {
      * @throws IllegalStateException if a live producer or consumer is still attached after the wait
      */
     public long destroy(Duration waitForProducers) throws InterruptedException {
-        long deadline = System.nanoTime() + waitForProducers.toNanos();
+        Backoff backoff = Backoff.of(waitForProducers.toNanos(), 0, 0, DESTROY_POLL_NANOS);
         for (;;) {
             List<Long> live = liveProducers();
             long consumer = heap.getLongVolatile(base + CONSUMER_OFFSET);
@@ -213,7 +214,7 @@ public final class ShmChannel {
             if (live.isEmpty() && !consumerAlive) {
                 break;
             }
-            if (System.nanoTime() - deadline >= 0) {
+            if (backoff.expired()) {
                 StringBuilder who = new StringBuilder();
                 for (long token : live) {
                     who.append(" producer ").append(ProcessIdentity.describe(token)).append(';');
@@ -226,7 +227,7 @@ public final class ShmChannel {
             if (Thread.interrupted()) {
                 throw new InterruptedException("destroying channel '" + name + "'");
             }
-            LockSupport.parkNanos(1_000_000);
+            backoff.idle();
         }
         long freed = 0;
         long head = heap.getLongVolatile(base + HEAD_OFFSET);

@@ -2,6 +2,7 @@ package dev.shmheap.ipc;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 
 import java.util.Arrays;
@@ -142,14 +143,14 @@ public final class ShmReceiver implements MessageReceiver {
      * @throws InterruptedException if the thread is interrupted while waiting
      */
     public int read(MessageReader reader, int limit, long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        Backoff backoff = Backoff.of(unit.toNanos(timeout), SPINS, YIELDS, MAX_SLEEP_NANOS);
         try {
-            for (int idle = 0; ; idle++) {
+            while (true) {
                 int handed = read(reader, limit);
-                if (handed > 0 || System.nanoTime() - deadline >= 0) {
+                if (handed > 0 || backoff.expired()) {
                     return handed;
                 }
-                idle(idle, deadline);
+                idle(backoff);
             }
         } finally {
             wakeUp();
@@ -241,14 +242,14 @@ public final class ShmReceiver implements MessageReceiver {
 
     @Override
     public Optional<Message> poll(long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        Backoff backoff = Backoff.of(unit.toNanos(timeout), SPINS, YIELDS, MAX_SLEEP_NANOS);
         try {
-            for (int idle = 0; ; idle++) {
+            while (true) {
                 Optional<Message> message = poll();
-                if (message.isPresent() || System.nanoTime() - deadline >= 0) {
+                if (message.isPresent() || backoff.expired()) {
                     return message;
                 }
-                idle(idle, deadline);
+                idle(backoff);
             }
         } finally {
             wakeUp();
@@ -260,19 +261,15 @@ public final class ShmReceiver implements MessageReceiver {
      * announced by a CAS, a full fence, and the slot re-checked after it) FUTEX_WAIT: the first
      * sleep after an announcement at most {@link #FIRST_SLEEP_NANOS}, later ones longer.
      */
-    private void idle(int step, long deadline) throws InterruptedException {
-        if (step < SPINS) {
-            Thread.onSpinWait();
-            return;
-        }
-        if (step < SPINS + YIELDS) {
-            Thread.yield();
+    private void idle(Backoff backoff) throws InterruptedException {
+        if (!backoff.parking()) {
+            backoff.idle();
             return;
         }
         if (Thread.interrupted()) {
             throw new InterruptedException("waiting on channel '" + channel.name() + "'");
         }
-        long remaining = deadline - System.nanoTime();
+        long remaining = backoff.remainingNanos();
         if (remaining <= 0) {
             return;
         }

@@ -1,9 +1,9 @@
 package dev.shmheap.ipc;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 import static dev.shmheap.ipc.ChannelDescriptor.*;
 
@@ -18,8 +18,6 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  */
 public final class ShmSender implements MessageSender {
     private static final long FULL = -1;
-    private static final int SPINS = 100;
-    private static final int YIELDS = 20;
     private static final long MAX_PARK_NANOS = 1_000_000;
 
     private final ShmChannel channel;
@@ -137,28 +135,16 @@ public final class ShmSender implements MessageSender {
     @Override
     public boolean offer(long offset, long length, long timeout, TimeUnit unit) throws InterruptedException {
         checkMessage(offset, length);
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
-        long park = 1_000;
-        for (int attempt = 0; ; attempt++) {
-            if (offerUnchecked(offset, length)) {
-                return true;
+        Backoff backoff = Backoff.until(unit.toNanos(timeout), MAX_PARK_NANOS);
+        while (!offerUnchecked(offset, length)) {
+            if (backoff.parking() && Thread.interrupted()) {
+                throw new InterruptedException("offer to channel '" + channel.name() + "'");
             }
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
+            if (!backoff.idle()) {
                 return false;
             }
-            if (attempt < SPINS) {
-                Thread.onSpinWait();
-            } else if (attempt < SPINS + YIELDS) {
-                Thread.yield();
-            } else {
-                if (Thread.interrupted()) {
-                    throw new InterruptedException("offer to channel '" + channel.name() + "'");
-                }
-                LockSupport.parkNanos(Math.min(park, remaining));
-                park = Math.min(park * 2, MAX_PARK_NANOS);
-            }
         }
+        return true;
     }
 
     /** True if the position at tail is within one lap of head (re-reads head only when the cached one says no). */

@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.demo;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.MessageSender;
 import dev.shmheap.ipc.ShmChannel;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Sends {@code --count} messages of mixed sizes into a channel, then an end-of-stream message.
@@ -27,6 +27,8 @@ public final class Producer {
     private static final int SOURCE_LENGTH = 1 << 17;
     /** Failed claims spent spinning before the producer starts to park. */
     private static final int SPINS_BEFORE_PARKING = 10_000;
+    /** Longest pause while the ring or the heap is full: a waiting producer notices room within a millisecond. */
+    private static final long MAX_PARK_NANOS = 1_000_000;
 
     private Producer() {
     }
@@ -119,21 +121,14 @@ public final class Producer {
             return;
         }
         waits[length <= sender.channel().inlineCapacity() ? 0 : 1]++;
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long park = 1_000;
-        for (int attempt = 0; !sender.tryClaim(length, claim); attempt++) {
-            if (attempt < SPINS_BEFORE_PARKING) {
-                // The consumer frees a whole batch at once: room usually comes back within
-                // microseconds, far sooner than the shortest park (about 50 us on Linux).
-                Thread.onSpinWait();
-                continue;
-            }
-            if (System.nanoTime() - deadline >= 0) {
+        // The consumer frees a whole batch at once: room usually comes back within
+        // microseconds, far sooner than the shortest park (about 50 us on Linux), so spin first.
+        Backoff backoff = Backoff.of(timeout.toNanos(), SPINS_BEFORE_PARKING, 0, MAX_PARK_NANOS);
+        while (!sender.tryClaim(length, claim)) {
+            if (!backoff.idle()) {
                 throw new IllegalStateException("no room for a " + length + "-byte message on channel '" + sender.channel().name()
                         + "' for " + timeout + ": is the consumer running? " + sender.channel().stats());
             }
-            LockSupport.parkNanos(park);
-            park = Math.min(park * 2, 1_000_000);
         }
     }
 
@@ -143,15 +138,12 @@ public final class Producer {
             return offset;
         }
         waits[1]++;
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long park = 10_000;
+        Backoff backoff = Backoff.of(timeout.toNanos(), 0, 0, MAX_PARK_NANOS);
         while ((offset = heap.tryAllocate(length, ShmHeap.DEFAULT_ALIGNMENT)) == ShmHeap.NO_SPACE) {
-            if (System.nanoTime() - deadline >= 0) {
+            if (!backoff.idle()) {
                 throw new IllegalStateException("heap " + heap.path() + " stayed full for " + timeout + ": cannot allocate " + length
                         + " bytes; " + heap.stats());
             }
-            LockSupport.parkNanos(park);
-            park = Math.min(park * 2, 1_000_000);
         }
         return offset;
     }
