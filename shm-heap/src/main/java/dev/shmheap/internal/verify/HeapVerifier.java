@@ -15,6 +15,8 @@ import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.names.NameDirectory;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.pagemap.PageMapWalker;
+import dev.shmheap.internal.slab.OwnedSet;
+import dev.shmheap.internal.slab.OwnerRegistry;
 
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -32,7 +34,11 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   partial list of (c, s) == { SLAB heads of class c, stripe s, with occupancy != all ones }
  *   free count of order k  == |free list of order k|
  *   buddy free bytes       == sum of FREE block bytes;  allocated == capacity - free
- *   (c, s) sets, used      == SLAB heads of class c stripe s, sum of popcount(occupancy)
+ *   (c, s) sets            == SLAB heads of class c stripe s
+ *   (c, s) used            == sum of popcount(occupancy) over its unowned sets
+ *   unowned set            :  R ⊆ O, A == 0
+ *   owned set (owner k+1)  :  no partial-list link, slot k occupied, listed in slot k's registry
+ *                             (O, R, A of an owned set change without locks: not checked)
  *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
  *   mergeable pairs        == |{ FREE p of order k, p < its buddy, buddy FREE of order k }|
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
@@ -54,6 +60,7 @@ public final class HeapVerifier {
     private final NameDirectory names;
     private final HeapLocks locks;
     private final long token;
+    private final OwnerRegistry registry;
     private final List<String> problems = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private long suppressed;
@@ -68,6 +75,7 @@ public final class HeapVerifier {
         this.names = names;
         this.locks = locks;
         this.token = token;
+        this.registry = new OwnerRegistry(memory, layout);
     }
 
     public VerifyReport verify() {
@@ -108,6 +116,8 @@ public final class HeapVerifier {
         long[] allocatedBlocks = {0};
         long[] covered = {0};
         long[] mergeablePairs = {0};
+        long[] ownedUsedBytes = {0};
+        long[] deadOwnedSets = {0};
         PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
             blocks[0]++;
             int order = PageMapEntry.order(word0);
@@ -139,11 +149,26 @@ public final class HeapVerifier {
                     }
                     int k = stripeIndex(c, PageMapEntry.stripe(word0));
                     setsPerClass[k]++;
-                    usedPerClass[k] += Long.bitCount(word1);
-                    if (word1 != -1L) {
-                        partialSets.set(Math.toIntExact(page));
-                    } else if (PageMapEntry.link(word0) != 0) {
-                        problem("page " + page + ": full slab set carries a partial-list link");
+                    long entry = pages.entry(page);
+                    int owner = PageMapEntry.owner(word0);
+                    if (owner != 0) {
+                        checkOwnedSet(page, word0, owner, deadOwnedSets);
+                        ownedUsedBytes[0] += OwnedSet.liveBlocks(pages, entry) * SizeClasses.blockSize(c);
+                    } else {
+                        usedPerClass[k] += Long.bitCount(word1);
+                        long remote = pages.word2At(entry);
+                        if ((remote & ~word1) != 0) {
+                            problem("page " + page + ": unowned slab set has remote-free bits 0x" + Long.toHexString(remote & ~word1)
+                                    + " of blocks that are not in its occupancy word");
+                        }
+                        if (pages.word3At(entry) != 0) {
+                            problem("page " + page + ": unowned slab set carries an owner's allocation count " + pages.word3At(entry));
+                        }
+                        if (word1 != -1L) {
+                            partialSets.set(Math.toIntExact(page));
+                        } else if (PageMapEntry.link(word0) != 0) {
+                            problem("page " + page + ": full slab set carries a partial-list link");
+                        }
                     }
                     checkSetPages(page, c, PageMapEntry.stripe(word0));
                     checkDataReserved(page, order);
@@ -197,13 +222,16 @@ public final class HeapVerifier {
                 notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
             }
         }
+        if (deadOwnedSets[0] > 0) {
+            notes.add(deadOwnedSets[0] + " slab sets are owned by processes that no longer run (recover() adopts them)");
+        }
         if (deadOwnedBytes[0] > 0) {
             notes.add(deadOwnedBytes[0] + " bytes of buddy blocks are held by processes that no longer run");
         }
         if (suppressed > 0) {
             problems.add("... and " + suppressed + " more problems");
         }
-        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes, problems, notes);
+        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes + ownedUsedBytes[0], problems, notes);
     }
 
     /** Every bound name must name a live block; the directory itself holds only valid states. */
@@ -217,6 +245,26 @@ public final class HeapVerifier {
                 problem("name '" + name + "' is bound to offset " + offset + ", which is not a live block");
             }
         });
+    }
+
+    /**
+     * An owned set: off the partial lists, its owner's slot occupied, and listed in that slot's
+     * registry (taking writes the entry before the owner field, releasing clears it after, both
+     * under the stripe lock this walk holds).
+     */
+    private void checkOwnedSet(long page, long word0, int owner, long[] deadOwnedSets) {
+        if (PageMapEntry.link(word0) != 0) {
+            problem("page " + page + ": slab set owned by slot " + (owner - 1) + " carries a partial-list link");
+        }
+        long holder = processTable.tokenAt(owner - 1);
+        if (holder == 0) {
+            problem("page " + page + ": slab set is owned by process-table slot " + (owner - 1) + ", which is free");
+        } else if (!ProcessIdentity.isAlive(holder)) {
+            deadOwnedSets[0]++;
+        }
+        if (!registry.contains(owner - 1, page)) {
+            problem("page " + page + ": slab set owned by slot " + (owner - 1) + " is missing from that slot's owned-set registry");
+        }
     }
 
     private static int stripeIndex(int c, int s) {
