@@ -12,6 +12,7 @@ import static dev.shmheap.TestHeaps.readLong;
 import static dev.shmheap.TestHeaps.writeLong;
 import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_LOCK;
 import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_PARTIAL_HEAD;
+import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_SET_COUNT;
 import static dev.shmheap.internal.layout.HeaderDescriptor.classOffset;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
