@@ -120,17 +120,17 @@ enum CrashScenario {
     OWNED_ALLOCATE {
         @Override
         Prepared prepare(ShmHeap heap) {
-            heap.allocate(128);
-            return new Prepared(() -> heap.allocate(128), 128);
+            heap.allocate(64);
+            return new Prepared(() -> heap.allocate(64), 64);
         }
     },
     /** Owner free into the thread's current set: one store to O. */
     OWNED_LOCAL_FREE {
         @Override
         Prepared prepare(ShmHeap heap) {
-            heap.allocate(512);
-            long block = heap.allocate(512);
-            return new Prepared(() -> heap.free(block), -512);
+            heap.allocate(64);
+            long block = heap.allocate(64);
+            return new Prepared(() -> heap.free(block), -64);
         }
     },
     /**
@@ -171,13 +171,13 @@ enum CrashScenario {
         Prepared prepare(ShmHeap heap) {
             long[] blocks = new long[64];
             for (int i = 0; i < blocks.length; i++) {
-                blocks[i] = heap.allocate(1024);
+                blocks[i] = heap.allocate(64);
             }
             ShmHeap freer = openAgain(heap);
             freer.free(blocks[3]);
             freer.free(blocks[17]);
             freer.free(blocks[40]);
-            return new Prepared(() -> heap.allocate(1024), 1024);
+            return new Prepared(() -> heap.allocate(64), 64);
         }
     },
     /** close(): every owned set goes back to its stripe (blocks stay live), then the slot is freed. */
@@ -188,6 +188,11 @@ enum CrashScenario {
             heap.allocate(2048);
             heap.free(heap.allocate(256));
             return new Prepared(heap::close, 0);
+        }
+
+        @Override
+        long capacity() {
+            return 1 << 20; // sets of 64 and 256 B are owned
         }
     },
     /**
@@ -200,7 +205,7 @@ enum CrashScenario {
             ShmHeap owner = openAgain(heap);
             owner.allocate(64);
             long block = owner.allocate(64);
-            owner.allocate(4096);
+            owner.allocate(256);
             heap.free(block); // pending in R of the owner's set
             try {
                 // the second attachment of a fresh heap holds slot 1
@@ -210,6 +215,11 @@ enum CrashScenario {
                 throw new IllegalStateException(e);
             }
             return new Prepared(heap::recover, 0);
+        }
+
+        @Override
+        long capacity() {
+            return 1 << 20; // sets of 64 and 256 B are owned
         }
     },
     /** Returning an empty set to the buddy, then merging every pair of free buddies. */

@@ -73,6 +73,14 @@ public final class HeapAllocator {
     /** When this attachment last asked whether the holder of a stripe it moved away from runs. */
     private long lastAbandonedCheck = System.nanoTime() - ABANDONED_CHECK_NANOS;
 
+    /**
+     * A class's sets are owned only when one set is at most this fraction of the capacity: every
+     * attached process and thread keeps its own set of each class it allocates, which a small
+     * heap cannot spare (four processes owning a 256 KiB set of 4 KiB blocks each would fill a
+     * 1 MiB heap). Other classes allocate from shared sets under the stripe lock, as before.
+     */
+    static final int OWNED_SET_SHARE = 64;
+    private final boolean[] ownable = new boolean[SizeClasses.COUNT];
     private final int processSlot;
     /** This process's owner field value: slot + 1. */
     private final int owner;
@@ -116,6 +124,9 @@ public final class HeapAllocator {
         this.processSlot = processSlot;
         this.owner = processSlot + 1;
         this.registry = new OwnerRegistry(memory, layout);
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            ownable[c] = SizeClasses.setBytes(c) * OWNED_SET_SHARE <= layout.capacity();
+        }
         ProcessTable processTable = new ProcessTable(memory, layout.processTableOffset());
         this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource(), registry, processTable::slotAlive);
         Arrays.fill(preferredStripe, processSlot % stripes);
@@ -240,6 +251,9 @@ public final class HeapAllocator {
                 return t.base[c] + ((long) OwnedSet.allocate(memory, entry) << (SizeClasses.MIN_SHIFT + c));
             }
             releaseCurrent(t, c);
+        }
+        if (!ownable[c]) {
+            return allocateSlab(c);
         }
         int index = t.index[c];
         if (index < 0) {
