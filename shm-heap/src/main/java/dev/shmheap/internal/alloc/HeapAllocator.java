@@ -247,7 +247,7 @@ public final class HeapAllocator {
     private long allocateOwned(ThreadSets t, int c) {
         long entry = t.entry[c];
         if (entry != 0) {
-            if (OwnedSet.collect(pages, entry) != 0) {
+            if (OwnedSet.collect(memory, entry) != 0) {
                 return t.base[c] + ((long) OwnedSet.allocate(memory, entry) << (SizeClasses.MIN_SHIFT + c));
             }
             releaseCurrent(t, c);
@@ -455,7 +455,7 @@ public final class HeapAllocator {
             if (block < 0) {
                 return NOT_A_LIVE_BLOCK;
             }
-            int result = OwnedSet.remoteFree(pages, head, block);
+            int result = OwnedSet.remoteFree(memory, head, block);
             if (result == OwnedSet.NOT_LIVE) {
                 return NOT_A_LIVE_BLOCK;
             }

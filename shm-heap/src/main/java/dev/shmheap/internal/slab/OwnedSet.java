@@ -3,7 +3,6 @@ package dev.shmheap.internal.slab;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.memory.MappedMemory;
-import dev.shmheap.internal.pagemap.PageMap;
 
 /**
  * The lock-free protocol on one owned slab set, over its head entry (see {@link PageMapEntry}:
@@ -66,33 +65,47 @@ public final class OwnedSet {
     }
 
     /** Remote free of block {@code block}: one CAS on R, then the owner check of the Dekker pair. */
-    public static int remoteFree(PageMap pages, long entry, int block) {
+    public static int remoteFree(MappedMemory memory, long entry, int block) {
         long bit = 1L << block;
-        if ((pages.word1At(entry) & bit) == 0) {
+        if ((memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD1) & bit) == 0) {
             return NOT_LIVE;
         }
         long remote;
         do {
-            remote = pages.word2At(entry);
+            remote = memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD2);
             if ((remote & bit) != 0) {
                 return NOT_LIVE;
             }
-        } while (!pages.compareAndSetWord2At(entry, remote, remote | bit));
-        return PageMapEntry.owner(pages.word0At(entry)) == 0 ? FREED_UNOWNED : FREED;
+        } while (!memory.compareAndSetLong(entry + PageMapEntry.WORD2, remote, remote | bit));
+        return PageMapEntry.owner(memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD0)) == 0 ? FREED_UNOWNED : FREED;
     }
 
-    /** Moves R's bits out of O, then out of R; returns the bits collected. */
-    public static long collect(PageMap pages, long entry) {
-        long remote = pages.word2At(entry);
+    /**
+     * Moves R's bits out of O, then out of R; returns the bits collected. Only one collector
+     * runs per set at a time (the owner, or a lock holder of an unowned set); remote freers may
+     * add bits meanwhile, which the CAS loop keeps.
+     */
+    public static long collect(MappedMemory memory, long entry) {
+        long remote = memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD2);
         if (remote == 0) {
             return 0;
         }
-        pages.putWord1At(entry, pages.word1At(entry) & ~remote);
+        memory.putLongUnchecked(entry + PageMapEntry.WORD1, memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD1) & ~remote);
         long current;
         do {
-            current = pages.word2At(entry);
-        } while (!pages.compareAndSetWord2At(entry, current, current & ~remote));
+            current = memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD2);
+        } while (!memory.compareAndSetLong(entry + PageMapEntry.WORD2, current, current & ~remote));
         return remote;
+    }
+
+    /**
+     * The releasing side of the Dekker pair: stores word 0 with the owner cleared, with a full
+     * fence after it, so that the collection that follows sees every R bit whose freer will
+     * not see owner = 0.
+     */
+    public static void disown(MappedMemory memory, long entry) {
+        long word0 = memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD0);
+        memory.putLongVolatile(entry + PageMapEntry.WORD0, PageMapEntry.withOwner(PageMapEntry.withLink(word0, 0), 0));
     }
 
     /** The block index of {@code offset} in a set of class {@code c} starting at {@code setStart}, or -1 if not a block start. */
@@ -103,7 +116,8 @@ public final class OwnedSet {
     }
 
     /** Live blocks of a set: popcount(O &amp; ~R). */
-    public static long liveBlocks(PageMap pages, long entry) {
-        return Long.bitCount(pages.word1At(entry) & ~pages.word2At(entry));
+    public static long liveBlocks(MappedMemory memory, long entry) {
+        return Long.bitCount(memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD1)
+                & ~memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD2));
     }
 }

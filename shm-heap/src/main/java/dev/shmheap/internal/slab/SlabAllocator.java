@@ -298,8 +298,8 @@ public final class SlabAllocator {
 
     /** Clears the owner (fenced), collects R and moves the set's figures back into the counters. */
     private void disown(int c, int s, long entry, long word0) {
-        pages.putWord0VolatileAt(entry, PageMapEntry.withOwner(PageMapEntry.withLink(word0, 0), 0));
-        OwnedSet.collect(pages, entry);
+        OwnedSet.disown(memory, entry);
+        OwnedSet.collect(memory, entry);
         long live = Long.bitCount(pages.word1At(entry));
         long allocations = pages.word3At(entry);
         if (allocations != 0) {
@@ -331,7 +331,7 @@ public final class SlabAllocator {
     }
 
     private long collectUnownedAt(int c, int s, long entry) {
-        long collected = OwnedSet.collect(pages, entry);
+        long collected = OwnedSet.collect(memory, entry);
         if (collected != 0) {
             long n = Long.bitCount(collected);
             increment(c, s, CLASS_USED_BLOCKS, -n);
@@ -407,7 +407,7 @@ public final class SlabAllocator {
                         registry.clearSet(owner - 1, page);
                     }
                 }
-                OwnedSet.collect(pages, entry);
+                OwnedSet.collect(memory, entry);
                 long word1 = pages.word1At(entry);
                 used[0] += Long.bitCount(word1);
                 long link = word1 == -1L ? 0 : memory.getLong(headOffset);

@@ -65,7 +65,7 @@ public final class HeapFigures {
                     continue; // a stale entry
                 }
                 int c = PageMapEntry.sizeClass(word0);
-                long live = OwnedSet.liveBlocks(pages, entry);
+                long live = OwnedSet.liveBlocks(memory, entry);
                 long allocations = pages.word3At(entry);
                 figures[c][0] += live;
                 figures[c][1] += allocations;

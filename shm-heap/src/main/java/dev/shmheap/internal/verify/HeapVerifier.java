@@ -153,7 +153,7 @@ public final class HeapVerifier {
                     int owner = PageMapEntry.owner(word0);
                     if (owner != 0) {
                         checkOwnedSet(page, word0, owner, deadOwnedSets);
-                        ownedUsedBytes[0] += OwnedSet.liveBlocks(pages, entry) * SizeClasses.blockSize(c);
+                        ownedUsedBytes[0] += OwnedSet.liveBlocks(memory, entry) * SizeClasses.blockSize(c);
                     } else {
                         usedPerClass[k] += Long.bitCount(word1);
                         long remote = pages.word2At(entry);

@@ -101,7 +101,7 @@ class OwnedSetTest {
         assertEquals(0, counter(CLASS_PARTIAL_HEAD), "the only set left the partial list");
         assertEquals(set, registry.set(OWNER - 1, 5), "the registry names the set, registry entry first");
         assertCountersAgree(0);
-        assertEquals(2, OwnedSet.liveBlocks(pages, entry));
+        assertEquals(2, OwnedSet.liveBlocks(memory, entry));
     }
 
     @Test
@@ -117,12 +117,12 @@ class OwnedSetTest {
     @Test
     void shouldFreeRemotelyWithOneBitOfRAndRejectADoubleFree() {
         long entry = takeWithTwoLiveBlocks();
-        assertEquals(OwnedSet.FREED, OwnedSet.remoteFree(pages, entry, 1));
+        assertEquals(OwnedSet.FREED, OwnedSet.remoteFree(memory, entry, 1));
         assertEquals(0b10, pages.word2At(entry));
-        assertEquals(OwnedSet.NOT_LIVE, OwnedSet.remoteFree(pages, entry, 1), "already in R");
+        assertEquals(OwnedSet.NOT_LIVE, OwnedSet.remoteFree(memory, entry, 1), "already in R");
         assertFalse(OwnedSet.free(memory, entry, 1), "the owner cannot free it again either");
-        assertEquals(OwnedSet.NOT_LIVE, OwnedSet.remoteFree(pages, entry, 9), "never allocated");
-        assertEquals(1, OwnedSet.liveBlocks(pages, entry));
+        assertEquals(OwnedSet.NOT_LIVE, OwnedSet.remoteFree(memory, entry, 9), "never allocated");
+        assertEquals(1, OwnedSet.liveBlocks(memory, entry));
     }
 
     @Test
@@ -132,13 +132,13 @@ class OwnedSetTest {
             assertEquals(i, OwnedSet.allocate(memory, entry));
         }
         assertEquals(-1, OwnedSet.allocate(memory, entry), "full");
-        OwnedSet.remoteFree(pages, entry, 7);
-        OwnedSet.remoteFree(pages, entry, 40);
-        assertEquals((1L << 7) | (1L << 40), OwnedSet.collect(pages, entry));
+        OwnedSet.remoteFree(memory, entry, 7);
+        OwnedSet.remoteFree(memory, entry, 40);
+        assertEquals((1L << 7) | (1L << 40), OwnedSet.collect(memory, entry));
         assertEquals(0, pages.word2At(entry));
         assertEquals(7, OwnedSet.allocate(memory, entry));
         assertEquals(40, OwnedSet.allocate(memory, entry));
-        assertEquals(0, OwnedSet.collect(pages, entry), "nothing left to collect");
+        assertEquals(0, OwnedSet.collect(memory, entry), "nothing left to collect");
     }
 
     @Test
@@ -150,7 +150,7 @@ class OwnedSetTest {
         OwnedSet.allocate(memory, entry);
         OwnedSet.allocate(memory, entry);
         OwnedSet.free(memory, entry, 3);
-        OwnedSet.remoteFree(pages, entry, 0);
+        OwnedSet.remoteFree(memory, entry, 0);
         slab.releaseSet(C, S, set, OWNER, 5);
         assertEquals(0, PageMapEntry.owner(pages.word0At(entry)));
         assertEquals(0, pages.word2At(entry), "R collected");
@@ -171,7 +171,7 @@ class OwnedSetTest {
         slab.releaseSet(C, S, set, OWNER, 5);
         assertEquals(0, counter(CLASS_PARTIAL_HEAD), "a full set is not listed");
         // the freer read owner != 0, the owner released, then the freer's CAS landed
-        assertEquals(OwnedSet.FREED_UNOWNED, OwnedSet.remoteFree(pages, entry, 12));
+        assertEquals(OwnedSet.FREED_UNOWNED, OwnedSet.remoteFree(memory, entry, 12));
         assertCountersAgree(64);
         slab.collectUnowned(C, S, set);
         assertCountersAgree(63);
@@ -184,7 +184,7 @@ class OwnedSetTest {
         long entry = takeWithTwoLiveBlocks();
         long set = registry.set(OWNER - 1, 5);
         OwnedSet.allocate(memory, entry);
-        OwnedSet.remoteFree(pages, entry, 0);
+        OwnedSet.remoteFree(memory, entry, 0);
         ownerAlive = false;
         slab.rebuild(C, S);
         assertEquals(0, PageMapEntry.owner(pages.word0At(entry)), "adopted");
@@ -209,10 +209,10 @@ class OwnedSetTest {
     @Test
     void shouldLoseNoFreeWhenKilledBetweenTheTwoStoresOfACollection() {
         long entry = takeWithTwoLiveBlocks();
-        OwnedSet.remoteFree(pages, entry, 1);
+        OwnedSet.remoteFree(memory, entry, 1);
         // the collector's first store (O without R's bits) happened, its CAS on R did not
         pages.putWord1At(entry, pages.word1At(entry) & ~pages.word2At(entry));
-        assertEquals(1, OwnedSet.liveBlocks(pages, entry), "block 1 reads as free, block 0 as live");
+        assertEquals(1, OwnedSet.liveBlocks(memory, entry), "block 1 reads as free, block 0 as live");
         ownerAlive = false;
         slab.rebuild(C, S);
         assertEquals(0, pages.word2At(entry), "the adopter finished the collection");
