@@ -400,12 +400,13 @@ public final class SlabAllocator {
                     // adoption: the owner died (or its slot is free); its blocks stay allocated
                     word0 = PageMapEntry.withOwner(PageMapEntry.withLink(word0, 0), 0);
                     pages.putWord0VolatileAt(entry, word0);
-                    if (pages.word3At(entry) != 0) {
-                        pages.putWord3At(entry, 0);
-                    }
                     if (owner <= PageMapEntry.MAX_OWNER) {
                         registry.clearSet(owner - 1, page);
                     }
+                }
+                // an unowned set has A = 0 (a release killed before it cleared A leaves it set)
+                if (pages.word3At(entry) != 0) {
+                    pages.putWord3At(entry, 0);
                 }
                 OwnedSet.collect(memory, entry);
                 long word1 = pages.word1At(entry);
