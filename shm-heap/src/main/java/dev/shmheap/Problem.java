@@ -26,8 +26,6 @@ public record Problem(Kind kind, long offset, long page, String message) {
         DEAD_LOCK_OWNER,
         /** A page-map entry cannot be read as the head of a block, or the walk does not cover the data region. */
         PAGE_MAP,
-        /** Two free buddies of one order were not merged. */
-        UNMERGED_BUDDIES,
         /** A slab set's page-map entries disagree with its head (class, stripe, links). */
         SLAB_SET,
         /** A buddy free list (a link, a member, a block missing from it) disagrees with the page map. */

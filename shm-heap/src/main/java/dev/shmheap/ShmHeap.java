@@ -89,7 +89,7 @@ public final class ShmHeap implements AutoCloseable {
         this.readOnly = readOnly;
         this.consistentReads = new ConsistentReads(memory, layout, path.toString());
         this.processSlot = readOnly ? -1 : processTable.register(token);
-        this.allocator = new HeapAllocator(memory, layout, pages, token, Math.max(processSlot, 0), path.toString());
+        this.allocator = new HeapAllocator(memory, layout, pages, token, processSlot, path.toString());
         this.locks = allocator.locks();
         this.figures = new HeapFigures(memory, layout, pages);
         this.bounds = new DataBounds(layout, pages.reservations(), path.toString());
@@ -98,7 +98,7 @@ public final class ShmHeap implements AutoCloseable {
     /**
      * Creates a heap of {@code capacityBytes} data bytes (rounded up to 4 KiB pages, at least
      * 32 KiB, at most 1 TiB) in a new file and opens it. The file is a little larger than the
-     * capacity: metadata takes 16 bytes per 4 KiB page plus 28 KiB, and the data region starts
+     * capacity: metadata takes 32 bytes per 4 KiB page plus 92 KiB, and the data region starts
      * at an aligned offset.
      *
      * @throws FileAlreadyExistsException if {@code file} exists
@@ -547,6 +547,7 @@ public final class ShmHeap implements AutoCloseable {
         }
         closed = true;
         if (!readOnly) {
+            allocator.close(); // owned sets go back to the shared lists before the slot is freed
             processTable.deregister(processSlot, token);
         }
         memory.close();

@@ -45,7 +45,12 @@ class ConcurrencyTest {
 
     private static void runOnHeap(long capacity, long runNanos, boolean expectRefusals) throws Exception {
         Path path = TestHeaps.newPath("concurrency");
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        List<Thread> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS, task -> {
+            Thread worker = new Thread(task);
+            workers.add(worker);
+            return worker;
+        });
         try (ShmHeap heap = ShmHeap.create(path, capacity)) {
             HeapStats start = heap.stats();
             Map<Long, Integer> live = new ConcurrentHashMap<>();
@@ -77,6 +82,12 @@ class ConcurrencyTest {
             }
             VerifyReport report = heap.verify();
             assertTrue(report.ok(), report.toString());
+            // A live thread's current sets stay owned until it ends; trim gives back those of ended threads.
+            pool.shutdown();
+            assertTrue(pool.awaitTermination(60, TimeUnit.SECONDS), "the workers ended");
+            for (Thread worker : workers) {
+                worker.join(); // awaitTermination can return while a worker thread is still exiting
+            }
             heap.trim();
             assertEquals(heap.capacity(), heap.stats().buddyFreeBytes(), "after trim the buddy holds everything again");
             assertEquals(0.0, heap.stats().fragmentation(), "everything merged back into one block");

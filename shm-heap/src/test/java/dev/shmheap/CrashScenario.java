@@ -1,6 +1,11 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.lock.ProcessTable;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * The critical sections the crash-point test interrupts. Each prepares some state, then names
@@ -111,6 +116,112 @@ enum CrashScenario {
             return 1 << 20;
         }
     },
+    /** Owner allocate from the thread's current set: O, then the owner's allocation count, no lock. */
+    OWNED_ALLOCATE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(64);
+            return new Prepared(() -> heap.allocate(64), 64);
+        }
+    },
+    /** Owner free into the thread's current set: one store to O. */
+    OWNED_LOCAL_FREE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(64);
+            long block = heap.allocate(64);
+            return new Prepared(() -> heap.free(block), -64);
+        }
+    },
+    /**
+     * The current set is full and nobody freed into it: the owner gives it back (owner = 0,
+     * settle the counters, registry entry cleared) and takes the next set of the stripe's
+     * partial list (registry entry, unlink, owner field, counters), then allocates.
+     */
+    OWNED_SET_RELEASE_AND_TAKE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            for (int i = 0; i < 64; i++) {
+                heap.allocate(64);
+            }
+            return new Prepared(() -> heap.allocate(64), 64);
+        }
+
+        @Override
+        long capacity() {
+            return HeapLayout.STRIPED_MIN_CAPACITY; // a group of four sets: the next one is listed
+        }
+    },
+    /** A free of a block another attachment's thread owns the set of: one CAS on the set's R word. */
+    REMOTE_FREE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            ShmHeap owner = openAgain(heap);
+            owner.allocate(64);
+            long block = owner.allocate(64);
+            return new Prepared(() -> heap.free(block), -64);
+        }
+    },
+    /**
+     * The owner's set is full and another attachment freed three of its blocks: the owner
+     * collects R in bulk (O, then a CAS on R) and allocates from what it collected.
+     */
+    BULK_COLLECTION {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long[] blocks = new long[64];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = heap.allocate(64);
+            }
+            ShmHeap freer = openAgain(heap);
+            freer.free(blocks[3]);
+            freer.free(blocks[17]);
+            freer.free(blocks[40]);
+            return new Prepared(() -> heap.allocate(64), 64);
+        }
+    },
+    /** close(): every owned set goes back to its stripe (blocks stay live), then the slot is freed. */
+    RELEASE_ON_CLOSE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.allocate(64);
+            heap.allocate(2048);
+            heap.free(heap.allocate(256));
+            return new Prepared(heap::close, 0);
+        }
+
+        @Override
+        long capacity() {
+            return 1 << 20; // sets of 64 and 256 B are owned
+        }
+    },
+    /**
+     * recover() adopts the sets of a dead owner: another attachment owns sets of two classes,
+     * one with a pending remote free, and its process-table slot is made to name a dead process.
+     */
+    ADOPTION_BY_RECOVER {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            ShmHeap owner = openAgain(heap);
+            owner.allocate(64);
+            long block = owner.allocate(64);
+            owner.allocate(256);
+            heap.free(block); // pending in R of the owner's set
+            try {
+                // the second attachment of a fresh heap holds slot 1
+                TestHeaps.writeLong(heap.path(), HeaderDescriptor.HEADER_LENGTH + ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN,
+                        TestHeaps.deadToken());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return new Prepared(heap::recover, 0);
+        }
+
+        @Override
+        long capacity() {
+            return 1 << 20; // sets of 64 and 256 B are owned
+        }
+    },
     /** Returning an empty set to the buddy, then merging every pair of free buddies. */
     TRIM_EMPTY_SET {
         @Override
@@ -124,6 +235,15 @@ enum CrashScenario {
     }
 
     abstract Prepared prepare(ShmHeap heap);
+
+    /** A second attachment in the child, left open: its sets stay owned when the child dies. */
+    static ShmHeap openAgain(ShmHeap heap) {
+        try {
+            return ShmHeap.open(heap.path());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     /** The heap the scenario runs in: small (one stripe per class) unless it says otherwise. */
     long capacity() {

@@ -246,16 +246,25 @@ class RecoverTest {
     // ---- helpers ----
 
     /** Slab blocks of 64, 128 and 1024 bytes and two buddy blocks, the large one last. */
+    /**
+     * Allocates the mix through a second attachment that then closes: its owned sets go back
+     * to the partial lists with the blocks still live, so the lists and counters these tests
+     * corrupt hold them (the heap's own thread owns no set yet and goes through the locks).
+     */
     private static List<Long> allocateMix(ShmHeap heap) {
         List<Long> blocks = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            blocks.add(heap.allocate(64));
+        try (ShmHeap other = ShmHeap.open(heap.path())) {
+            for (int i = 0; i < 3; i++) {
+                blocks.add(other.allocate(64));
+            }
+            blocks.add(other.allocate(100));
+            blocks.add(other.allocate(1000));
+            blocks.add(other.allocate(1000));
+            blocks.add(other.allocate(5000));
+            blocks.add(other.allocate(40_000));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
-        blocks.add(heap.allocate(100));
-        blocks.add(heap.allocate(1000));
-        blocks.add(heap.allocate(1000));
-        blocks.add(heap.allocate(5000));
-        blocks.add(heap.allocate(40_000));
         assertTrue(heap.verify().ok(), heap.verify().toString());
         return blocks;
     }

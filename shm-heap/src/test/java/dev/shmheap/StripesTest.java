@@ -12,6 +12,7 @@ import static dev.shmheap.TestHeaps.readLong;
 import static dev.shmheap.TestHeaps.writeLong;
 import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_LOCK;
 import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_PARTIAL_HEAD;
+import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_SET_COUNT;
 import static dev.shmheap.internal.layout.HeaderDescriptor.classOffset;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -48,7 +49,8 @@ class StripesTest {
             assertEquals(0, second.stats().sizeClass(64).usedBlocks());
             assertEquals(2, second.stats().sizeClass(64).frees());
             assertTrue(second.verify().ok(), second.verify().toString());
-            assertEquals(8 * SET_BYTES_64, first.trim(), "both stripes' empty sets go back");
+            // each attachment's trim gives back its own current set and every empty unowned set
+            assertEquals(8 * SET_BYTES_64, first.trim() + second.trim(), "both stripes' empty sets go back");
             assertTrue(first.verify().ok(), first.verify().toString());
         } finally {
             TestHeaps.delete(path);
@@ -61,6 +63,7 @@ class StripesTest {
         try (ShmHeap first = ShmHeap.create(path, STRIPED, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
+            second.close(); // its set goes back to stripe 1's partial list with b live in it
             // a process died in stripe 1 holding its lock, having cut the partial list
             writeLong(path, classOffset(CLASS_64, 1, CLASS_LOCK), deadToken());
             writeLong(path, classOffset(CLASS_64, 1, CLASS_PARTIAL_HEAD), 0);
@@ -71,7 +74,7 @@ class StripesTest {
             assertEquals(a + 64, a2, "stripe 0 goes on untouched");
             assertTrue(readLong(path, classOffset(CLASS_64, 1, CLASS_LOCK)) != 0, "stripe 1 is still held by the dead owner");
 
-            second.free(b); // into stripe 1: takes the lock over and rebuilds the stripe first
+            first.free(b); // into an unowned set of stripe 1: takes the lock over and rebuilds the stripe first
             assertEquals(0, readLong(path, classOffset(CLASS_64, 1, CLASS_LOCK)), "released after the repair");
             assertEquals(stripe0Head, readLong(path, classOffset(CLASS_64, 0, CLASS_PARTIAL_HEAD)));
             assertTrue(first.verify().ok(), first.verify().toString());
@@ -88,15 +91,19 @@ class StripesTest {
     void shouldMoveToTheOtherStripeWhenItsOwnIsBusy() throws Exception {
         Path path = TestHeaps.newPath("stripes-switch");
         try (ShmHeap heap = ShmHeap.create(path, STRIPED, CreateOption.SPARSE)) {
-            long a = heap.allocate(64);
             // stripe 0's lock held (by this process: the CAS from 0 fails all the same)
             writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), ProcessIdentity.current());
-            long b = heap.allocate(64);
+            long[] blocks = new long[65];
+            blocks[0] = heap.allocate(64);
             writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), 0);
-            assertNotEquals(a / SET_BYTES_64, b / SET_BYTES_64, "served from stripe 1's own set");
-            long c = heap.allocate(64);
-            assertEquals(b + 64, c, "stripe 1 is now the one this attachment prefers");
-            for (long offset : new long[]{a, b, c}) {
+            assertEquals(0, readLong(path, classOffset(CLASS_64, 0, CLASS_SET_COUNT)), "stripe 0 was never used");
+            assertEquals(4, readLong(path, classOffset(CLASS_64, 1, CLASS_SET_COUNT)), "the set was taken from stripe 1");
+            for (int i = 1; i < blocks.length; i++) {
+                blocks[i] = heap.allocate(64); // the 65th takes a second set
+            }
+            assertNotEquals(blocks[0] / SET_BYTES_64, blocks[64] / SET_BYTES_64, "a second set");
+            assertEquals(0, readLong(path, classOffset(CLASS_64, 0, CLASS_SET_COUNT)), "stripe 1 is now the one this attachment prefers");
+            for (long offset : blocks) {
                 heap.free(offset);
             }
             assertTrue(heap.verify().ok(), heap.verify().toString());
@@ -111,8 +118,10 @@ class StripesTest {
         try (ShmHeap first = ShmHeap.create(path, STRIPED - 4096, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
-            assertEquals(a + 64, b, "below " + STRIPED + " bytes both attachments allocate from the one stripe");
-            assertEquals(1, first.stats().sizeClass(64).sets());
+            assertNotEquals(a / SET_BYTES_64, b / SET_BYTES_64, "each attachment owns a set");
+            assertEquals(2, readLong(path, classOffset(CLASS_64, 0, CLASS_SET_COUNT)),
+                    "below " + STRIPED + " bytes both attachments take their sets from the one stripe");
+            assertEquals(2, first.stats().sizeClass(64).sets());
             first.free(b);
             second.free(a);
             assertTrue(first.verify().ok(), first.verify().toString());

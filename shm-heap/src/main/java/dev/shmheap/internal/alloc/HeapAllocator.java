@@ -9,10 +9,14 @@ import dev.shmheap.internal.lock.HeapLocks;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.PageMap;
+import dev.shmheap.internal.slab.OwnedSet;
+import dev.shmheap.internal.slab.OwnerRegistry;
 import dev.shmheap.internal.slab.SetSource;
 import dev.shmheap.internal.slab.SlabAllocator;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +31,15 @@ import java.util.concurrent.TimeUnit;
  * another process holds that stripe's lock and the other stripe's is free, it moves there
  * for good, so two processes hammering one class settle on different stripes. Frees go to the
  * stripe of the block's set, whoever frees.
+ *
+ * <p>Owned sets: each thread allocates a class's blocks from its current set, which this
+ * process owns (see {@link OwnedSet}, {@link ThreadSets}): no lock, no atomic operation. A free
+ * of a block of the thread's current set is local; a free into another owned set is one CAS
+ * on its remote-free word; a free into an unowned set takes the stripe lock as before. The
+ * stripe locks are taken only to take a set (from the partial list, growing the class) or to
+ * give one back (full, at close, after the thread died, when a request cannot be met).
+ * When the process's 64 registry entries are all in use, a thread allocates under the
+ * stripe lock from unowned sets, as before owned sets.
  */
 public final class HeapAllocator {
     /** What an allocation returns when the heap cannot satisfy it. */
@@ -60,14 +73,44 @@ public final class HeapAllocator {
     /** When this attachment last asked whether the holder of a stripe it moved away from runs. */
     private long lastAbandonedCheck = System.nanoTime() - ABANDONED_CHECK_NANOS;
 
+    /**
+     * A class's sets are owned only when one set is at most this fraction of the capacity: every
+     * attached process and thread keeps its own set of each class it allocates, which a small
+     * heap cannot spare (four processes owning a 256 KiB set of 4 KiB blocks each would fill a
+     * 1 MiB heap). Other classes allocate from shared sets under the stripe lock, as before.
+     */
+    static final int OWNED_SET_SHARE = 64;
+    private final boolean[] ownable = new boolean[SizeClasses.COUNT];
+    private final int processSlot;
+    /** This process's owner field value: slot + 1. */
+    private final int owner;
+    private final OwnerRegistry registry;
+    /** Every thread's sets, so that close and dead-thread reclaim find them; guarded by {@code this}. */
+    private final List<ThreadSets> threads = new ArrayList<>();
+    /** Registry entries of this slot in use, bit i = entry i; guarded by {@code this}. */
+    private long usedIndices;
+    private final ThreadLocal<ThreadSets> current = ThreadLocal.withInitial(this::newThreadSets);
+    /**
+     * The sets of the thread that last took a set, checked against the calling thread before
+     * use: a hit skips the ThreadLocal's hash lookup (a few ns of a 64-byte pair). Written only
+     * on the slow path, so threads sharing the attachment do not bounce it on every call. A
+     * racy read is safe: {@code thread} is final, and a thread that matches it reads arrays
+     * only it writes.
+     */
+    private ThreadSets recent;
+
     // Sections, built once so that no call captures a lambda.
     private final HeapLocks.ClassSection slabAllocate;
     private final HeapLocks.ClassSection slabFree;
     private final HeapLocks.ClassSection releaseSets;
+    private final HeapLocks.ClassSection takeSet;
+    private final HeapLocks.ClassSection releaseSet;
+    private final HeapLocks.ClassSection collectUnowned;
     private final HeapLocks.Section buddyAllocate;
     private final HeapLocks.Section buddyFreeIfUsed;
     private final HeapLocks.Section coalesce;
 
+    /** @param processSlot this attachment's process-table slot, or -1 for a read-only observer, which owns and adopts nothing */
     public HeapAllocator(MappedMemory memory, HeapLayout layout, PageMap pages, long token, int processSlot, String file) {
         this.memory = memory;
         this.layout = layout;
@@ -87,11 +130,27 @@ public final class HeapAllocator {
                 slab.rebuild(c, s);
             }
         });
-        this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource());
-        Arrays.fill(preferredStripe, processSlot % stripes);
+        this.processSlot = processSlot;
+        this.owner = processSlot + 1;
+        this.registry = new OwnerRegistry(memory, layout);
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            ownable[c] = SizeClasses.setBytes(c) * OWNED_SET_SHARE <= layout.capacity();
+        }
+        ProcessTable processTable = new ProcessTable(memory, layout.processTableOffset());
+        this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource(), registry, processTable::slotAlive);
+        Arrays.fill(preferredStripe, Math.max(processSlot, 0) % stripes);
         slabAllocate = (c, s, a, b) -> slab.allocate(c, s);
         slabFree = (c, s, offset, entry) -> slab.free(c, s, offset, entry);
         releaseSets = (c, s, a, b) -> slab.releaseEmptySets(c, s);
+        takeSet = (c, s, index, unused) -> slab.takeSet(c, s, owner, (int) index);
+        releaseSet = (c, s, set, index) -> {
+            slab.releaseSet(c, s, set, owner, (int) index);
+            return 0;
+        };
+        collectUnowned = (c, s, set, unused) -> {
+            slab.collectUnowned(c, s, set);
+            return 0;
+        };
         buddyAllocate = (order, owner) -> buddy.allocate((int) order, owner);
         buddyFreeIfUsed = (page, unused) -> {
             if (PageMapEntry.kind(pages.word0(page)) != PageMapEntry.USED) {
@@ -104,6 +163,42 @@ public final class HeapAllocator {
             buddy.coalesce();
             return 0;
         };
+        if (processSlot >= 0) {
+            adoptLeftovers();
+        }
+    }
+
+    /**
+     * A slot whose previous holder died may still list sets it owned: release each one the
+     * registry names and whose owner field is still this slot's, before this process takes
+     * any set of its own, and clear every entry.
+     */
+    private void adoptLeftovers() {
+        for (int i = 0; i < OwnerRegistry.ENTRIES; i++) {
+            long set = registry.set(processSlot, i);
+            if (set < 0) {
+                continue;
+            }
+            long word0 = set < layout.pageCount() ? pages.word0(set) : 0;
+            if (PageMapEntry.kind(word0) == PageMapEntry.SLAB && PageMapEntry.owner(word0) == owner
+                    && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT && PageMapEntry.stripe(word0) < stripes) {
+                locks.inClass(PageMapEntry.sizeClass(word0), PageMapEntry.stripe(word0), set, i, releaseSet);
+            }
+            registry.clear(processSlot, i);
+        }
+    }
+
+    private ThreadSets threadSets() {
+        ThreadSets t = recent;
+        return t != null && t.thread == Thread.currentThread() ? t : current.get();
+    }
+
+    private ThreadSets newThreadSets() {
+        ThreadSets sets = new ThreadSets(Thread.currentThread());
+        synchronized (this) {
+            threads.add(sets);
+        }
+        return sets;
     }
 
     public HeapLocks locks() {
@@ -143,11 +238,141 @@ public final class HeapAllocator {
      */
     public long allocate(long size, long alignment) {
         int c = SizeClasses.classFor(size, alignment);
-        long offset = c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
-        if (offset != NO_SPACE) {
-            return offset;
+        if (c >= 0) {
+            // the fast path: the thread's current set, two plain stores, no lock
+            ThreadSets t = threadSets();
+            long entry = t.entry[c];
+            if (entry != 0) {
+                int block = OwnedSet.allocate(memory, entry);
+                if (block >= 0) {
+                    return t.base[c] + ((long) block << (SizeClasses.MIN_SHIFT + c));
+                }
+            }
+            long offset = allocateOwned(t, c);
+            return offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment);
         }
-        return allocateAfterFailure(c, size, alignment);
+        long offset = allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+        return offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment);
+    }
+
+    /**
+     * The thread's current set of class {@code c} is full or missing: collect its remote frees;
+     * if that frees nothing, give it back and take another. Without a registry entry, the
+     * locked path serves the request.
+     */
+    private long allocateOwned(ThreadSets t, int c) {
+        long entry = t.entry[c];
+        if (entry != 0) {
+            if (OwnedSet.collect(memory, entry) != 0) {
+                return t.base[c] + ((long) OwnedSet.allocate(memory, entry) << (SizeClasses.MIN_SHIFT + c));
+            }
+            releaseCurrent(t, c);
+        }
+        if (!ownable[c]) {
+            return allocateSlab(c);
+        }
+        int index = t.index[c];
+        if (index < 0) {
+            index = claimIndex();
+            if (index < 0) {
+                return allocateSlab(c);
+            }
+            t.index[c] = index;
+        }
+        long set = inPreferredStripe(c, index, 0, takeSet);
+        if (set == SlabAllocator.NO_BLOCK) {
+            return NO_SPACE;
+        }
+        long headEntry = pages.entry(set);
+        t.install(c, set, headEntry, layout.pageOffset(set));
+        recent = t;
+        int block = OwnedSet.allocate(memory, headEntry);
+        if (block < 0) {
+            throw new IllegalStateException("slab set at page " + set + " was taken full");
+        }
+        return t.base[c] + ((long) block << (SizeClasses.MIN_SHIFT + c));
+    }
+
+    /** Gives the thread's current set of class {@code c} back to its stripe; the thread keeps its registry entry. */
+    private void releaseCurrent(ThreadSets t, int c) {
+        long set = t.set[c];
+        int s = PageMapEntry.stripe(pages.word0(set));
+        t.forget(c);
+        locks.inClass(c, s, set, t.index[c], releaseSet);
+    }
+
+    /** A free registry entry of this slot, or -1; reclaims the sets of dead threads when none is free. */
+    private synchronized int claimIndex() {
+        if (usedIndices == -1L) {
+            releaseDeadThreads();
+        }
+        if (usedIndices == -1L) {
+            return -1;
+        }
+        int index = Long.numberOfTrailingZeros(~usedIndices);
+        usedIndices |= 1L << index;
+        return index;
+    }
+
+    /** Releases the sets and registry entries of threads that no longer run. */
+    private synchronized void releaseDeadThreads() {
+        for (int i = threads.size() - 1; i >= 0; i--) {
+            ThreadSets t = threads.get(i);
+            if (!t.thread.isAlive()) {
+                releaseAll(t);
+                threads.remove(i);
+            }
+        }
+    }
+
+    private synchronized void releaseAll(ThreadSets t) {
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            if (t.set[c] >= 0) {
+                releaseCurrent(t, c);
+            }
+            if (t.index[c] >= 0) {
+                usedIndices &= ~(1L << t.index[c]);
+                t.index[c] = -1;
+            }
+        }
+    }
+
+    /** Gives back the calling thread's sets and those of dead threads (trim, a request that failed). */
+    private void releaseOwnSets() {
+        ThreadSets t = current.get();
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            if (t.set[c] >= 0) {
+                releaseCurrent(t, c);
+            }
+        }
+        releaseDeadThreads();
+    }
+
+    /** Releases every owned set of this attachment; {@code close()} calls it with no other call in flight. */
+    public synchronized void close() {
+        for (ThreadSets t : threads) {
+            releaseAll(t);
+        }
+        threads.clear();
+    }
+
+    /** Runs {@code section} under the lock of this attachment's preferred stripe of class {@code c}. */
+    private long inPreferredStripe(int c, long a, long b, HeapLocks.ClassSection section) {
+        int s = preferredStripe[c];
+        if (stripes == 1) {
+            return locks.inClass(c, s, a, b, section);
+        }
+        if (locks.tryLockClass(c, s)) {
+            return locks.runAndUnlock(c, s, a, b, section);
+        }
+        int other = s ^ 1;
+        if (locks.tryLockClass(c, other)) {
+            preferredStripe[c] = other;
+            long result = locks.runAndUnlock(c, other, a, b, section);
+            repairIfAbandoned(c, s);
+            return result;
+        }
+        return locks.inClass(c, s, a, b, section);
     }
 
     private long allocateAfterFailure(int c, long size, long alignment) {
@@ -160,9 +385,10 @@ public final class HeapAllocator {
                 return offset;
             }
         }
+        releaseOwnSets();
         if (releaseEmptySets() > 0) {
             offset = !setCanFit ? allocateBuddy(0)
-                    : c >= 0 ? allocateSlab(c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+                    : c >= 0 ? allocateOwned(current.get(), c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
         }
         if (offset == NO_SPACE && c > 0 && setCanFit) {
             offset = allocateBuddy(0);
@@ -170,22 +396,9 @@ public final class HeapAllocator {
         return offset;
     }
 
+    /** The locked path: a block from an unowned set, for a process whose registry is full. */
     private long allocateSlab(int c) {
-        int s = preferredStripe[c];
-        if (stripes == 1) {
-            return slabBlockOrNoSpace(locks.inClass(c, s, 0, 0, slabAllocate));
-        }
-        if (locks.tryLockClass(c, s)) {
-            return slabBlockOrNoSpace(locks.runAndUnlock(c, s, 0, 0, slabAllocate));
-        }
-        int other = s ^ 1;
-        if (locks.tryLockClass(c, other)) {
-            preferredStripe[c] = other;
-            long offset = locks.runAndUnlock(c, other, 0, 0, slabAllocate);
-            repairIfAbandoned(c, s);
-            return slabBlockOrNoSpace(offset);
-        }
-        return slabBlockOrNoSpace(locks.inClass(c, s, 0, 0, slabAllocate));
+        return slabBlockOrNoSpace(inPreferredStripe(c, 0, 0, slabAllocate));
     }
 
     private static long slabBlockOrNoSpace(long offset) {
@@ -222,12 +435,17 @@ public final class HeapAllocator {
             long word0 = entry < 0 ? 0 : pages.word0At(entry);
             int kind = PageMapEntry.kind(word0);
             if ((kind == PageMapEntry.SLAB || kind == PageMapEntry.SLAB_PAGE) && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT) {
-                long result = locks.inClass(PageMapEntry.sizeClass(word0), PageMapEntry.stripe(word0), offset, entry, slabFree);
-                if (result == SlabAllocator.FREED) {
-                    return FREED;
+                int c = PageMapEntry.sizeClass(word0);
+                long set = page & -(1L << SizeClasses.setOrder(c));
+                ThreadSets t = threadSets();
+                if (t.set[c] == set) {
+                    // the fast path: a block of this thread's current set, one plain store
+                    int block = OwnedSet.blockIndex(offset, t.base[c], c);
+                    return block >= 0 && OwnedSet.free(memory, t.entry[c], block) ? FREED : NOT_A_LIVE_BLOCK;
                 }
-                if (result == SlabAllocator.NOT_LIVE) {
-                    return NOT_A_LIVE_BLOCK;
+                int result = freeShared(c, set, page, kind, offset, entry, word0);
+                if (result != RETRY) {
+                    return result;
                 }
             } else if (kind == PageMapEntry.USED && offset == layout.pageOffset(page)) {
                 if (locks.inBuddy(page, 0, buddyFreeIfUsed) == FREED) {
@@ -238,6 +456,36 @@ public final class HeapAllocator {
             }
         }
         return NOT_A_LIVE_BLOCK;
+    }
+
+    private static final int RETRY = -1;
+
+    /**
+     * A block of a set that is not the thread's current one: one CAS on R when the set is
+     * owned (by anyone), else the locked free. {@link #RETRY} when the set changed under us.
+     */
+    private int freeShared(int c, long set, long page, int kind, long offset, long entry, long word0) {
+        long head = set == page && kind == PageMapEntry.SLAB ? entry : pages.entry(set);
+        long headWord = head < 0 ? 0 : pages.word0At(head);
+        if (PageMapEntry.kind(headWord) == PageMapEntry.SLAB && PageMapEntry.sizeClass(headWord) == c && PageMapEntry.owner(headWord) != 0) {
+            int block = OwnedSet.blockIndex(offset, layout.pageOffset(set), c);
+            if (block < 0) {
+                return NOT_A_LIVE_BLOCK;
+            }
+            int result = OwnedSet.remoteFree(memory, head, block);
+            if (result == OwnedSet.NOT_LIVE) {
+                return NOT_A_LIVE_BLOCK;
+            }
+            if (result == OwnedSet.FREED_UNOWNED) {
+                locks.inClass(c, PageMapEntry.stripe(headWord), set, 0, collectUnowned);
+            }
+            return FREED;
+        }
+        long result = locks.inClass(c, PageMapEntry.stripe(word0), offset, entry, slabFree);
+        if (result == SlabAllocator.FREED) {
+            return FREED;
+        }
+        return result == SlabAllocator.NOT_LIVE ? NOT_A_LIVE_BLOCK : RETRY;
     }
 
     /** Returns every class's empty sets to the buddy; returns the bytes released. */
@@ -253,6 +501,7 @@ public final class HeapAllocator {
 
     /** Releases empty sets, then merges every pair of free buddies; returns the bytes the classes released. */
     public long trim() {
+        releaseOwnSets();
         long released = releaseEmptySets();
         locks.inBuddy(0, 0, coalesce);
         return released;

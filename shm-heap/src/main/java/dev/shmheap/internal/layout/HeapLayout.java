@@ -21,10 +21,12 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * +---------------------+ 8 KiB
  * | name directory      | 16 KiB: 256 names of up to 47 bytes
  * +---------------------+ 24 KiB
+ * | owned-set registry  | 64 KiB: per process-table slot, 64 owned sets (OwnerRegistry)
+ * +---------------------+ 88 KiB
  * | extent map          | two bitmaps, one bit per 1 MiB extent of the data region:
  * |                     | page-map slice reserved, data reserved (sparse heaps)
  * +---------------------+ page aligned
- * | page map            | 16 bytes per 4 KiB data page ({@link PageMapEntry})
+ * | page map            | 32 bytes per 4 KiB data page ({@link PageMapEntry})
  * +---------------------+ aligned to min(2 MiB, largest power of two &lt;= capacity)
  * | data region         | capacity bytes: buddy blocks and slab sets
  * +---------------------+ file length
@@ -48,6 +50,7 @@ public final class HeapLayout {
     public static final long MAX_DATA_ALIGNMENT = 2L << 20;
     public static final int PROCESS_TABLE_LENGTH = 4096;
     public static final int NAME_DIRECTORY_LENGTH = 16384;
+    public static final int OWNER_REGISTRY_LENGTH = 65536;
 
     private final long capacity;
     private final long pageCount;
@@ -68,7 +71,7 @@ public final class HeapLayout {
         this.pageCount = capacity >>> SizeClasses.PAGE_SHIFT;
         this.extentCount = (capacity + EXTENT_SIZE - 1) >>> EXTENT_SHIFT;
         this.extentWords = (extentCount + 63) >>> 6;
-        this.extentMapOffset = HEADER_LENGTH + PROCESS_TABLE_LENGTH + NAME_DIRECTORY_LENGTH;
+        this.extentMapOffset = HEADER_LENGTH + PROCESS_TABLE_LENGTH + NAME_DIRECTORY_LENGTH + OWNER_REGISTRY_LENGTH;
         this.pageMapOffset = alignUp(extentMapOffset + 2 * extentWords * 8, SizeClasses.PAGE_SIZE);
         this.pageMapLength = alignUp(pageCount * PageMapEntry.LENGTH, SizeClasses.PAGE_SIZE);
         this.dataAlignment = Math.min(MAX_DATA_ALIGNMENT, Long.highestOneBit(capacity));
@@ -289,6 +292,11 @@ public final class HeapLayout {
 
     public long nameDirectoryOffset() {
         return HEADER_LENGTH + PROCESS_TABLE_LENGTH;
+    }
+
+    /** The owned-set registry (see {@code OwnerRegistry}), right after the name directory. */
+    public long ownerRegistryOffset() {
+        return HEADER_LENGTH + PROCESS_TABLE_LENGTH + NAME_DIRECTORY_LENGTH;
     }
 
     public int maxOrder() {

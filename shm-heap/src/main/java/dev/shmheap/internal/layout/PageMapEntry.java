@@ -1,7 +1,7 @@
 package dev.shmheap.internal.layout;
 
 /**
- * One page-map entry: 16 bytes describing one 4 KiB page of the data region. The page map is
+ * One page-map entry: 32 bytes describing one 4 KiB page of the data region. The page map is
  * the authoritative state of the data region; free lists and partial-set lists are caches
  * over it that can be rebuilt from it.
  *
@@ -9,12 +9,18 @@ package dev.shmheap.internal.layout;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  | kind  |   order   | class |S|    reserved, zero               |  0  word 0
- *  +-------+-----------+-------+-----------------------------------+
+ *  | kind  |   order   | class |S|0|  owner slot+1 |  reserved, 0  |  0  word 0
+ *  +-------+-----------+-------+-+-+---------------+---------------+
  *  |                  link: page index + 1, 0 = none               |  4
  *  +---------------------------------------------------------------+
  *  |                  word 1 (64): meaning depends on kind         |  8
  *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |                  word 2 (64): remote frees R (SLAB), else 0   | 16
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |                  word 3 (64): owner's allocations (SLAB),     | 24
+ *  |                  else 0                                       |
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -31,6 +37,13 @@ package dev.shmheap.internal.layout;
  * <p>S (bit 14) is the stripe of the class whose lists a slab set belongs to, on SLAB and
  * SLAB_PAGE entries; 0 on every other kind.
  *
+ * <p>Owned sets (see {@code OwnedSets} and docs/FORMAT.md): on a SLAB head, bits 16..23 hold
+ * the process-table slot + 1 of the process that owns the set (0 = unowned; every other kind
+ * has 0 there). Word 2 is the set's remote-free word R: bit i = block i was freed by someone
+ * other than the thread allocating from the set, not yet collected. Block i is live iff
+ * {@code O_i = 1 and R_i = 0} (O = word 1); outside a collection in progress {@code R ⊆ O}.
+ * Word 3 counts the owner's allocations from the set since it took it (0 while unowned).
+ *
  * <p>A block of order {@code k} covers pages {@code [p, p + 2^k)} with {@code p} a multiple
  * of {@code 2^k}. Only head entries are authoritative: a walk from page 0 that jumps
  * {@code 2^order} pages at each head visits exactly the blocks. Each change of a block's
@@ -38,9 +51,15 @@ package dev.shmheap.internal.layout;
  * written), so a process killed between two stores leaves a walkable map.
  */
 public final class PageMapEntry {
-    public static final int LENGTH = 16;
+    public static final int LENGTH = 32;
     public static final int WORD0 = 0;
     public static final int WORD1 = 8;
+    /** Remote-free word R of a SLAB head. */
+    public static final int WORD2 = 16;
+    /** Allocations the owner made from a SLAB head's set since it took it. */
+    public static final int WORD3 = 24;
+    /** The largest owner field: process-table slots 0..127. */
+    public static final int MAX_OWNER = 128;
 
     public static final int NONE = 0;
     public static final int FREE = 1;
@@ -54,8 +73,10 @@ public final class PageMapEntry {
     private static final int CLASS_SHIFT = 10;
     private static final int CLASS_BITS = 4;
     private static final int STRIPE_SHIFT = 14;
+    private static final int OWNER_SHIFT = 16;
+    private static final long OWNER_MASK = 0xFFL << OWNER_SHIFT;
     private static final int LINK_SHIFT = 32;
-    private static final long RESERVED_MASK = 0xFFFF_8000L;
+    private static final long RESERVED_MASK = 0xFF00_8000L;
 
     private PageMapEntry() {
     }
@@ -75,6 +96,15 @@ public final class PageMapEntry {
     /** The class stripe of a slab set's entry (SLAB or SLAB_PAGE). */
     public static int stripe(long word0) {
         return (int) (word0 >>> STRIPE_SHIFT) & 1;
+    }
+
+    /** The owner field of a SLAB head: process-table slot + 1, or 0 when unowned. */
+    public static int owner(long word0) {
+        return (int) ((word0 & OWNER_MASK) >>> OWNER_SHIFT);
+    }
+
+    public static long withOwner(long word0, int owner) {
+        return (word0 & ~OWNER_MASK) | ((long) owner << OWNER_SHIFT);
     }
 
     /** A SLAB or SLAB_PAGE entry of class {@code sizeClass}, stripe {@code stripe}. */
@@ -112,6 +142,6 @@ public final class PageMapEntry {
 
     public static String toString(long word0) {
         return kindName(kind(word0)) + "{order=" + order(word0) + ", class=" + sizeClass(word0) + ", stripe=" + stripe(word0)
-                + ", link=" + link(word0) + "}";
+                + ", owner=" + owner(word0) + ", link=" + link(word0) + "}";
     }
 }

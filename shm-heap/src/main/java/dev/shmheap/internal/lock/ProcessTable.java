@@ -56,6 +56,17 @@ public final class ProcessTable {
         throw new ShmHeapException("the process table is full: " + SLOT_COUNT + " live attachments");
     }
 
+    /** The token in {@code slot}, 0 when free. */
+    public long tokenAt(int slot) {
+        return memory.getLongVolatile(slotOffset(slot) + TOKEN);
+    }
+
+    /** Whether {@code slot} holds a process that still runs. */
+    public boolean slotAlive(int slot) {
+        long token = tokenAt(slot);
+        return token != 0 && ProcessIdentity.isAlive(token);
+    }
+
     public void deregister(int slot, long token) {
         memory.compareAndSetLong(slotOffset(slot) + TOKEN, token, 0);
     }

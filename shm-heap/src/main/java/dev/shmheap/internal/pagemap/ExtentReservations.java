@@ -8,7 +8,7 @@ import dev.shmheap.internal.memory.NativeIo;
 /**
  * Backing-store reservation of a sparse heap, one bit per 1 MiB extent of the data region in
  * each of two bitmaps of the extent map: "the extent's page-map slice is reserved" (one page
- * of the page map: 256 entries of 16 bytes) and "the extent's data is reserved".
+ * of the page map: 256 entries of 32 bytes, two pages) and "the extent's data is reserved".
  *
  * <p>Invariant: nothing writes a page-map entry or hands out data whose extent bit is clear;
  * a clear page-map bit means every entry of that slice is NONE and is read as such without
@@ -69,8 +69,9 @@ public final class ExtentReservations {
         if (pageMapReserved(page)) {
             return true;
         }
-        long sliceOffset = layout.pageMapOffset() + extent * SizeClasses.PAGE_SIZE;
-        if (!fallocate(sliceOffset, SizeClasses.PAGE_SIZE, "page map of extent " + extent)) {
+        long sliceBytes = (long) HeapLayout.PAGES_PER_EXTENT * dev.shmheap.internal.layout.PageMapEntry.LENGTH;
+        long sliceOffset = layout.pageMapOffset() + extent * sliceBytes;
+        if (!fallocate(sliceOffset, sliceBytes, "page map of extent " + extent)) {
             return false;
         }
         setBit(layout.pageMapReservedBitmapOffset(), extent);

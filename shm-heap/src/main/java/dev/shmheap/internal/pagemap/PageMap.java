@@ -77,6 +77,33 @@ public final class PageMap {
         memory.putLongUnchecked(entry + PageMapEntry.WORD1, value);
     }
 
+    /** Word 2 of a SLAB head: the remote-free word R. */
+    public long word2At(long entry) {
+        return memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD2);
+    }
+
+    /** Word 3 of a SLAB head: the owner's allocations since it took the set. */
+    public long word3At(long entry) {
+        return memory.getLongUnchecked(entry + PageMapEntry.WORD3);
+    }
+
+    public void putWord3At(long entry, long value) {
+        memory.putLongUnchecked(entry + PageMapEntry.WORD3, value);
+    }
+
+    /** One atomic step on R: the only way anyone but a lock holder or owner changes a set. */
+    public boolean compareAndSetWord2At(long entry, long expected, long value) {
+        return memory.compareAndSetLong(entry + PageMapEntry.WORD2, expected, value);
+    }
+
+    /**
+     * A word-0 store with a full fence after it: the releasing side of the Dekker pair with a
+     * remote freer (store owner = 0, then read R; the freer CASes R, then reads the owner).
+     */
+    public void putWord0VolatileAt(long entry, long value) {
+        memory.putLongVolatile(entry + PageMapEntry.WORD0, value);
+    }
+
     /** The commit store: ordered after the stores before it. */
     public void putWord0At(long entry, long value) {
         memory.putLongReleaseUnchecked(entry + PageMapEntry.WORD0, value);
@@ -105,8 +132,9 @@ public final class PageMap {
         long head = word0(set);
         long blockSize = SizeClasses.blockSize(c);
         long within = offset - layout.pageOffset(set);
-        boolean live = PageMapEntry.kind(head) == PageMapEntry.SLAB && PageMapEntry.sizeClass(head) == c && within % blockSize == 0
-                && (word1(set) & (1L << (within / blockSize))) != 0;
+        long headEntry = entry(set);
+        boolean live = headEntry >= 0 && PageMapEntry.kind(head) == PageMapEntry.SLAB && PageMapEntry.sizeClass(head) == c
+                && within % blockSize == 0 && (word1At(headEntry) & ~word2At(headEntry) & (1L << (within / blockSize))) != 0;
         return live ? blockSize : -1;
     }
 

@@ -75,6 +75,12 @@ public final class PageMapWalker {
         if (kind != PageMapEntry.SLAB && PageMapEntry.sizeClass(word0) != 0) {
             return where + "a buddy block carries size class " + PageMapEntry.sizeClass(word0);
         }
+        if (kind != PageMapEntry.SLAB && PageMapEntry.owner(word0) != 0) {
+            return where + "a buddy block carries an owner";
+        }
+        if (PageMapEntry.owner(word0) > PageMapEntry.MAX_OWNER) {
+            return where + "owner field " + PageMapEntry.owner(word0) + " names no process-table slot";
+        }
         if (kind != PageMapEntry.SLAB && kind != PageMapEntry.FREE && PageMapEntry.link(word0) != 0) {
             return where + "a USED block carries a list link";
         }

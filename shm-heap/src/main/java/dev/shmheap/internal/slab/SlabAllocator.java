@@ -9,6 +9,8 @@ import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.pagemap.PageMapWalker;
 
+import java.util.function.IntPredicate;
+
 import static dev.shmheap.internal.layout.HeaderDescriptor.*;
 import static dev.shmheap.internal.layout.PageMapEntry.SLAB;
 import static dev.shmheap.internal.layout.PageMapEntry.SLAB_PAGE;
@@ -30,6 +32,18 @@ import static dev.shmheap.internal.layout.PageMapEntry.SLAB_PAGE;
  * </pre>
  * {@link #rebuild} recreates them from the page map.
  *
+ * <p>Owned sets (docs/FORMAT.md, "Owned sets"): a set whose head carries an owner is off the
+ * partial list, and only its owner changes its occupancy word, without a lock (see
+ * {@link OwnedSet}). The counters of a stripe count the unowned sets only; taking a set
+ * moves its live blocks out of them, releasing it moves them back:
+ * <pre>
+ *   used blocks              ==  sum of popcount(occupancy) over the unowned sets
+ *   allocations - frees      ==  used blocks
+ * </pre>
+ * An unowned set may carry remote-free bits R (a freer whose CAS met a release): they stay
+ * counted as used until a lock holder collects them. The methods here that take, release or
+ * collect a set expect the caller to hold the stripe's lock like every other.
+ *
  * <p>Policy for empty sets: a set whose last block is freed stays on the partial list, so an
  * allocate/free cycle at a class boundary never bounces a set between the slab and the buddy.
  * Empty sets go back to the buddy when the heap cannot satisfy a request otherwise, or on
@@ -43,17 +57,25 @@ public final class SlabAllocator {
     public static final int WRONG_CLASS = 1;
     /** The offset is inside a block or names a free block. */
     public static final int NOT_LIVE = 2;
+    /** The block's set is owned: the free must go through its remote-free word. */
+    public static final int OWNED = 3;
 
     private final MappedMemory memory;
     private final HeapLayout layout;
     private final PageMap pages;
     private final SetSource source;
+    private final OwnerRegistry registry;
+    /** Whether process-table slot k holds a process that runs: a live owner keeps its sets in a rebuild. */
+    private final IntPredicate slotAlive;
 
-    public SlabAllocator(MappedMemory memory, HeapLayout layout, PageMap pages, SetSource source) {
+    public SlabAllocator(MappedMemory memory, HeapLayout layout, PageMap pages, SetSource source, OwnerRegistry registry,
+                         IntPredicate slotAlive) {
         this.memory = memory;
         this.layout = layout;
         this.pages = pages;
         this.source = source;
+        this.registry = registry;
+        this.slotAlive = slotAlive;
     }
 
     /** Returns the offset of a free block of class {@code c} from stripe {@code s}, or {@link #NO_BLOCK}. */
@@ -105,11 +127,14 @@ public final class SlabAllocator {
         // a one-page set's page is its head: its entry was just read and checked
         long entry = set == page && kind == SLAB ? pageEntry : setHeadEntry(set, c, s, "slab page", page);
         long word0 = pages.word0At(entry);
+        if (PageMapEntry.owner(word0) != 0) {
+            return OWNED;
+        }
         int blockShift = SizeClasses.MIN_SHIFT + c;
         long within = offset - layout.pageOffset(set);
         int block = (int) (within >>> blockShift);
         long occupancy = pages.word1At(entry);
-        if ((within & ((1L << blockShift) - 1)) != 0 || (occupancy & (1L << block)) == 0) {
+        if ((within & ((1L << blockShift) - 1)) != 0 || (occupancy & ~pages.word2At(entry) & (1L << block)) == 0) {
             return NOT_LIVE;
         }
         pages.putWord1At(entry, occupancy & ~(1L << block));
@@ -137,7 +162,8 @@ public final class SlabAllocator {
             long set = pages.pageOfLink(link, "partial list of class", SizeClasses.blockSize(c));
             long word0 = pages.word0At(setHeadEntry(set, c, s, "partial list of class", SizeClasses.blockSize(c)));
             long next = PageMapEntry.link(word0);
-            if (pages.word1(set) == 0) {
+            long entry = pages.entry(set);
+            if (pages.word1At(entry) == 0 && pages.word2At(entry) == 0) {
                 if (previous < 0) {
                     memory.putLong(headOffset, next);
                 } else {
@@ -174,6 +200,7 @@ public final class SlabAllocator {
     /** Completes a set the buddy committed as an empty head: marks its pages, links it. */
     private void installSet(int c, int s, long page) {
         markSetPages(c, page, PageMapEntry.slabWord0(SLAB_PAGE, c, s, 0));
+        clearOwnerWords(pages.entry(page));
         long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         pages.putWord0(page, PageMapEntry.slabWord0(SLAB, c, s, memory.getLong(headOffset)));
         memory.putLong(headOffset, page + 1);
@@ -187,6 +214,130 @@ public final class SlabAllocator {
     private void uninstallSet(int c, int s, long page) {
         markSetPages(c, page, 0);
         increment(c, s, CLASS_SET_COUNT, -1);
+    }
+
+    /**
+     * Words 2 and 3 of a head are 0 whenever no owner holds the set; a crash in a collection
+     * can leave R bits behind on a set that a repair then frees, so a new head starts clean.
+     */
+    private void clearOwnerWords(long entry) {
+        if (pages.word2At(entry) != 0) {
+            memory.putLongUnchecked(entry + PageMapEntry.WORD2, 0);
+        }
+        if (pages.word3At(entry) != 0) {
+            pages.putWord3At(entry, 0);
+        }
+    }
+
+    // ---- owned sets: take, release, collect; the caller holds the lock of the set's stripe ----
+
+    /**
+     * Takes the first set of stripe {@code s}'s partial list (growing the class if it is empty)
+     * for the process in slot {@code owner - 1}, recording it in registry entry
+     * {@code index}; returns the set's head page or {@link #NO_BLOCK}. Steps: collect R (a
+     * late remote free), write the registry entry, unlink the set, store the owner field (the
+     * commit), move its live blocks out of the stripe's counters.
+     */
+    public long takeSet(int c, int s, int owner, int index) {
+        long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
+        long head = memory.getLong(headOffset);
+        if (head == 0) {
+            head = grow(c, s);
+            if (head == 0) {
+                return NO_BLOCK;
+            }
+        }
+        long set = pages.pageOfLink(head, "partial-set head of class", SizeClasses.blockSize(c));
+        long entry = setHeadEntry(set, c, s, "partial-set head of class", SizeClasses.blockSize(c));
+        long word0 = pages.word0At(entry);
+        if (PageMapEntry.owner(word0) != 0) {
+            throw new HeapCorruptedException("slab set at page " + set + " on the partial list of class " + SizeClasses.blockSize(c)
+                    + " is owned by slot " + (PageMapEntry.owner(word0) - 1));
+        }
+        collectUnownedAt(c, s, entry);
+        long occupancy = pages.word1At(entry);
+        if (occupancy == -1L) {
+            throw fullSetOnPartialList(set, c);
+        }
+        registry.put(owner - 1, index, set);
+        memory.putLong(headOffset, PageMapEntry.link(word0));
+        pages.putWord0At(entry, PageMapEntry.withOwner(PageMapEntry.withLink(word0, 0), owner));
+        long live = Long.bitCount(occupancy);
+        if (live != 0) {
+            increment(c, s, CLASS_USED_BLOCKS, -live);
+            increment(c, s, CLASS_FREES, live);
+        }
+        return set;
+    }
+
+    /**
+     * Gives the set at {@code set} (head entry {@code entry}), owned by slot {@code owner - 1}
+     * through registry entry {@code index}, back to stripe {@code s}: store owner = 0 with a
+     * full fence (the Dekker pair with a remote freer, see {@link OwnedSet#remoteFree}), collect
+     * R, settle the owner's allocations and frees into the counters, list the set if it has a
+     * free block, clear the registry entry. A set not owned by {@code owner} (a stale entry)
+     * only loses its registry entry.
+     */
+    public void releaseSet(int c, int s, long set, int owner, int index) {
+        long entry = pages.entry(set);
+        long word0 = entry < 0 ? 0 : pages.word0At(entry);
+        if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.owner(word0) != owner || PageMapEntry.sizeClass(word0) != c
+                || PageMapEntry.stripe(word0) != s) {
+            registry.clear(owner - 1, index);
+            return;
+        }
+        disown(c, s, entry, word0);
+        long occupancy = pages.word1At(entry);
+        if (occupancy != -1L) {
+            long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
+            pages.putWord0At(entry, PageMapEntry.withLink(PageMapEntry.withOwner(word0, 0), memory.getLong(headOffset)));
+            memory.putLong(headOffset, set + 1);
+        }
+        registry.clear(owner - 1, index);
+    }
+
+    /** Clears the owner (fenced), collects R and moves the set's figures back into the counters. */
+    private void disown(int c, int s, long entry, long word0) {
+        OwnedSet.disown(memory, entry);
+        OwnedSet.collect(memory, entry);
+        long live = Long.bitCount(pages.word1At(entry));
+        long allocations = pages.word3At(entry);
+        if (allocations != 0) {
+            pages.putWord3At(entry, 0);
+        }
+        increment(c, s, CLASS_USED_BLOCKS, live);
+        increment(c, s, CLASS_ALLOCATIONS, allocations);
+        increment(c, s, CLASS_FREES, allocations - live);
+    }
+
+    /**
+     * For a remote freer whose CAS met a release (it found owner = 0 after it): collects R of
+     * the set at {@code set} if it is still unowned (an owner collects its own), counting the
+     * collected blocks as frees and listing the set if it was full.
+     */
+    public void collectUnowned(int c, int s, long set) {
+        long entry = pages.entry(set);
+        long word0 = entry < 0 ? 0 : pages.word0At(entry);
+        if (PageMapEntry.kind(word0) != SLAB || PageMapEntry.owner(word0) != 0 || PageMapEntry.sizeClass(word0) != c
+                || PageMapEntry.stripe(word0) != s) {
+            return;
+        }
+        boolean wasFull = pages.word1At(entry) == -1L;
+        if (collectUnownedAt(c, s, entry) != 0 && wasFull) {
+            long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
+            pages.putWord0At(entry, PageMapEntry.withLink(word0, memory.getLong(headOffset)));
+            memory.putLong(headOffset, set + 1);
+        }
+    }
+
+    private long collectUnownedAt(int c, int s, long entry) {
+        long collected = OwnedSet.collect(memory, entry);
+        if (collected != 0) {
+            long n = Long.bitCount(collected);
+            increment(c, s, CLASS_USED_BLOCKS, -n);
+            increment(c, s, CLASS_FREES, n);
+        }
+        return collected;
     }
 
     private void markSetPages(int c, long page, long word0) {
@@ -225,17 +376,40 @@ public final class SlabAllocator {
     /**
      * Recreates the partial list and counters of stripe {@code s} of class {@code c} from the
      * page map, after a process died holding its lock. The caller also holds the buddy lock
-     * so the map holds still.
+     * so the map holds still. Sets of live owners stay owned; sets of dead owners are adopted
+     * (owner cleared with a fence, R collected, registry entry cleared) and listed like any.
      */
     public void rebuild(int c, int s) {
         long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         memory.putLong(headOffset, 0);
         long[] sets = {0};
         long[] used = {0};
-        PageMapWalker.walk(pages, layout, (page, word0, word1) -> {
+        PageMapWalker.walk(pages, layout, (page, word0, ignored) -> {
             if (PageMapEntry.kind(word0) == SLAB && PageMapEntry.sizeClass(word0) == c && PageMapEntry.stripe(word0) == s) {
                 markSetPages(c, page, PageMapEntry.slabWord0(SLAB_PAGE, c, s, 0));
                 sets[0]++;
+                long entry = pages.entry(page);
+                int owner = PageMapEntry.owner(word0);
+                if (owner != 0 && owner <= PageMapEntry.MAX_OWNER && slotAlive.test(owner - 1)) {
+                    if (PageMapEntry.link(word0) != 0) {
+                        pages.putWord0At(entry, PageMapEntry.withLink(word0, 0));
+                    }
+                    return true; // a live owner's set: off the lists and the counters
+                }
+                if (owner != 0) {
+                    // adoption: the owner died (or its slot is free); its blocks stay allocated
+                    word0 = PageMapEntry.withOwner(PageMapEntry.withLink(word0, 0), 0);
+                    pages.putWord0VolatileAt(entry, word0);
+                    if (owner <= PageMapEntry.MAX_OWNER) {
+                        registry.clearSet(owner - 1, page);
+                    }
+                }
+                // an unowned set has A = 0 (a release killed before it cleared A leaves it set)
+                if (pages.word3At(entry) != 0) {
+                    pages.putWord3At(entry, 0);
+                }
+                OwnedSet.collect(memory, entry);
+                long word1 = pages.word1At(entry);
                 used[0] += Long.bitCount(word1);
                 long link = word1 == -1L ? 0 : memory.getLong(headOffset);
                 pages.putWord0(page, PageMapEntry.withLink(word0, link));

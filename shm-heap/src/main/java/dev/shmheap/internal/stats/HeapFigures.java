@@ -7,7 +7,10 @@ import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.slab.OwnedSet;
+import dev.shmheap.internal.slab.OwnerRegistry;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.pagemap.PageMapWalker;
 
@@ -21,16 +24,55 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * Reads the heap's figures and blocks without taking a lock: each counter is one volatile
  * read, so a figure is exact when no operation is in flight and off by at most the operations
  * in flight otherwise. Only the header counters and the page map are read, never written.
+ *
+ * <p>The class counters count unowned sets only; the owned sets are found through the
+ * owned-set registry of every occupied process-table slot, each entry checked against its
+ * set's owner field, and add: used += popcount(O &amp; ~R), allocations += A,
+ * frees += A - popcount(O &amp; ~R) (see {@code SlabAllocator} for why that keeps
+ * allocations - frees == used).
  */
 public final class HeapFigures {
     private final MappedMemory memory;
     private final HeapLayout layout;
     private final PageMap pages;
+    private final OwnerRegistry registry;
+    private final ProcessTable processTable;
 
     public HeapFigures(MappedMemory memory, HeapLayout layout, PageMap pages) {
         this.memory = memory;
         this.layout = layout;
         this.pages = pages;
+        this.registry = new OwnerRegistry(memory, layout);
+        this.processTable = new ProcessTable(memory, layout.processTableOffset());
+    }
+
+    /** Adds the figures of owned sets: per class, [used, allocations, frees]. */
+    private long[][] ownedFigures() {
+        long[][] figures = new long[SizeClasses.COUNT][3];
+        for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
+            if (processTable.tokenAt(slot) == 0) {
+                continue; // a free slot owns nothing: a slot is freed only after its sets are released or adopted
+            }
+            for (int i = 0; i < OwnerRegistry.ENTRIES; i++) {
+                long set = registry.set(slot, i);
+                if (set < 0 || set >= layout.pageCount()) {
+                    continue;
+                }
+                long entry = pages.entry(set);
+                long word0 = entry < 0 ? 0 : pages.word0At(entry);
+                if (PageMapEntry.kind(word0) != PageMapEntry.SLAB || PageMapEntry.owner(word0) != slot + 1
+                        || PageMapEntry.sizeClass(word0) >= SizeClasses.COUNT) {
+                    continue; // a stale entry
+                }
+                int c = PageMapEntry.sizeClass(word0);
+                long live = OwnedSet.liveBlocks(memory, entry);
+                long allocations = pages.word3At(entry);
+                figures[c][0] += live;
+                figures[c][1] += allocations;
+                figures[c][2] += allocations - live;
+            }
+        }
+        return figures;
     }
 
     /**
@@ -40,11 +82,12 @@ public final class HeapFigures {
     public HeapStats stats(int attachedProcesses) {
         List<SizeClassStats> classes = new ArrayList<>(SizeClasses.COUNT);
         long slabUsed = 0;
+        long[][] owned = ownedFigures();
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             long sets = sumOverStripes(c, CLASS_SET_COUNT);
-            long used = sumOverStripes(c, CLASS_USED_BLOCKS);
+            long used = sumOverStripes(c, CLASS_USED_BLOCKS) + owned[c][0];
             classes.add(new SizeClassStats(SizeClasses.blockSize(c), sets, sets * SizeClasses.SET_SIZE, used,
-                    sumOverStripes(c, CLASS_ALLOCATIONS), sumOverStripes(c, CLASS_FREES)));
+                    sumOverStripes(c, CLASS_ALLOCATIONS) + owned[c][1], sumOverStripes(c, CLASS_FREES) + owned[c][2]));
             slabUsed += used * SizeClasses.blockSize(c);
         }
         long buddyFree = memory.getLongVolatile(BUDDY_FREE_BYTES_OFFSET);
@@ -87,7 +130,7 @@ public final class HeapFigures {
                 case PageMapEntry.FREE -> new BlockInfo(offset, length, BlockInfo.Kind.FREE, 0, 0);
                 case PageMapEntry.USED -> new BlockInfo(offset, length, BlockInfo.Kind.USED, 0, 0);
                 default -> new BlockInfo(offset, length, BlockInfo.Kind.SLAB_SET, SizeClasses.blockSize(PageMapEntry.sizeClass(word0)),
-                        Long.bitCount(word1));
+                        Long.bitCount(word1 & ~pages.word2At(pages.entry(page))));
             });
             return true;
         }, problem -> { });

@@ -17,6 +17,8 @@ import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.names.NameDirectory;
 import dev.shmheap.internal.pagemap.PageMap;
 import dev.shmheap.internal.pagemap.PageMapWalker;
+import dev.shmheap.internal.slab.OwnedSet;
+import dev.shmheap.internal.slab.OwnerRegistry;
 
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -34,7 +36,11 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   partial list of (c, s) == { SLAB heads of class c, stripe s, with occupancy != all ones }
  *   free count of order k  == |free list of order k|
  *   buddy free bytes       == sum of FREE block bytes;  allocated == capacity - free
- *   (c, s) sets, used      == SLAB heads of class c stripe s, sum of popcount(occupancy)
+ *   (c, s) sets            == SLAB heads of class c stripe s
+ *   (c, s) used            == sum of popcount(occupancy) over its unowned sets
+ *   unowned set            :  R ⊆ O, A == 0
+ *   owned set (owner k+1)  :  no partial-list link, slot k occupied, listed in slot k's registry
+ *                             (O, R, A of an owned set change without locks: not checked)
  *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
  *   mergeable pairs        == |{ FREE p of order k, p < its buddy, buddy FREE of order k }|
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
@@ -56,6 +62,7 @@ public final class HeapVerifier {
     private final NameDirectory names;
     private final long token;
     private final String file;
+    private final OwnerRegistry registry;
     private final List<Problem> problems = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private long suppressed;
@@ -70,6 +77,7 @@ public final class HeapVerifier {
         this.names = names;
         this.token = token;
         this.file = file;
+        this.registry = new OwnerRegistry(memory, layout);
     }
 
     public VerifyReport verify() {
@@ -128,6 +136,8 @@ public final class HeapVerifier {
         long[] allocatedBlocks = {0};
         long[] covered = {0};
         long[] mergeablePairs = {0};
+        long[] ownedUsedBytes = {0};
+        long[] deadOwnedSets = {0};
         PageMapWalker.walkReportingPages(pages, layout, (page, word0, word1) -> {
             blocks[0]++;
             int order = PageMapEntry.order(word0);
@@ -159,11 +169,26 @@ public final class HeapVerifier {
                     }
                     int k = stripeIndex(c, PageMapEntry.stripe(word0));
                     setsPerClass[k]++;
-                    usedPerClass[k] += Long.bitCount(word1);
-                    if (word1 != -1L) {
-                        partialSets.set(Math.toIntExact(page));
-                    } else if (PageMapEntry.link(word0) != 0) {
-                        pageProblem(Kind.PARTIAL_LIST, page, "page " + page + ": full slab set carries a partial-list link");
+                    long entry = pages.entry(page);
+                    int owner = PageMapEntry.owner(word0);
+                    if (owner != 0) {
+                        checkOwnedSet(page, word0, owner, deadOwnedSets);
+                        ownedUsedBytes[0] += OwnedSet.liveBlocks(memory, entry) * SizeClasses.blockSize(c);
+                    } else {
+                        usedPerClass[k] += Long.bitCount(word1);
+                        long remote = pages.word2At(entry);
+                        if ((remote & ~word1) != 0) {
+                            pageProblem(Kind.SLAB_SET, page, "page " + page + ": unowned slab set has remote-free bits 0x" + Long.toHexString(remote & ~word1)
+                                    + " of blocks that are not in its occupancy word");
+                        }
+                        if (pages.word3At(entry) != 0) {
+                            pageProblem(Kind.SLAB_SET, page, "page " + page + ": unowned slab set carries an owner's allocation count " + pages.word3At(entry));
+                        }
+                        if (word1 != -1L) {
+                            partialSets.set(Math.toIntExact(page));
+                        } else if (PageMapEntry.link(word0) != 0) {
+                            pageProblem(Kind.PARTIAL_LIST, page, "page " + page + ": full slab set carries a partial-list link");
+                        }
                     }
                     checkSetPages(page, c, PageMapEntry.stripe(word0));
                     checkDataReserved(page, order);
@@ -217,13 +242,16 @@ public final class HeapVerifier {
                 notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
             }
         }
+        if (deadOwnedSets[0] > 0) {
+            notes.add(deadOwnedSets[0] + " slab sets are owned by processes that no longer run (recover() adopts them)");
+        }
         if (deadOwnedBytes[0] > 0) {
             notes.add(deadOwnedBytes[0] + " bytes of buddy blocks are held by processes that no longer run");
         }
         if (suppressed > 0) {
             problems.add(new Problem(Kind.MORE, Problem.NO_OFFSET, Problem.NO_PAGE, "... and " + suppressed + " more problems"));
         }
-        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes, problems, notes);
+        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes + ownedUsedBytes[0], problems, notes);
     }
 
     /** Every bound name must name a live block; the directory itself holds only valid states. */
@@ -237,6 +265,26 @@ public final class HeapVerifier {
                 problem(Kind.NAME_DIRECTORY, offset >= 0 ? offset : Problem.NO_OFFSET, Problem.NO_PAGE, "name '" + name + "' is bound to offset " + offset + ", which is not a live block");
             }
         });
+    }
+
+    /**
+     * An owned set: off the partial lists, its owner's slot occupied, and listed in that slot's
+     * registry (taking writes the entry before the owner field, releasing clears it after, both
+     * under the stripe lock this walk holds).
+     */
+    private void checkOwnedSet(long page, long word0, int owner, long[] deadOwnedSets) {
+        if (PageMapEntry.link(word0) != 0) {
+            pageProblem(Kind.PARTIAL_LIST, page, "page " + page + ": slab set owned by slot " + (owner - 1) + " carries a partial-list link");
+        }
+        long holder = processTable.tokenAt(owner - 1);
+        if (holder == 0) {
+            pageProblem(Kind.SLAB_SET, page, "page " + page + ": slab set is owned by process-table slot " + (owner - 1) + ", which is free");
+        } else if (!ProcessIdentity.isAlive(holder)) {
+            deadOwnedSets[0]++;
+        }
+        if (!registry.contains(owner - 1, page)) {
+            pageProblem(Kind.SLAB_SET, page, "page " + page + ": slab set owned by slot " + (owner - 1) + " is missing from that slot's owned-set registry");
+        }
     }
 
     private static int stripeIndex(int c, int s) {
