@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.fanout;
 
+import dev.shmheap.ipc.TestHeaps;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,7 +23,7 @@ class FanoutChannelTest {
 
     @BeforeEach
     void open() throws Exception {
-        path = ChildJvm.newHeapPath("unit");
+        path = TestHeaps.newPath("unit");
         heap = ShmHeap.create(path, 4 << 20);
         baseline = heap.stats().usedBytes();
     }

@@ -1,5 +1,7 @@
 package dev.shmheap.ipc.fanout;
 
+import dev.shmheap.ipc.Child;
+import dev.shmheap.ipc.TestHeaps;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,27 +20,27 @@ import static org.junit.jupiter.api.Assertions.*;
 class FanoutMultiProcessTest {
     private static final long CHILD_TIMEOUT_SECONDS = 90;
     private Path path;
-    private final List<ChildJvm> children = new ArrayList<>();
+    private final List<Child> children = new ArrayList<>();
 
     @BeforeEach
     void create() throws Exception {
-        path = ChildJvm.newHeapPath("mp");
+        path = TestHeaps.newPath("mp");
         ShmHeap.create(path, 32 << 20).close();
     }
 
     @AfterEach
     void cleanUp() throws Exception {
-        children.forEach(ChildJvm::close);
+        children.forEach(Child::close);
         Files.deleteIfExists(path);
     }
 
-    private ChildJvm start(String... args) throws Exception {
-        ChildJvm child = ChildJvm.start(FanoutMain.class, args);
+    private Child start(String... args) throws Exception {
+        Child child = Child.start(FanoutMain.class, args);
         children.add(child);
         return child;
     }
 
-    private ChildJvm subscriber(String... extra) throws Exception {
+    private Child subscriber(String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of("subscriber", "--heap", path.toString(), "--timeout-seconds", "60"));
         args.addAll(List.of(extra));
         return start(args.toArray(String[]::new));
@@ -54,11 +56,11 @@ class FanoutMultiProcessTest {
 
     @Test
     void shouldDeliverEveryMessageToEverySubscriberInOrder() throws Exception {
-        ChildJvm publisher = start("publisher", "--heap", path.toString(), "--count", "30000", "--size", "200", "--slots", "256",
+        Child publisher = start("publisher", "--heap", path.toString(), "--count", "30000", "--size", "200", "--slots", "256",
                 "--subscribers", "3", "--timeout-seconds", "60");
         publisher.awaitLine("publisher: channel", CHILD_TIMEOUT_SECONDS);
-        List<ChildJvm> subscribers = List.of(subscriber(), subscriber(), subscriber());
-        for (ChildJvm s : subscribers) {
+        List<Child> subscribers = List.of(subscriber(), subscriber(), subscriber());
+        for (Child s : subscribers) {
             assertEquals(0, s.awaitExit(CHILD_TIMEOUT_SECONDS), s.output());
             assertTrue(s.output().contains("received 30000 messages (positions 0..30000)"), s.output());
             assertTrue(s.output().contains("errors 0"), s.output());
@@ -71,12 +73,12 @@ class FanoutMultiProcessTest {
     @Test
     void shouldNotWedgeThePublisherWhenAStalledSubscriberIsKilled() throws Exception {
         int slots = 128;
-        ChildJvm publisher = start("publisher", "--heap", path.toString(), "--count", "20000", "--size", "100", "--slots",
+        Child publisher = start("publisher", "--heap", path.toString(), "--count", "20000", "--size", "100", "--slots",
                 Integer.toString(slots), "--subscribers", "3", "--timeout-seconds", "60");
         publisher.awaitLine("publisher: channel", CHILD_TIMEOUT_SECONDS);
-        ChildJvm a = subscriber();
-        ChildJvm b = subscriber();
-        ChildJvm victim = subscriber("--stall-after", "1000");
+        Child a = subscriber();
+        Child b = subscriber();
+        Child victim = subscriber("--stall-after", "1000");
         victim.awaitLine("STALLED", CHILD_TIMEOUT_SECONDS);
         try (ShmHeap heap = ShmHeap.open(path)) {
             FanoutChannel channel = FanoutChannel.attach(heap, "fan", Duration.ofSeconds(10));
@@ -91,7 +93,7 @@ class FanoutMultiProcessTest {
             assertEquals(1000, stats.slowest());
             victim.kill();
         }
-        for (ChildJvm s : List.of(a, b)) {
+        for (Child s : List.of(a, b)) {
             assertEquals(0, s.awaitExit(CHILD_TIMEOUT_SECONDS), s.output());
             assertTrue(s.output().contains("received 20000 messages"), s.output());
         }
@@ -108,10 +110,10 @@ class FanoutMultiProcessTest {
             FanoutChannel channel = FanoutChannel.create(heap, "fan", 1024);
             byte[] scratch = new byte[256];
             try (FanoutPublisher publisher = channel.newPublisher()) {
-                ChildJvm early = subscriber();
+                Child early = subscriber();
                 assertTrue(early.awaitLine("JOINED", CHILD_TIMEOUT_SECONDS).contains("at position 0"));
                 publish(heap, publisher, 500, scratch);
-                ChildJvm late = subscriber();
+                Child late = subscriber();
                 String joined = late.awaitLine("JOINED", CHILD_TIMEOUT_SECONDS);
                 assertTrue(joined.contains("at position 500"), joined);
                 publish(heap, publisher, 700, scratch);
