@@ -43,16 +43,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for() {
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bridge-demo: '$2' did not appear in $1 within $3 s:" >&2
-  cat "$1" >&2
-  return 1
-}
 
 # bridged PRODUCERS COUNT [producer options...]: the whole path; sets BRIDGED_OK=1 if it passed.
 bridged() {

@@ -34,17 +34,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for FILE TEXT SECONDS: until FILE contains TEXT.
-wait_for() {
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "fanout: '$2' did not appear in $1 within $3 s:" >&2
-  cat "$1" >&2
-  return 1
-}
 
 # run SUBSCRIBERS [STALL_AFTER]: one publisher and SUBSCRIBERS subscribers; the last one stalls
 # after STALL_AFTER messages and is killed. Sets status; output in $WORK.

@@ -41,3 +41,29 @@ heap_dir() {
     echo "${dir:-/tmp}"
   fi
 }
+
+# run_ipc_demo COMMAND ARGS...: `java -jar ipc-demo.jar COMMAND --heap HEAP ARGS` on a new heap
+# in heap_dir, building the jar first when it is missing or stale; the heap is deleted on exit.
+run_ipc_demo() {
+  local command=$1
+  shift
+  command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
+  local jar="$ROOT/ipc-demo/target/ipc-demo.jar"
+  ensure_jar ipc-demo "$jar" || exit 2
+  IPC_DEMO_HEAP="$(heap_dir)/shmheap-$command-$$.heap"
+  trap 'rm -f "$IPC_DEMO_HEAP"' EXIT
+  trap 'exit 130' INT TERM
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$jar" "$command" --heap "$IPC_DEMO_HEAP" "$@"
+}
+
+# wait_for FILE TEXT SECONDS: until FILE contains TEXT; else prints FILE and returns 1.
+wait_for() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$(basename "$0"): '$2' did not appear in $1 within $3 s:" >&2
+  cat "$1" >&2
+  return 1
+}

@@ -11,13 +11,4 @@
 #   block: blocking poll (brief spin, yield, then futex sleep until a producer wakes it)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
-
-command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
-JAR=ipc-demo/target/ipc-demo.jar
-ensure_jar ipc-demo "$JAR"
-HEAP="$(heap_dir)/shmheap-pingpong-$$.heap"
-trap 'rm -f "$HEAP"' EXIT
-trap 'exit 130' INT TERM
-
-java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" pingpong --heap "$HEAP" "$@"
+run_ipc_demo pingpong "$@"

@@ -8,13 +8,4 @@
 # usage: scripts/throughput.sh [--size 1k] [--producers 2] [--count 200000] [--slots 1024]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
-
-command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
-JAR=ipc-demo/target/ipc-demo.jar
-ensure_jar ipc-demo "$JAR"
-HEAP="$(heap_dir)/shmheap-throughput-$$.heap"
-trap 'rm -f "$HEAP"' EXIT
-trap 'exit 130' INT TERM
-
-java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" throughput --heap "$HEAP" "$@"
+run_ipc_demo throughput "$@"

@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.fanout;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ProcessIdentity;
 import dev.shmheap.ShmHeap;
 
@@ -7,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.locks.LockSupport;
 
 import static dev.shmheap.ipc.fanout.FanoutDescriptor.*;
 
@@ -53,6 +53,8 @@ import static dev.shmheap.ipc.fanout.FanoutDescriptor.*;
  */
 public final class FanoutChannel {
     private static final long PARK_MAX_NANOS = 20_000_000;
+    /** Longest pause waiting for the reclaim lock or for attached processes to go: a release is noticed within 1 ms. */
+    private static final long LOCK_MAX_PARK_NANOS = 1_000_000;
 
     private final ShmHeap heap;
     private final String name;
@@ -100,22 +102,19 @@ public final class FanoutChannel {
      * @throws IllegalStateException if none appears in time or the block is not a fan-out channel of this format
      */
     public static FanoutChannel attach(ShmHeap heap, String name, Duration wait) throws InterruptedException {
-        long deadline = System.nanoTime() + wait.toNanos();
-        long park = 100_000;
+        Backoff backoff = Backoff.of(wait.toNanos(), 0, 0, PARK_MAX_NANOS);
         for (;;) {
             OptionalLong bound = heap.lookup(name);
             if (bound.isPresent()) {
                 return validate(heap, name, bound.getAsLong());
             }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new IllegalStateException("no fan-out channel named '" + name + "' appeared in heap " + heap.path() + " within "
-                        + wait);
-            }
             if (Thread.interrupted()) {
                 throw new InterruptedException("waiting for fan-out channel '" + name + "'");
             }
-            LockSupport.parkNanos(park);
-            park = Math.min(park * 2, PARK_MAX_NANOS);
+            if (!backoff.idle()) {
+                throw new IllegalStateException("no fan-out channel named '" + name + "' appeared in heap " + heap.path() + " within "
+                        + wait);
+            }
         }
     }
 
@@ -192,13 +191,12 @@ public final class FanoutChannel {
 
     /** Takes the reclaim lock, waiting for a live holder and taking it over from a dead one. */
     private void lock(long token) throws InterruptedException {
-        long park = 1_000;
+        Backoff backoff = Backoff.of(Backoff.NO_DEADLINE, 0, 0, LOCK_MAX_PARK_NANOS);
         while (!tryLock(token, true)) {
             if (Thread.interrupted()) {
                 throw new InterruptedException("waiting for the reclaim lock of fan-out channel '" + name + "'");
             }
-            LockSupport.parkNanos(park);
-            park = Math.min(park * 2, 1_000_000);
+            backoff.idle();
         }
     }
 
@@ -312,7 +310,7 @@ public final class FanoutChannel {
      * @throws IllegalStateException if a live subscriber or publisher is still attached after the wait
      */
     public long destroy(Duration wait) throws InterruptedException {
-        long deadline = System.nanoTime() + wait.toNanos();
+        Backoff backoff = Backoff.of(wait.toNanos(), 0, 0, LOCK_MAX_PARK_NANOS);
         for (;;) {
             List<Long> live = liveSubscribers();
             long publisher = heap.getLongVolatile(base + PUBLISHER_OFFSET);
@@ -320,7 +318,7 @@ public final class FanoutChannel {
             if (live.isEmpty() && !publisherAlive) {
                 break;
             }
-            if (System.nanoTime() - deadline >= 0) {
+            if (backoff.expired()) {
                 StringBuilder who = new StringBuilder();
                 for (long token : live) {
                     who.append(" subscriber ").append(ProcessIdentity.describe(token)).append(';');
@@ -333,7 +331,7 @@ public final class FanoutChannel {
             if (Thread.interrupted()) {
                 throw new InterruptedException("destroying fan-out channel '" + name + "'");
             }
-            LockSupport.parkNanos(1_000_000);
+            backoff.idle();
         }
         reclaim(true);
         long tail = heap.getLongVolatile(base + TAIL_OFFSET);

@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.fanout;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.MessageSender;
 
@@ -20,7 +21,6 @@ public final class FanoutPublisher implements MessageSender {
     private final int capacity;
     private final long tailOffset;
     private final long reclaimedOffset;
-    private final Backoff backoff = new Backoff();
     /** Only this publisher writes tail, so the local copy is exact. */
     private long tail;
     /** A lower bound of the shared reclaimed position, refreshed when the ring looks full. */
@@ -92,17 +92,15 @@ public final class FanoutPublisher implements MessageSender {
 
     @Override
     public boolean offer(long offset, long length, long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
-        backoff.reset();
+        Backoff backoff = Backoff.of(unit.toNanos(timeout), FanoutSubscriber.SPINS, FanoutSubscriber.YIELDS, FanoutSubscriber.MAX_PARK_NANOS);
         while (!offer(offset, length)) {
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
+            if (backoff.expired()) {
                 return false;
             }
             if (Thread.interrupted()) {
                 throw new InterruptedException("offer to fan-out channel '" + channel.name() + "'");
             }
-            backoff.idle(remaining);
+            backoff.idle();
         }
         return true;
     }
@@ -122,21 +120,19 @@ public final class FanoutPublisher implements MessageSender {
      * {@code timeout} for them (dropping dead ones). Returns true once all is freed.
      */
     public boolean drain(long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
-        backoff.reset();
+        Backoff backoff = Backoff.of(unit.toNanos(timeout), FanoutSubscriber.SPINS, FanoutSubscriber.YIELDS, FanoutSubscriber.MAX_PARK_NANOS);
         for (;;) {
             channel.reclaim(true);
             if (heap.getLongVolatile(reclaimedOffset) == tail) {
                 return true;
             }
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
+            if (backoff.expired()) {
                 return false;
             }
             if (Thread.interrupted()) {
                 throw new InterruptedException("draining fan-out channel '" + channel.name() + "'");
             }
-            backoff.idle(remaining);
+            backoff.idle();
         }
     }
 
