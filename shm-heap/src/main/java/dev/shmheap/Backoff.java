@@ -58,11 +58,6 @@ public final class Backoff {
         reset();
     }
 
-    /** A wait without a deadline. */
-    public static Backoff forever() {
-        return new Backoff(NO_DEADLINE, SPINS, YIELDS, MAX_PARK_NANOS);
-    }
-
     /** A wait that gives up {@code timeoutNanos} after it starts ({@link #NO_DEADLINE}: never). */
     public static Backoff until(long timeoutNanos) {
         return new Backoff(timeoutNanos, SPINS, YIELDS, MAX_PARK_NANOS);

@@ -53,7 +53,6 @@ public final class HeapLocks {
     /** Lock word offsets and names, indexed in lock order. */
     private final long[] offsets;
     private final String[] names;
-    private final String[] shortNames;
     private final int buddyIndex;
     private final int nameIndex;
 
@@ -71,11 +70,9 @@ public final class HeapLocks {
         this.nameIndex = classLocks + 1;
         this.offsets = new long[classLocks + 2];
         this.names = new String[classLocks + 2];
-        this.shortNames = new String[classLocks + 2];
         int[] index = {0};
         forEach(stripes, (offset, name) -> {
             offsets[index[0]] = offset;
-            shortNames[index[0]] = name;
             names[index[0]++] = name + " of " + file;
         });
     }
@@ -104,33 +101,8 @@ public final class HeapLocks {
         return c * stripes + s;
     }
 
-    /** How many lock words there are, in lock order. */
-    public int count() {
-        return offsets.length;
-    }
-
-    /** The header offset of lock {@code index} (in lock order). */
-    public long offset(int index) {
-        return offsets[index];
-    }
-
-    /** The name of lock {@code index}, e.g. "lock of class 64 stripe 1 of /dev/shm/a.heap". */
-    public String name(int index) {
-        return names[index];
-    }
-
-    /** The name of lock {@code index} without the file, e.g. "lock of class 64 stripe 1". */
-    public String shortName(int index) {
-        return shortNames[index];
-    }
-
-    /** The index of the buddy lock; the class-stripe locks come before it, the name-directory lock after. */
-    public int buddyIndex() {
-        return buddyIndex;
-    }
-
     /** The word of the lock of class {@code c}, stripe {@code s}: 0, or its holder's token. */
-    public long classHolder(int c, int s) {
+    private long classHolder(int c, int s) {
         return memory.getLongVolatile(offsets[classIndex(c, s)]);
     }
 
