@@ -114,7 +114,7 @@ final class HeapFiles {
              MappedMemory memory = MappedMemory.map(channel, layout.fileLength())) {
             reserve(fd, 0, layout.pageMapOffset(), target, "metadata");
             if (!layout.sparse()) {
-                reserve(fd, layout.pageMapOffset(), layout.pageMapLength(), target, "page map");
+                reserve(fd, layout.pageMapOffset(), layout.pageMapLength() + layout.holderMapLength(), target, "page map and holder map");
                 reserve(fd, layout.dataOffset(), layout.capacity(), target, "data region");
             }
             layout.writeImmutableFields(memory, token, System.currentTimeMillis());

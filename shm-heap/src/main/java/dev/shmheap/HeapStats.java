@@ -25,10 +25,17 @@ import java.util.List;
  * @param buddyFrees         buddy blocks freed since creation
  * @param sizeClasses        the slab classes, smallest first
  * @param attachedProcesses  heap instances registered in the process table (live or not)
+ * @param holdings           who holds the live blocks: per process, shared, handed off (one
+ *                           walk of the page map; see {@link Holdings})
+ * @param lockTakeovers      locks taken over from dead holders since creation
+ * @param reclaimedBlocks    blocks of dead processes reclaimed since creation
+ * @param reclaimedBytes     their bytes
+ * @param processQuota       the per-process quota in bytes, 0 when none
  */
 public record HeapStats(long totalBytes, long usedBytes, long availableBytes, long buddyFreeBytes, long buddyUsedBytes,
                         long largestFreeBlock, long[] freeBlocksPerOrder, long buddyAllocations, long buddyFrees,
-                        List<SizeClassStats> sizeClasses, int attachedProcesses) {
+                        List<SizeClassStats> sizeClasses, int attachedProcesses, Holdings holdings, long lockTakeovers,
+                        long reclaimedBlocks, long reclaimedBytes, long processQuota) {
     public HeapStats {
         freeBlocksPerOrder = freeBlocksPerOrder.clone();
         sizeClasses = List.copyOf(sizeClasses);
@@ -57,6 +64,8 @@ public record HeapStats(long totalBytes, long usedBytes, long availableBytes, lo
     @Override
     public String toString() {
         return "HeapStats{total=" + totalBytes + ", used=" + usedBytes + ", available=" + availableBytes + ", buddyFree=" + buddyFreeBytes
-                + ", largestFree=" + largestFreeBlock + ", classes=" + sizeClasses + ", processes=" + attachedProcesses + "}";
+                + ", largestFree=" + largestFreeBlock + ", classes=" + sizeClasses + ", processes=" + attachedProcesses + ", holdings=" + holdings
+                + ", lockTakeovers=" + lockTakeovers + ", reclaimedBlocks=" + reclaimedBlocks + ", reclaimedBytes=" + reclaimedBytes
+                + ", processQuota=" + processQuota + "}";
     }
 }

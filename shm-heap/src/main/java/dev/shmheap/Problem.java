@@ -38,6 +38,8 @@ public record Problem(Kind kind, long offset, long page, String message) {
         UNRESERVED_EXTENT,
         /** A name-directory entry is corrupt or names something that is not a live block. */
         NAME_DIRECTORY,
+        /** A live block's holder record names no holder, or a process-table slot that is free. */
+        HOLDER,
         /** Stands for the problems left out after the first 200. */
         MORE
     }

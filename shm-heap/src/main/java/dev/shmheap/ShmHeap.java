@@ -1,8 +1,13 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.alloc.DeadHolders;
 import dev.shmheap.internal.alloc.HeapAllocator;
 import dev.shmheap.internal.alloc.NonBlockDescription;
+import dev.shmheap.internal.buddy.BuddyAllocator;
+import dev.shmheap.internal.holders.HolderTransitions;
+import dev.shmheap.internal.holders.ProcessQuota;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.lock.HeapLocks;
 import dev.shmheap.internal.lock.ProcessIdentity;
@@ -70,6 +75,9 @@ public final class ShmHeap implements AutoCloseable {
     private final DataBounds bounds;
     private final ProcessTable processTable;
     private final NameDirectory names;
+    private final DeadHolders deadHolders;
+    private final HolderTransitions holders;
+    private final ProcessQuota quota;
     private final long token = ProcessIdentity.current();
     private final int processSlot;
     private volatile boolean closed;
@@ -93,12 +101,19 @@ public final class ShmHeap implements AutoCloseable {
         this.locks = allocator.locks();
         this.figures = new HeapFigures(memory, layout, pages);
         this.bounds = new DataBounds(layout, pages.reservations(), path.toString());
+        this.deadHolders = new DeadHolders(memory, layout, pages, processTable, allocator, processSlot);
+        this.holders = new HolderTransitions(memory, layout, pages, processTable, HolderMap.ofSlot(processSlot));
+        this.quota = new ProcessQuota(memory, () -> figures.heldBytes(processSlot));
+        if (!readOnly) {
+            // dead processes' slots: free those that hold nothing, reclaim (RECLAIM_DEAD) or keep the rest
+            deadHolders.settle(layout.reclaimDead(), false);
+        }
     }
 
     /**
      * Creates a heap of {@code capacityBytes} data bytes (rounded up to 4 KiB pages, at least
      * 32 KiB, at most 1 TiB) in a new file and opens it. The file is a little larger than the
-     * capacity: metadata takes 32 bytes per 4 KiB page plus 92 KiB, and the data region starts
+     * capacity: metadata takes 96 bytes per 4 KiB page (page map and holder map) plus 92 KiB, and the data region starts
      * at an aligned offset.
      *
      * @throws FileAlreadyExistsException if {@code file} exists
@@ -111,7 +126,7 @@ public final class ShmHeap implements AutoCloseable {
         for (CreateOption option : options) {
             set.add(java.util.Objects.requireNonNull(option, "options must not contain null"));
         }
-        HeapLayout layout = HeapLayout.forCapacity(capacityBytes, set.contains(CreateOption.SPARSE));
+        HeapLayout layout = HeapLayout.forCapacity(capacityBytes, set.contains(CreateOption.SPARSE), set.contains(CreateOption.RECLAIM_DEAD));
         HeapFiles.create(file, layout, set.contains(CreateOption.GROUP_ACCESS));
         return open(file);
     }
@@ -231,7 +246,15 @@ public final class ShmHeap implements AutoCloseable {
      * @throws HeapFullException        if no free block is large enough now
      */
     public long allocate(long size, long alignment) {
-        long offset = tryAllocate(size, alignment);
+        ensureWritable();
+        allocator.checkRequest(size, alignment);
+        long limit = quota.limit();
+        if (limit != 0 && !quota.admit(blockBytes(size, alignment), limit)) {
+            throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment
+                    + ": this process would exceed the per-process quota of " + limit + " bytes (it holds " + quota.held() + " bytes)",
+                    size, alignment, availableBytes());
+        }
+        long offset = allocateAdmitted(size, alignment, limit);
         if (offset == NO_SPACE) {
             String reason = pages.reservations().lastFailure();
             throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment + ": "
@@ -249,7 +272,34 @@ public final class ShmHeap implements AutoCloseable {
     public long tryAllocate(long size, long alignment) {
         ensureWritable();
         allocator.checkRequest(size, alignment);
-        return allocator.allocate(size, alignment);
+        long limit = quota.limit();
+        if (limit != 0 && !quota.admit(blockBytes(size, alignment), limit)) {
+            return NO_SPACE;
+        }
+        return allocateAdmitted(size, alignment, limit);
+    }
+
+    /**
+     * The allocation after the quota admitted it: a heap that reclaims the dead reclaims before
+     * it reports a full heap, so that a heap is never full because of processes that died.
+     */
+    private long allocateAdmitted(long size, long alignment, long limit) {
+        long offset = allocator.allocate(size, alignment);
+        if (offset == NO_SPACE && layout.reclaimDead() && deadHolders.settle(true, false).reclaimedBlocks() > 0) {
+            offset = allocator.allocate(size, alignment);
+        }
+        if (limit == 0) {
+            quota.unset();
+        } else if (offset == NO_SPACE) {
+            quota.add(-blockBytes(size, alignment));
+        }
+        return offset;
+    }
+
+    private static long blockBytes(long size, long alignment) {
+        int c = SizeClasses.classFor(size, alignment);
+        return c >= 0 ? SizeClasses.blockSize(c)
+                : BuddyAllocator.blockBytes(BuddyAllocator.orderFor(Math.max(size, alignment)));
     }
 
     /**
@@ -263,9 +313,117 @@ public final class ShmHeap implements AutoCloseable {
     public void free(long offset) {
         ensureWritable();
         bounds.checkInData(offset);
+        long held = quota.limit() != 0 ? heldByMe(offset) : 0;
         if (allocator.free(offset) != HeapAllocator.FREED) {
             throw new IllegalArgumentException(describeNonBlock(offset));
         }
+        quota.add(-held);
+    }
+
+    /** The size of the live block at {@code offset} if this process holds it, else 0 (for the quota's estimate). */
+    private long heldByMe(long offset) {
+        return holders.holderOf(offset) == (HolderMap.ofSlot(processSlot) & 0xFF) ? pages.liveBlockSize(offset) : 0;
+    }
+
+    // ---- who holds a block: share, hand off, take over, reclaim ----
+
+    /**
+     * Gives the live block at {@code offset} to the heap: no process holds it any more, so it
+     * is never reclaimed when a process dies; only an explicit {@link #free} ends it. A block
+     * belongs to the process that allocated it until that process frees, shares or hands it
+     * off; in a heap created with {@link CreateOption#RECLAIM_DEAD} the blocks a dead process
+     * still holds are freed. {@link #bind} shares the block it names. Sharing a shared block
+     * does nothing.
+     *
+     * @throws IllegalArgumentException naming the offset if no live block starts there
+     */
+    public void share(long offset) {
+        ensureWritable();
+        bounds.checkInData(offset);
+        long held = heldByMe(offset);
+        if (holders.shareOrHandOff(offset, HolderMap.SHARED, path.toString()) == HolderTransitions.NOT_LIVE) {
+            throw new IllegalArgumentException(describeNonBlock(offset));
+        }
+        quota.add(-held);
+    }
+
+    /**
+     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it, typically
+     * the receiver of a message: until then no process holds it and it is never reclaimed. A
+     * channel's sender calls this before it publishes the offset.
+     *
+     * @throws IllegalArgumentException naming the offset if no live block starts there
+     * @throws IllegalStateException    if the block is shared
+     */
+    public void handOff(long offset) {
+        ensureWritable();
+        bounds.checkInData(offset);
+        long held = heldByMe(offset);
+        if (holders.shareOrHandOff(offset, HolderMap.HANDED_OFF, path.toString()) == HolderTransitions.NOT_LIVE) {
+            throw new IllegalArgumentException(describeNonBlock(offset));
+        }
+        quota.add(-held);
+    }
+
+    /**
+     * Makes this process the holder of the live block at {@code offset}, which was handed off
+     * (or was held by a process that no longer runs): if this process dies before it frees,
+     * shares or hands the block off, the block is reclaimed (in a {@code RECLAIM_DEAD} heap).
+     * Taking over a block this process holds does nothing.
+     *
+     * @throws IllegalArgumentException naming the offset if no live block starts there
+     * @throws IllegalStateException    if the block is shared, or a live process holds it
+     */
+    public void takeOver(long offset) {
+        ensureWritable();
+        bounds.checkInData(offset);
+        int before = holders.takeOver(offset, path.toString());
+        if (before == HolderTransitions.NOT_LIVE) {
+            throw new IllegalArgumentException(describeNonBlock(offset));
+        }
+        if (before != (HolderMap.ofSlot(processSlot) & 0xFF) && quota.limit() != 0) {
+            quota.add(pages.liveBlockSize(offset));
+        }
+    }
+
+    /**
+     * Frees every block held by a process that no longer runs, whether or not the heap was
+     * created with {@link CreateOption#RECLAIM_DEAD}, and frees their process-table slots.
+     * Shared and handed-off blocks and blocks of live processes are untouched. Safe while
+     * other processes use the heap.
+     */
+    public RecoveryReport reclaimDead() {
+        ensureWritable();
+        DeadHolders.Outcome outcome = deadHolders.settle(true, true);
+        return new RecoveryReport(0, outcome.slotsFreed(), 0, outcome.reclaimedBlocks(), outcome.reclaimedBytes(), outcome.kept());
+    }
+
+    /**
+     * Sets the per-process quota: from now on no process may hold more than {@code bytes}
+     * (blocks it allocated or took over and has not freed, shared or handed off); a request
+     * beyond it fails with {@link HeapFullException} naming the quota. 0 removes the quota. It
+     * is stored in the heap, so it applies to every process attached to it.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     */
+    public void setProcessQuota(long bytes) {
+        ensureWritable();
+        if (bytes < 0) {
+            throw new IllegalArgumentException("process quota " + bytes + " must be 0 (none) or positive");
+        }
+        quota.setLimit(bytes);
+    }
+
+    /** The per-process quota in bytes, 0 when none is set. */
+    public long processQuota() {
+        ensureOpen();
+        return quota.limit();
+    }
+
+    /** Who holds the live blocks, per process (see {@link Holdings}); one walk of the page map. */
+    public Holdings holdings() {
+        ensureOpen();
+        return figures.holdings();
     }
 
     /**
@@ -397,7 +555,10 @@ public final class ShmHeap implements AutoCloseable {
      */
     public RecoveryReport recover() {
         ensureWritable();
-        return allocator.recover(processTable, RECOVER_LOCK_TIMEOUT_NANOS, path.toString());
+        RecoveryReport repaired = allocator.recover(RECOVER_LOCK_TIMEOUT_NANOS, path.toString());
+        DeadHolders.Outcome outcome = deadHolders.settle(layout.reclaimDead(), true);
+        return new RecoveryReport(repaired.locksTakenOver(), outcome.slotsFreed(), repaired.freeBlocksRelinked(), outcome.reclaimedBlocks(),
+                outcome.reclaimedBytes(), outcome.kept());
     }
 
     // ---- name directory: rendezvous by name ----
@@ -413,7 +574,7 @@ public final class ShmHeap implements AutoCloseable {
     public void bind(String name, long offset) {
         ensureWritable();
         byte[] bytes = NameDirectory.encode(name);
-        usableSize(offset);
+        share(offset);
         locks.inNames(() -> {
             names.bind(bytes, name, offset);
             return null;
@@ -539,7 +700,11 @@ public final class ShmHeap implements AutoCloseable {
         return new IllegalStateException("heap " + path + " is closed");
     }
 
-    /** Unmaps the heap and leaves the process table; the file stays for other processes. */
+    /**
+     * Shares every block this attachment still holds (see {@link #share}: a process that
+     * detaches cleanly leaves its blocks to the heap, where only an explicit free ends them),
+     * leaves the process table and unmaps the heap; the file stays for other processes.
+     */
     @Override
     public void close() {
         if (closed) {
@@ -548,6 +713,9 @@ public final class ShmHeap implements AutoCloseable {
         closed = true;
         if (!readOnly) {
             allocator.close(); // owned sets go back to the shared lists before the slot is freed
+            // A slot's number names its blocks' holder: what this attachment still holds becomes the heap's
+            // before the slot is freed (a process killed instead of closing keeps its blocks until reclaimed).
+            holders.shareAllOfMine();
             processTable.deregister(processSlot, token);
         }
         memory.close();

@@ -12,11 +12,15 @@ import java.util.List;
  * @param usedBytes    bytes in blocks handed out, recounted
  * @param problems     inconsistencies, each with its kind, file offset and page
  * @param notes        facts worth knowing that are not inconsistencies
+ * @param deadHoldings per process that no longer runs, the blocks it still holds (kept in a
+ *                     heap without {@code RECLAIM_DEAD} until {@code reclaimDead()}; a note each)
  */
-public record VerifyReport(long blocks, long freeBytes, long usedBytes, List<Problem> problems, List<String> notes) {
+public record VerifyReport(long blocks, long freeBytes, long usedBytes, List<Problem> problems, List<String> notes,
+                           List<ProcessHoldings> deadHoldings) {
     public VerifyReport {
         problems = List.copyOf(problems);
         notes = List.copyOf(notes);
+        deadHoldings = List.copyOf(deadHoldings);
     }
 
     public boolean ok() {

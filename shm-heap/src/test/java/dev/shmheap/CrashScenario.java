@@ -222,6 +222,58 @@ enum CrashScenario {
             return 1 << 20; // sets of 64 and 256 B are owned
         }
     },
+    /** share(): the block's holder byte, one byte CAS from this process to SHARED. */
+    SHARE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long block = heap.allocate(256);
+            return new Prepared(() -> heap.share(block), 0);
+        }
+    },
+    /** handOff() of a buddy block: one byte CAS to HANDED_OFF. */
+    HAND_OFF {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long block = heap.allocate(16384);
+            return new Prepared(() -> heap.handOff(block), 0);
+        }
+    },
+    /** takeOver() of a block another attachment handed off: one byte CAS to this process. */
+    TAKE_OVER {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            ShmHeap sender = openAgain(heap);
+            long block = sender.allocate(1024);
+            sender.handOff(block);
+            return new Prepared(() -> heap.takeOver(block), 0);
+        }
+    },
+    /**
+     * reclaimDead() of one 64-byte block of a dead process, in a set it owned: release the set
+     * (owner cleared, R collected, counters settled, registry cleared), take the block over
+     * (byte CAS), free it (locked), count it, free the dead process's slot.
+     */
+    RECLAIM_SLAB_BLOCK {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.share(heap.allocate(64)); // the child's own block: shared, so its death reclaims nothing of it
+            killSecondAttachment(heap, 64);
+            return new Prepared(heap::reclaimDead, -64);
+        }
+
+        @Override
+        long capacity() {
+            return 1 << 20; // sets of 64 B are owned
+        }
+    },
+    /** reclaimDead() of one 16 KiB buddy block of a dead process: take it over, free it, count it, free the slot. */
+    RECLAIM_BUDDY_BLOCK {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            killSecondAttachment(heap, 16384);
+            return new Prepared(heap::reclaimDead, -16384);
+        }
+    },
     /** Returning an empty set to the buddy, then merging every pair of free buddies. */
     TRIM_EMPTY_SET {
         @Override
@@ -235,6 +287,21 @@ enum CrashScenario {
     }
 
     abstract Prepared prepare(ShmHeap heap);
+
+    /**
+     * A second attachment (slot 1 of a fresh heap) allocates one block of {@code size} and is
+     * made to look dead: its process-table token is overwritten with a dead process's.
+     */
+    static void killSecondAttachment(ShmHeap heap, long size) {
+        ShmHeap other = openAgain(heap);
+        other.allocate(size);
+        try {
+            TestHeaps.writeLong(heap.path(), HeaderDescriptor.HEADER_LENGTH + ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN,
+                    TestHeaps.deadToken());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     /** A second attachment in the child, left open: its sets stay owned when the child dies. */
     static ShmHeap openAgain(ShmHeap heap) {

@@ -231,7 +231,8 @@ class HeaderBitFlipTest {
             }
             attempt(flip, "stats()", heap::stats);
             attempt(flip, "names()", heap::names);
-            boolean fullCheck = flip.kind == Kind.PADDING || flip.kind == Kind.LOCK;
+            boolean fullCheck = flip.kind == Kind.PADDING || flip.kind == Kind.LOCK || flip.kind == Kind.LIFETIME_COUNTER
+                    || flip.kind == Kind.QUOTA;
             for (int i = 0; i < live.length; i++) {
                 int index = i;
                 attempt(flip, "usableSize(" + live[i] + ")", () -> heap.usableSize(live[index]));
@@ -279,7 +280,7 @@ class HeaderBitFlipTest {
 
     /** The kinds of header field, from the offsets in {@link HeaderDescriptor}. */
     enum Kind {
-        IMMUTABLE, LOCK, BUDDY_COUNTER, FREE_LIST_HEAD, CLASS_STATE, FREE_COUNT, PADDING;
+        IMMUTABLE, LOCK, BUDDY_COUNTER, FREE_LIST_HEAD, CLASS_STATE, FREE_COUNT, LIFETIME_COUNTER, QUOTA, PADDING;
 
         /** The kind {@link HeaderDescriptor#fieldAt} means by {@code name}. */
         static Kind named(String name) {
@@ -300,6 +301,12 @@ class HeaderBitFlipTest {
             }
             if (name.startsWith("free-block count of order ")) {
                 return FREE_COUNT;
+            }
+            if (name.equals("lifetime counter")) {
+                return LIFETIME_COUNTER;
+            }
+            if (name.equals("per-process quota")) {
+                return QUOTA;
             }
             if (name.equals("padding")) {
                 return PADDING;
@@ -329,6 +336,12 @@ class HeaderBitFlipTest {
         }
         if (within(offset, HeaderDescriptor.FREE_COUNTS_OFFSET, HeaderDescriptor.ORDER_COUNT * 8)) {
             return Kind.FREE_COUNT;
+        }
+        if (within(offset, HeaderDescriptor.LOCK_TAKEOVERS_OFFSET, HeaderDescriptor.PROCESS_QUOTA_OFFSET - HeaderDescriptor.LOCK_TAKEOVERS_OFFSET)) {
+            return Kind.LIFETIME_COUNTER;
+        }
+        if (within(offset, HeaderDescriptor.PROCESS_QUOTA_OFFSET, 8)) {
+            return Kind.QUOTA;
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             for (int s = 0; s < stripes; s++) {
@@ -437,6 +450,36 @@ class HeaderBitFlipTest {
     @Test
     void shouldReportClassStateFlipsInVerify() {
         assertVerifyReports(Kind.CLASS_STATE);
+    }
+
+    /** The lifetime counters (takeovers, reclaimed blocks and bytes) are figures only: a flip changes nothing else. */
+    @Test
+    void shouldIgnoreLifetimeCounterFlips() {
+        List<Flip> counters = select(f -> f.kind == Kind.LIFETIME_COUNTER);
+        assertFalse(counters.isEmpty());
+        List<String> bad = new ArrayList<>();
+        for (Flip f : counters) {
+            if (!f.opened || f.verifyBefore == null || !f.verifyBefore.ok() || !f.allowedErrors.isEmpty()
+                    || f.verifyAfter == null || !f.verifyAfter.ok()) {
+                bad.add(f + ": " + f.openError + " " + f.verifyBefore + " " + f.allowedErrors + " " + f.verifyAfter);
+            }
+        }
+        assertTrue(bad.isEmpty(), bad.size() + " of " + counters.size() + " lifetime-counter flips mattered:\n" + summarize(bad));
+    }
+
+    /** A flipped quota is a (strange) quota: requests beyond it are refused naming it, nothing else changes. */
+    @Test
+    void shouldOnlyEnforceAFlippedQuota() {
+        List<Flip> quota = select(f -> f.kind == Kind.QUOTA);
+        assertFalse(quota.isEmpty());
+        List<String> bad = new ArrayList<>();
+        for (Flip f : quota) {
+            if (!f.opened || f.verifyBefore == null || !f.verifyBefore.ok() || f.verifyAfter == null || !f.verifyAfter.ok()
+                    || f.allowedErrors.stream().anyMatch(e -> !e.contains("per-process quota"))) {
+                bad.add(f + ": " + f.openError + " " + f.verifyBefore + " " + f.allowedErrors + " " + f.verifyAfter);
+            }
+        }
+        assertTrue(bad.isEmpty(), bad.size() + " of " + quota.size() + " quota flips did more than limit requests:\n" + summarize(bad));
     }
 
     @Test

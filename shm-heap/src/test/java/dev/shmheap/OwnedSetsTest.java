@@ -95,30 +95,28 @@ class OwnedSetsTest {
     }
 
     @Test
-    void shouldAdoptALeftoverSetWhenItsSlotIsClaimedAgain() throws Exception {
-        Path path = TestHeaps.newPath("owned-slot-reuse");
-        List<ShmHeap> fillers = new ArrayList<>();
+    void shouldReleaseTheSetsOfADeadOwnerWhenAProcessOpensTheHeap() throws Exception {
+        Path path = TestHeaps.newPath("owned-dead-owner");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY); ShmHeap doomed = ShmHeap.open(path)) {
             doomed.allocate(64);
             long used = heap.stats().usedBytes();
             long partialHead = HeaderDescriptor.classOffset(0, 0, HeaderDescriptor.CLASS_PARTIAL_HEAD);
             assertEquals(0, TestHeaps.readLong(path, partialHead), "the only 64 B set is owned, on no list");
-            TestHeaps.writeLong(path, slotToken(1), TestHeaps.deadToken());
-            // every free slot taken, so that the next attachment claims the dead slot 1
-            for (int i = 2; i < ProcessTable.SLOT_COUNT; i++) {
-                fillers.add(ShmHeap.open(path));
-            }
-            try (ShmHeap heir = ShmHeap.open(path)) {
-                VerifyReport report = heir.verify();
+            long dead = TestHeaps.deadToken();
+            TestHeaps.writeLong(path, slotToken(1), dead);
+            try (ShmHeap next = ShmHeap.open(path)) {
+                VerifyReport report = next.verify();
                 assertTrue(report.ok(), report.toString());
                 assertTrue(report.notes().stream().noneMatch(n -> n.contains("owned by processes")), report.toString());
-                assertEquals(used, heir.stats().usedBytes(), "the adopted set's block stays allocated");
-                assertNotEquals(0, TestHeaps.readLong(path, partialHead), "the heir of slot 1 released the set it inherited");
+                assertEquals(used, next.stats().usedBytes(), "the released set's block stays allocated (no RECLAIM_DEAD)");
+                assertNotEquals(0, TestHeaps.readLong(path, partialHead), "the open released the set the dead process owned");
+                assertEquals(List.of(64L), report.deadHoldings().stream().map(ProcessHoldings::bytes).toList(),
+                        "the dead process's block is reported, kept");
+                assertEquals(dead, TestHeaps.readLong(path, slotToken(1)), "its slot stays while it holds a block");
+                assertEquals(64, next.reclaimDead().reclaimedBytes());
+                assertEquals(0, TestHeaps.readLong(path, slotToken(1)), "reclaimed: the slot is free again");
             }
         } finally {
-            for (ShmHeap filler : fillers) {
-                filler.close();
-            }
             TestHeaps.delete(path);
         }
     }

@@ -3,6 +3,7 @@ package dev.shmheap.internal.alloc;
 import dev.shmheap.RecoveryReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.lock.HeapLocks;
@@ -84,6 +85,8 @@ public final class HeapAllocator {
     private final int processSlot;
     /** This process's owner field value: slot + 1. */
     private final int owner;
+    /** This process's holder byte (see {@code HolderMap}): slot + 1. */
+    private final byte holder;
     private final OwnerRegistry registry;
     /** Every thread's sets, so that close and dead-thread reclaim find them; guarded by {@code this}. */
     private final List<ThreadSets> threads = new ArrayList<>();
@@ -105,6 +108,7 @@ public final class HeapAllocator {
     private final HeapLocks.ClassSection releaseSets;
     private final HeapLocks.ClassSection takeSet;
     private final HeapLocks.ClassSection releaseSet;
+    private final HeapLocks.ClassSection releaseSetOf;
     private final HeapLocks.ClassSection collectUnowned;
     private final HeapLocks.Section buddyAllocate;
     private final HeapLocks.Section buddyFreeIfUsed;
@@ -132,6 +136,7 @@ public final class HeapAllocator {
         });
         this.processSlot = processSlot;
         this.owner = processSlot + 1;
+        this.holder = HolderMap.ofSlot(processSlot);
         this.registry = new OwnerRegistry(memory, layout);
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             ownable[c] = SizeClasses.setBytes(c) * OWNED_SET_SHARE <= layout.capacity();
@@ -139,7 +144,7 @@ public final class HeapAllocator {
         ProcessTable processTable = new ProcessTable(memory, layout.processTableOffset());
         this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource(), registry, processTable::slotAlive);
         Arrays.fill(preferredStripe, Math.max(processSlot, 0) % stripes);
-        slabAllocate = (c, s, a, b) -> slab.allocate(c, s);
+        slabAllocate = (c, s, a, b) -> slab.allocate(c, s, holder);
         slabFree = (c, s, offset, entry) -> slab.free(c, s, offset, entry);
         releaseSets = (c, s, a, b) -> slab.releaseEmptySets(c, s);
         takeSet = (c, s, index, unused) -> slab.takeSet(c, s, owner, (int) index);
@@ -147,11 +152,15 @@ public final class HeapAllocator {
             slab.releaseSet(c, s, set, owner, (int) index);
             return 0;
         };
+        releaseSetOf = (c, s, set, ownerAndIndex) -> {
+            slab.releaseSet(c, s, set, (int) (ownerAndIndex >>> 8), (int) (ownerAndIndex & 0xFF));
+            return 0;
+        };
         collectUnowned = (c, s, set, unused) -> {
             slab.collectUnowned(c, s, set);
             return 0;
         };
-        buddyAllocate = (order, owner) -> buddy.allocate((int) order, owner);
+        buddyAllocate = (order, owner) -> buddy.allocate((int) order, owner, holder);
         buddyFreeIfUsed = (page, unused) -> {
             if (PageMapEntry.kind(pages.word0(page)) != PageMapEntry.USED) {
                 return NOT_A_LIVE_BLOCK;
@@ -174,17 +183,27 @@ public final class HeapAllocator {
      * any set of its own, and clear every entry.
      */
     private void adoptLeftovers() {
+        releaseSetsOf(processSlot);
+    }
+
+    /**
+     * Gives back every set the registry of {@code slot} names and whose owner field is still
+     * that slot's, and clears its entries. For this attachment's own slot at open, and for the
+     * slot of a process that no longer runs, before that slot is freed (see DeadHolders).
+     */
+    public void releaseSetsOf(int slot) {
+        int slotOwner = slot + 1;
         for (int i = 0; i < OwnerRegistry.ENTRIES; i++) {
-            long set = registry.set(processSlot, i);
+            long set = registry.set(slot, i);
             if (set < 0) {
                 continue;
             }
             long word0 = set < layout.pageCount() ? pages.word0(set) : 0;
-            if (PageMapEntry.kind(word0) == PageMapEntry.SLAB && PageMapEntry.owner(word0) == owner
+            if (PageMapEntry.kind(word0) == PageMapEntry.SLAB && PageMapEntry.owner(word0) == slotOwner
                     && PageMapEntry.sizeClass(word0) < SizeClasses.COUNT && PageMapEntry.stripe(word0) < stripes) {
-                locks.inClass(PageMapEntry.sizeClass(word0), PageMapEntry.stripe(word0), set, i, releaseSet);
+                locks.inClass(PageMapEntry.sizeClass(word0), PageMapEntry.stripe(word0), set, ((long) slotOwner << 8) | i, releaseSetOf);
             }
-            registry.clear(processSlot, i);
+            registry.clear(slot, i);
         }
     }
 
@@ -243,7 +262,7 @@ public final class HeapAllocator {
             ThreadSets t = threadSets();
             long entry = t.entry[c];
             if (entry != 0) {
-                int block = OwnedSet.allocate(memory, entry);
+                int block = OwnedSet.allocate(memory, entry, t.holderLine[c], holder);
                 if (block >= 0) {
                     return t.base[c] + ((long) block << (SizeClasses.MIN_SHIFT + c));
                 }
@@ -264,7 +283,7 @@ public final class HeapAllocator {
         long entry = t.entry[c];
         if (entry != 0) {
             if (OwnedSet.collect(memory, entry) != 0) {
-                return t.base[c] + ((long) OwnedSet.allocate(memory, entry) << (SizeClasses.MIN_SHIFT + c));
+                return t.base[c] + ((long) OwnedSet.allocate(memory, entry, t.holderLine[c], holder) << (SizeClasses.MIN_SHIFT + c));
             }
             releaseCurrent(t, c);
         }
@@ -284,9 +303,9 @@ public final class HeapAllocator {
             return NO_SPACE;
         }
         long headEntry = pages.entry(set);
-        t.install(c, set, headEntry, layout.pageOffset(set));
+        t.install(c, set, headEntry, layout.pageOffset(set), layout.holderLine(set));
         recent = t;
-        int block = OwnedSet.allocate(memory, headEntry);
+        int block = OwnedSet.allocate(memory, headEntry, t.holderLine[c], holder);
         if (block < 0) {
             throw new IllegalStateException("slab set at page " + set + " was taken full");
         }
@@ -509,10 +528,10 @@ public final class HeapAllocator {
 
     /**
      * Takes every allocator lock (within {@code timeoutNanos} per lock held by a live
-     * process), rebuilds the buddy lists and every class stripe from the page map, and removes
-     * dead processes from the process table.
+     * process) and rebuilds the buddy lists and every class stripe from the page map (adopting
+     * the sets of dead owners); the caller then settles the dead processes' slots and blocks.
      */
-    public RecoveryReport recover(ProcessTable processTable, long timeoutNanos, String file) {
+    public RecoveryReport recover(long timeoutNanos, String file) {
         return locks.withAllocatorLocks(timeoutNanos, "recover " + file, takenOver -> {
             long relinked = buddy.rebuild();
             for (int c = 0; c < SizeClasses.COUNT; c++) {
@@ -520,7 +539,7 @@ public final class HeapAllocator {
                     slab.rebuild(c, s);
                 }
             }
-            return new RecoveryReport(takenOver, processTable.removeDead(), relinked);
+            return new RecoveryReport(takenOver, 0, relinked, 0, 0, List.of());
         });
     }
 

@@ -19,6 +19,8 @@ final class ThreadSets {
     final long[] entry = new long[SizeClasses.COUNT];
     /** File offset of the current set's first block. */
     final long[] base = new long[SizeClasses.COUNT];
+    /** The holder-map line of the current set (see {@code HolderMap}). */
+    final long[] holderLine = new long[SizeClasses.COUNT];
     /** Head page of the current set, -1 = none. */
     final long[] set = new long[SizeClasses.COUNT];
     /** The owned-set registry entry this thread uses for each class, -1 = none. */
@@ -30,15 +32,17 @@ final class ThreadSets {
         Arrays.fill(index, -1);
     }
 
-    void install(int c, long setPage, long headEntry, long firstBlock) {
+    void install(int c, long setPage, long headEntry, long firstBlock, long setHolderLine) {
         set[c] = setPage;
         entry[c] = headEntry;
         base[c] = firstBlock;
+        holderLine[c] = setHolderLine;
     }
 
     void forget(int c) {
         set[c] = -1;
         entry[c] = 0;
         base[c] = 0;
+        holderLine[c] = 0;
     }
 }

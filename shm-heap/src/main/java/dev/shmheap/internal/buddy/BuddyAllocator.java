@@ -3,6 +3,7 @@ package dev.shmheap.internal.buddy;
 import dev.shmheap.HeapCorruptedException;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.memory.Counters;
@@ -97,8 +98,8 @@ public final class BuddyAllocator {
      * page, or {@link #NO_BLOCK} when no free block is large enough or backing store could not
      * be reserved (nothing is changed then).
      */
-    public long allocate(int order, long owner) {
-        return take(order, owner, PageMapEntry.word0(USED, order, 0, 0));
+    public long allocate(int order, long owner, byte holder) {
+        return take(order, owner, PageMapEntry.word0(USED, order, 0, 0), holder);
     }
 
     /**
@@ -111,10 +112,10 @@ public final class BuddyAllocator {
      * set counts as one buddy allocation, since each goes back on its own.
      */
     public long allocateSets(int sizeClass, int stripe, int groupOrder) {
-        return take(groupOrder, 0, PageMapEntry.slabWord0(PageMapEntry.SLAB, sizeClass, stripe, 0));
+        return take(groupOrder, 0, PageMapEntry.slabWord0(PageMapEntry.SLAB, sizeClass, stripe, 0), HolderMap.UNATTRIBUTED);
     }
 
-    private long take(int order, long commitWord1, long commitWord0) {
+    private long take(int order, long commitWord1, long commitWord0, byte holder) {
         reservations.clearFailure();
         if (order > layout.maxOrder()) {
             return NO_BLOCK;
@@ -151,6 +152,9 @@ public final class BuddyAllocator {
             pages.putWord0(page + (k << headOrder), commitWord0);
         }
         pages.putWord1(page, commitWord1);
+        if (PageMapEntry.kind(commitWord0) == USED) {
+            memory.putByteUnchecked(layout.holderLine(page), holder); // before the commit, like word 1
+        }
         pages.putWord0(page, commitWord0);
         long bytes = blockBytes(order);
         if (PageMapEntry.kind(commitWord0) == PageMapEntry.SLAB) {

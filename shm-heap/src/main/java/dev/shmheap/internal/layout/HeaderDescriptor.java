@@ -26,7 +26,7 @@ package dev.shmheap.internal.layout;
  *  |                     Extent map offset (64)                    |  80
  *  |                     Page map offset (64)                      |  88
  *  |                     Data region offset (64)                   |  96
- *  |                     Flags (64): bit 0 SPARSE                  | 104
+ *  |       Flags (64): bit 0 SPARSE, bit 1 RECLAIM_DEAD            | 104
  *  |                     Creator token (64)                        | 112
  *  |                     Creation time, epoch ms (64)              | 120
  *  |                     Creator's pid namespace inode (64)        | 128
@@ -52,7 +52,11 @@ package dev.shmheap.internal.layout;
  *  +---------------------------------------------------------------+
  *  |       Name-directory lock word (64), alone on 128 bytes       | 2816
  *  +---------------------------------------------------------------+
- *  |                     reserved, zero                            | 2944..4095
+ *  |       Lifetime counters (64 each): lock takeovers, reclaimed   | 2944
+ *  |       blocks, reclaimed bytes; per-process quota, bytes       |
+ *  |       (0 = none), on 128 bytes                                |
+ *  +---------------------------------------------------------------+
+ *  |                     reserved, zero                            | 3072..4095
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -73,7 +77,7 @@ package dev.shmheap.internal.layout;
 public final class HeaderDescriptor {
     /** ASCII "SHMHEAP1" read as a little-endian long. */
     public static final long MAGIC = 0x3150414548_4D4853L;
-    public static final int FORMAT_VERSION = 3;
+    public static final int FORMAT_VERSION = 4;
     public static final int HEADER_LENGTH = 4096;
     public static final int CACHE_LINE_PAIR = 128;
 
@@ -104,6 +108,9 @@ public final class HeaderDescriptor {
     public static final int CHECKSUM_OFFSET = IMMUTABLE_LENGTH;
 
     public static final long FLAG_SPARSE = 1L;
+    /** Blocks held by processes that no longer run are freed (recover, open, before heap full). */
+    public static final long FLAG_RECLAIM_DEAD = 2L;
+    public static final long KNOWN_FLAGS = FLAG_SPARSE | FLAG_RECLAIM_DEAD;
 
     public static final int BUDDY_LOCK_OFFSET = 256;
     public static final int BUDDY_STATE_OFFSET = BUDDY_LOCK_OFFSET + CACHE_LINE_PAIR;
@@ -141,7 +148,18 @@ public final class HeaderDescriptor {
     /** Lock of the name directory, alone on 128 bytes. */
     public static final int NAME_DIRECTORY_LOCK_OFFSET = FREE_COUNTS_OFFSET + ORDER_COUNT * 8;
 
-    public static final int HEADER_USED_LENGTH = NAME_DIRECTORY_LOCK_OFFSET + CACHE_LINE_PAIR;
+    /**
+     * Lifetime counters, added to with a CAS (no single lock guards them) and never reset:
+     * locks taken over from dead holders, blocks and bytes reclaimed from dead holders. Then
+     * the per-process quota (0 = none), which any process may set.
+     */
+    public static final int LIFETIME_OFFSET = NAME_DIRECTORY_LOCK_OFFSET + CACHE_LINE_PAIR;
+    public static final int LOCK_TAKEOVERS_OFFSET = LIFETIME_OFFSET;
+    public static final int RECLAIMED_BLOCKS_OFFSET = LIFETIME_OFFSET + 8;
+    public static final int RECLAIMED_BYTES_OFFSET = LIFETIME_OFFSET + 16;
+    public static final int PROCESS_QUOTA_OFFSET = LIFETIME_OFFSET + 24;
+
+    public static final int HEADER_USED_LENGTH = LIFETIME_OFFSET + CACHE_LINE_PAIR;
 
     static {
         if (HEADER_USED_LENGTH > HEADER_LENGTH) {
@@ -198,6 +216,12 @@ public final class HeaderDescriptor {
         }
         if (offset >= NAME_DIRECTORY_LOCK_OFFSET && offset < NAME_DIRECTORY_LOCK_OFFSET + 8) {
             return "name-directory lock";
+        }
+        if (offset >= LOCK_TAKEOVERS_OFFSET && offset < PROCESS_QUOTA_OFFSET) {
+            return "lifetime counter";
+        }
+        if (offset >= PROCESS_QUOTA_OFFSET && offset < PROCESS_QUOTA_OFFSET + 8) {
+            return "per-process quota";
         }
         if (offset >= FREE_COUNTS_OFFSET && offset < NAME_DIRECTORY_LOCK_OFFSET) {
             return "free-block count of order " + (offset - FREE_COUNTS_OFFSET) / 8;

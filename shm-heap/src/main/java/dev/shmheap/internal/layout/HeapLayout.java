@@ -27,6 +27,8 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  * |                     | page-map slice reserved, data reserved (sparse heaps)
  * +---------------------+ page aligned
  * | page map            | 32 bytes per 4 KiB data page ({@link PageMapEntry})
+ * +---------------------+ page aligned
+ * | holder map          | 64 bytes per 4 KiB data page: who holds each block ({@link HolderMap})
  * +---------------------+ aligned to min(2 MiB, largest power of two &lt;= capacity)
  * | data region         | capacity bytes: buddy blocks and slab sets
  * +---------------------+ file length
@@ -59,15 +61,19 @@ public final class HeapLayout {
     private final long extentWords;
     private final long pageMapOffset;
     private final long pageMapLength;
+    private final long holderMapOffset;
+    private final long holderMapLength;
     private final long dataOffset;
     private final long fileLength;
     private final long dataAlignment;
     private final int maxOrder;
     private final boolean sparse;
+    private final boolean reclaimDead;
 
-    private HeapLayout(long capacity, boolean sparse) {
+    private HeapLayout(long capacity, boolean sparse, boolean reclaimDead) {
         this.capacity = capacity;
         this.sparse = sparse;
+        this.reclaimDead = reclaimDead;
         this.pageCount = capacity >>> SizeClasses.PAGE_SHIFT;
         this.extentCount = (capacity + EXTENT_SIZE - 1) >>> EXTENT_SHIFT;
         this.extentWords = (extentCount + 63) >>> 6;
@@ -75,7 +81,9 @@ public final class HeapLayout {
         this.pageMapOffset = alignUp(extentMapOffset + 2 * extentWords * 8, SizeClasses.PAGE_SIZE);
         this.pageMapLength = alignUp(pageCount * PageMapEntry.LENGTH, SizeClasses.PAGE_SIZE);
         this.dataAlignment = Math.min(MAX_DATA_ALIGNMENT, Long.highestOneBit(capacity));
-        this.dataOffset = alignUp(pageMapOffset + pageMapLength, dataAlignment);
+        this.holderMapOffset = pageMapOffset + pageMapLength;
+        this.holderMapLength = alignUp(pageCount * HolderMap.LINE, SizeClasses.PAGE_SIZE);
+        this.dataOffset = alignUp(holderMapOffset + holderMapLength, dataAlignment);
         this.fileLength = dataOffset + capacity;
         this.maxOrder = 63 - Long.numberOfLeadingZeros(pageCount);
     }
@@ -85,10 +93,15 @@ public final class HeapLayout {
      * whole 4 KiB pages).
      */
     public static HeapLayout forCapacity(long requestedCapacity, boolean sparse) {
+        return forCapacity(requestedCapacity, sparse, false);
+    }
+
+    /** {@link #forCapacity(long, boolean)}, with or without {@code RECLAIM_DEAD}. */
+    public static HeapLayout forCapacity(long requestedCapacity, boolean sparse, boolean reclaimDead) {
         if (requestedCapacity < MIN_CAPACITY || requestedCapacity > MAX_CAPACITY) {
             throw new IllegalArgumentException("capacityBytes=" + requestedCapacity + " is outside [" + MIN_CAPACITY + ", " + MAX_CAPACITY + "]");
         }
-        return new HeapLayout(alignUp(requestedCapacity, SizeClasses.PAGE_SIZE), sparse);
+        return new HeapLayout(alignUp(requestedCapacity, SizeClasses.PAGE_SIZE), sparse, reclaimDead);
     }
 
     /**
@@ -123,11 +136,11 @@ public final class HeapLayout {
                     + SizeClasses.PAGE_SIZE + " in [" + MIN_CAPACITY + ", " + MAX_CAPACITY + "])");
         }
         long flags = header.getLong(FLAGS_OFFSET);
-        if ((flags & ~FLAG_SPARSE) != 0) {
+        if ((flags & ~KNOWN_FLAGS) != 0) {
             throw new HeapFormatException(file + ": unknown header flags 0x" + Long.toHexString(flags) + ", this version knows only 0x"
-                    + Long.toHexString(FLAG_SPARSE) + " (SPARSE)");
+                    + Long.toHexString(KNOWN_FLAGS) + " (SPARSE, RECLAIM_DEAD)");
         }
-        HeapLayout expected = new HeapLayout(capacity, (flags & FLAG_SPARSE) != 0);
+        HeapLayout expected = new HeapLayout(capacity, (flags & FLAG_SPARSE) != 0, (flags & FLAG_RECLAIM_DEAD) != 0);
         expected.expectInt(header, HEADER_LENGTH_OFFSET, HEADER_LENGTH, "header length", file);
         expected.expectInt(header, PAGE_SIZE_OFFSET, SizeClasses.PAGE_SIZE, "page size", file);
         expected.expectInt(header, PAGE_MAP_ENTRY_LENGTH_OFFSET, PageMapEntry.LENGTH, "page-map entry length", file);
@@ -190,7 +203,7 @@ public final class HeapLayout {
         memory.putLong(EXTENT_MAP_OFFSET_OFFSET, extentMapOffset);
         memory.putLong(PAGE_MAP_OFFSET_OFFSET, pageMapOffset);
         memory.putLong(DATA_OFFSET_OFFSET, dataOffset);
-        memory.putLong(FLAGS_OFFSET, sparse ? FLAG_SPARSE : 0);
+        memory.putLong(FLAGS_OFFSET, (sparse ? FLAG_SPARSE : 0) | (reclaimDead ? FLAG_RECLAIM_DEAD : 0));
         memory.putLong(CREATOR_OFFSET, creatorToken);
         memory.putLong(CREATED_MILLIS_OFFSET, createdMillis);
         memory.putLong(PID_NAMESPACE_OFFSET, ProcessIdentity.pidNamespace());
@@ -272,6 +285,24 @@ public final class HeapLayout {
 
     public long pageMapLength() {
         return pageMapLength;
+    }
+
+    public long holderMapOffset() {
+        return holderMapOffset;
+    }
+
+    public long holderMapLength() {
+        return holderMapLength;
+    }
+
+    /** The holder line of head page {@code page} (see {@link HolderMap}). */
+    public long holderLine(long page) {
+        return holderMapOffset + page * HolderMap.LINE;
+    }
+
+    /** Whether the heap frees blocks of processes that no longer run ({@code CreateOption.RECLAIM_DEAD}). */
+    public boolean reclaimDead() {
+        return reclaimDead;
     }
 
     public long dataOffset() {

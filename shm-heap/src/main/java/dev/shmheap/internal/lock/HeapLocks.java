@@ -134,7 +134,7 @@ public final class HeapLocks {
 
     private void lockClass(int c, int s) {
         int index = classIndex(c, s);
-        if (SpinLock.acquire(memory, offsets[index], token, names[index]) == SpinLock.Result.TAKEN_OVER) {
+        if (counted(SpinLock.acquire(memory, offsets[index], token, names[index])) == SpinLock.Result.TAKEN_OVER) {
             repairClass(c, s);
         }
     }
@@ -167,7 +167,7 @@ public final class HeapLocks {
 
     /** Runs {@code section} under the buddy lock; see the class comment. */
     public long inBuddy(long a, long b, Section section) {
-        if (SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, names[buddyIndex]) == SpinLock.Result.TAKEN_OVER) {
+        if (counted(SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, names[buddyIndex])) == SpinLock.Result.TAKEN_OVER) {
             runAndUnlockOnFailure(buddyIndex, () -> repairs.rebuildBuddy());
         }
         return runAndRelease(buddyIndex, a, b, section);
@@ -177,7 +177,7 @@ public final class HeapLocks {
 
     /** Runs {@code section} under the name-directory lock; its entries commit with one store, so a takeover needs no repair. */
     public <T> T inNames(java.util.function.Supplier<T> section) {
-        SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]);
+        counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]));
         T result;
         try {
             result = section.get();
@@ -211,7 +211,7 @@ public final class HeapLocks {
         boolean consistent = true;
         try {
             for (; held <= buddyIndex; held++) {
-                SpinLock.Result result = SpinLock.acquireWithin(memory, offsets[held], token, names[held], timeoutNanos);
+                SpinLock.Result result = counted(SpinLock.acquireWithin(memory, offsets[held], token, names[held], timeoutNanos));
                 if (!result.held()) {
                     throw new IllegalStateException("cannot " + purpose + ": the " + names[held] + " is held by live "
                             + ProcessIdentity.describe(memory.getLongVolatile(offsets[held])) + " for over "
@@ -230,6 +230,14 @@ public final class HeapLocks {
                 release(i, consistent);
             }
         }
+    }
+
+    /** Counts a takeover in the heap's lifetime counter (header, {@code LOCK_TAKEOVERS_OFFSET}). */
+    private SpinLock.Result counted(SpinLock.Result result) {
+        if (result == SpinLock.Result.TAKEN_OVER) {
+            dev.shmheap.internal.memory.Counters.addAtomic(memory, dev.shmheap.internal.layout.HeaderDescriptor.LOCK_TAKEOVERS_OFFSET, 1);
+        }
+        return result;
     }
 
     // ---- the one place a lock is released ----

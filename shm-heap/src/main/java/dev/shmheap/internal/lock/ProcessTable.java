@@ -18,19 +18,28 @@ import java.util.List;
  *  +---------------------------------------------------------------+
  *  |          Attach time, epoch ms (64)                           |  8
  *  +---------------------------------------------------------------+
- *  |          reserved, zero (128)                                 | 16
+ *  |          Kept: the token again once a census found that this   | 16
+ *  |          dead process still holds blocks, else 0 (64)          |
+ *  +---------------------------------------------------------------+
+ *  |          reserved, zero (64)                                  | 24
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * <p>A slot is claimed with one CAS of its token word, from 0 or from the token of a process
- * that is dead, and freed with one CAS back to 0; a process killed at any point leaves either
- * its token (seen as dead) or nothing. Each open heap instance holds one slot.
+ * <p>A slot is claimed with one CAS of its token word from 0, and freed with one CAS back to
+ * 0; a process killed at any point leaves either its token (seen as dead) or nothing. Each
+ * open heap instance holds one slot. A slot's number is the holder byte of the blocks its
+ * process holds (see {@code HolderMap}), so a slot is freed only when its process holds
+ * nothing: at close when the attachment holds no block, else once the process no longer runs
+ * and its blocks are reclaimed or found gone ({@code DeadHolders}). A dead process's slot that
+ * still holds blocks in a heap without RECLAIM_DEAD stays, marked kept, so that its holdings
+ * stay attributed to its pid until the user reclaims them.
  */
 public final class ProcessTable {
     public static final int SLOT_LENGTH = 32;
     public static final int SLOT_COUNT = 128;
     public static final int TOKEN = 0;
     public static final int ATTACHED_MILLIS = 8;
+    public static final int KEPT = 16;
 
     private final MappedMemory memory;
     private final long tableOffset;
@@ -40,20 +49,28 @@ public final class ProcessTable {
         this.tableOffset = tableOffset;
     }
 
-    /** Claims a slot for {@code token} and returns its index. */
+    /** Claims a free slot for {@code token} and returns its index. */
     public int register(long token) {
-        for (int pass = 0; pass < 2; pass++) {
-            for (int slot = 0; slot < SLOT_COUNT; slot++) {
-                long offset = slotOffset(slot);
-                long current = memory.getLongVolatile(offset + TOKEN);
-                boolean claimable = current == 0 || (pass == 1 && current != token && !ProcessIdentity.isAlive(current));
-                if (claimable && memory.compareAndSetLong(offset + TOKEN, current, token)) {
-                    memory.putLongRelease(offset + ATTACHED_MILLIS, System.currentTimeMillis());
-                    return slot;
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            long offset = slotOffset(slot);
+            if (memory.getLongVolatile(offset + TOKEN) == 0 && memory.compareAndSetLong(offset + TOKEN, 0, token)) {
+                memory.putLongRelease(offset + ATTACHED_MILLIS, System.currentTimeMillis());
+                if (memory.getLongVolatile(offset + KEPT) != 0) {
+                    memory.putLongRelease(offset + KEPT, 0);
                 }
+                return slot;
             }
         }
-        throw new ShmHeapException("the process table is full: " + SLOT_COUNT + " live attachments");
+        int kept = 0;
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            long t = tokenAt(slot);
+            if (t != 0 && !ProcessIdentity.isAlive(t)) {
+                kept++;
+            }
+        }
+        throw new ShmHeapException("the process table is full: " + SLOT_COUNT + " slots, " + kept
+                + " of them held by processes that no longer run but still hold blocks; free them with ShmHeap.reclaimDead() or "
+                + "`shm-heap reclaim`");
     }
 
     /** The token in {@code slot}, 0 when free. */
@@ -71,17 +88,21 @@ public final class ProcessTable {
         memory.compareAndSetLong(slotOffset(slot) + TOKEN, token, 0);
     }
 
-    /** Frees the slots of processes that no longer run; returns how many. */
-    public int removeDead() {
-        int removed = 0;
-        for (int slot = 0; slot < SLOT_COUNT; slot++) {
-            long offset = slotOffset(slot);
-            long token = memory.getLongVolatile(offset + TOKEN);
-            if (token != 0 && !ProcessIdentity.isAlive(token) && memory.compareAndSetLong(offset + TOKEN, token, 0)) {
-                removed++;
-            }
+    /** Frees {@code slot} if it still holds {@code token}; true if this call freed it. */
+    public boolean free(int slot, long token) {
+        return memory.compareAndSetLong(slotOffset(slot) + TOKEN, token, 0);
+    }
+
+    /** Whether {@code slot} is marked kept for {@code token} (see the class comment). */
+    public boolean kept(int slot, long token) {
+        return memory.getLongVolatile(slotOffset(slot) + KEPT) == token;
+    }
+
+    /** Marks {@code slot} kept for {@code token}: a dead process that still holds blocks. */
+    public void markKept(int slot, long token) {
+        if (!kept(slot, token)) {
+            memory.putLongRelease(slotOffset(slot) + KEPT, token);
         }
-        return removed;
     }
 
     public List<AttachedProcess> entries() {

@@ -14,6 +14,14 @@ public final class Counters {
         memory.putLongReleaseUnchecked(offset, memory.getLongUnchecked(offset) + delta);
     }
 
+    /** For counters no single lock guards (the lifetime counters): one CAS loop. */
+    public static void addAtomic(MappedMemory memory, long offset, long delta) {
+        long current;
+        do {
+            current = memory.getLongVolatile(offset);
+        } while (!memory.compareAndSetLong(offset, current, current + delta));
+    }
+
     /**
      * Keeps a pair of statistics counters true to {@code allocations - frees == live blocks}
      * after a repair: a process killed between its state change and its counter updates leaves

@@ -125,6 +125,43 @@ public final class MappedMemory implements AutoCloseable {
         MEMORY.writeOrderedLong(address + offset, value);
     }
 
+    public byte getByteUnchecked(long offset) {
+        return UnsafeMemory.unsafeGetByte(address + offset);
+    }
+
+    public void putByteUnchecked(long offset, byte value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        UnsafeMemory.unsafePutByte(address + offset, value);
+    }
+
+    /**
+     * Atomically replaces the byte at {@code offset} with {@code value} if it is
+     * {@code expected}: a CAS of the aligned 32-bit word that holds it, retried while only the
+     * other three bytes change. A plain store to a neighbouring byte cannot be lost: the CAS
+     * fails and rereads.
+     */
+    public boolean compareAndSetByte(long offset, byte expected, byte value) {
+        check(offset, 1);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        long word = address + (offset & ~3L);
+        int shift = (int) (offset & 3) << 3; // little-endian: byte k is bits 8k..8k+7
+        int mask = 0xFF << shift;
+        while (true) {
+            int current = MEMORY.readVolatileInt(word);
+            if ((byte) (current >>> shift) != expected) {
+                return false;
+            }
+            int updated = (current & ~mask) | ((value & 0xFF) << shift);
+            if (MEMORY.compareAndSwapInt(word, current, updated)) {
+                return true;
+            }
+        }
+    }
+
     public int getInt(long offset) {
         return MEMORY.readInt(address + check(offset, 4));
     }

@@ -7,8 +7,9 @@ import dev.shmheap.internal.memory.NativeIo;
 
 /**
  * Backing-store reservation of a sparse heap, one bit per 1 MiB extent of the data region in
- * each of two bitmaps of the extent map: "the extent's page-map slice is reserved" (one page
- * of the page map: 256 entries of 32 bytes, two pages) and "the extent's data is reserved".
+ * each of two bitmaps of the extent map: "the extent's page-map slice is reserved" (256
+ * entries of 32 bytes, two pages, and the extent's 256 holder lines of 64 bytes, four pages of
+ * the holder map) and "the extent's data is reserved".
  *
  * <p>Invariant: nothing writes a page-map entry or hands out data whose extent bit is clear;
  * a clear page-map bit means every entry of that slice is NONE and is read as such without
@@ -72,6 +73,10 @@ public final class ExtentReservations {
         long sliceBytes = (long) HeapLayout.PAGES_PER_EXTENT * dev.shmheap.internal.layout.PageMapEntry.LENGTH;
         long sliceOffset = layout.pageMapOffset() + extent * sliceBytes;
         if (!fallocate(sliceOffset, sliceBytes, "page map of extent " + extent)) {
+            return false;
+        }
+        long holderBytes = (long) HeapLayout.PAGES_PER_EXTENT * dev.shmheap.internal.layout.HolderMap.LINE;
+        if (!fallocate(layout.holderMapOffset() + extent * holderBytes, holderBytes, "holder map of extent " + extent)) {
             return false;
         }
         setBit(layout.pageMapReservedBitmapOffset(), extent);

@@ -77,6 +77,11 @@ public final class PageMap {
         memory.putLongUnchecked(entry + PageMapEntry.WORD1, value);
     }
 
+    /** Word 1 stored ordered after the stores before it: a slab allocation's commit. */
+    public void putWord1ReleaseAt(long entry, long value) {
+        memory.putLongReleaseUnchecked(entry + PageMapEntry.WORD1, value);
+    }
+
     /** Word 2 of a SLAB head: the remote-free word R. */
     public long word2At(long entry) {
         return memory.getLongVolatileUnchecked(entry + PageMapEntry.WORD2);
@@ -136,6 +141,25 @@ public final class PageMap {
         boolean live = headEntry >= 0 && PageMapEntry.kind(head) == PageMapEntry.SLAB && PageMapEntry.sizeClass(head) == c
                 && within % blockSize == 0 && (word1At(headEntry) & ~word2At(headEntry) & (1L << (within / blockSize))) != 0;
         return live ? blockSize : -1;
+    }
+
+    /**
+     * The holder-map byte of the live block that starts at {@code offset} (see
+     * {@code HolderMap}), or -1 when no live block starts there. A snapshot, like
+     * {@link #liveBlockSize}.
+     */
+    public long liveBlockHolder(long offset) {
+        if (liveBlockSize(offset) < 0) {
+            return -1;
+        }
+        long page = layout.pageOf(offset);
+        long word0 = word0(page);
+        if (PageMapEntry.kind(word0) == PageMapEntry.USED) {
+            return layout.holderLine(page);
+        }
+        int c = PageMapEntry.sizeClass(word0);
+        long set = page & -(1L << SizeClasses.setOrder(c));
+        return layout.holderLine(set) + (offset - layout.pageOffset(set)) / SizeClasses.blockSize(c);
     }
 
     /**

@@ -16,7 +16,8 @@ import dev.shmheap.internal.memory.MappedMemory;
  * </pre>
  *
  * <ul>
- * <li>Owner allocate: pick a clear bit of O, store O with it set (the commit), store A + 1.</li>
+ * <li>Owner allocate: pick a clear bit of O, store the block's holder byte, store O with the
+ *     bit set (the commit, ordered after the holder byte), store A + 1.</li>
  * <li>Owner free (the set is the freeing thread's current set): store O with the bit clear.</li>
  * <li>Remote free: read O, require the bit; CAS R |= bit (an R bit already set is a double
  *     free); then read the owner field: 0 means a release may have missed this bit, and the
@@ -37,15 +38,18 @@ public final class OwnedSet {
 
     /**
      * Owner allocate from the set whose head entry is {@code entry}; returns the block index
-     * or -1 when O is full (the caller collects, then releases the set).
+     * or -1 when O is full (the caller collects, then releases the set). The block's holder
+     * byte in {@code holderLine} (the set's line of the holder map) is stored first, the O
+     * store that commits the block is ordered after it.
      */
-    public static int allocate(MappedMemory memory, long entry) {
+    public static int allocate(MappedMemory memory, long entry, long holderLine, byte holder) {
         long occupancy = memory.getLongUnchecked(entry + PageMapEntry.WORD1);
         if (occupancy == -1L) {
             return -1;
         }
         int block = Long.numberOfTrailingZeros(~occupancy);
-        memory.putLongUnchecked(entry + PageMapEntry.WORD1, occupancy | (1L << block));
+        memory.putByteUnchecked(holderLine + block, holder);
+        memory.putLongReleaseUnchecked(entry + PageMapEntry.WORD1, occupancy | (1L << block));
         memory.putLongUnchecked(entry + PageMapEntry.WORD3, memory.getLongUnchecked(entry + PageMapEntry.WORD3) + 1);
         return block;
     }

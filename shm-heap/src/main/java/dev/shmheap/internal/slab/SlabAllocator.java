@@ -78,8 +78,11 @@ public final class SlabAllocator {
         this.slotAlive = slotAlive;
     }
 
-    /** Returns the offset of a free block of class {@code c} from stripe {@code s}, or {@link #NO_BLOCK}. */
-    public long allocate(int c, int s) {
+    /**
+     * Returns the offset of a free block of class {@code c} from stripe {@code s}, held by
+     * {@code holder} (see {@code HolderMap}), or {@link #NO_BLOCK}.
+     */
+    public long allocate(int c, int s, byte holder) {
         long headOffset = classOffset(c, s, CLASS_PARTIAL_HEAD);
         long head = memory.getLong(headOffset);
         if (head == 0) {
@@ -97,7 +100,8 @@ public final class SlabAllocator {
         }
         int block = Long.numberOfTrailingZeros(~occupancy);
         long updated = occupancy | (1L << block);
-        pages.putWord1At(entry, updated);
+        memory.putByteUnchecked(layout.holderLine(set) + block, holder);
+        pages.putWord1ReleaseAt(entry, updated); // the commit, after the holder byte
         if (updated == -1L) {
             memory.putLong(headOffset, PageMapEntry.link(word0));
             pages.putWord0At(entry, PageMapEntry.withLink(word0, 0));

@@ -2,6 +2,11 @@ package dev.shmheap.internal.stats;
 
 import dev.shmheap.BlockInfo;
 import dev.shmheap.HeapStats;
+import dev.shmheap.Holdings;
+import dev.shmheap.ProcessHoldings;
+import dev.shmheap.internal.holders.HolderCensus;
+import dev.shmheap.internal.layout.HolderMap;
+import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.SizeClassStats;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
@@ -100,7 +105,44 @@ public final class HeapFigures {
         long used = slabUsed + buddyUsed;
         return new HeapStats(layout.capacity(), used, layout.capacity() - used, buddyFree, buddyUsed, largestListedBlock(), freeBlocks,
                 memory.getLongVolatile(BUDDY_ALLOCATIONS_OFFSET), memory.getLongVolatile(BUDDY_FREES_OFFSET), classes,
-                attachedProcesses);
+                attachedProcesses, holdings(), memory.getLongVolatile(LOCK_TAKEOVERS_OFFSET),
+                memory.getLongVolatile(RECLAIMED_BLOCKS_OFFSET), memory.getLongVolatile(RECLAIMED_BYTES_OFFSET),
+                memory.getLongVolatile(PROCESS_QUOTA_OFFSET));
+    }
+
+    /**
+     * Who holds the live blocks, by one census walk: every occupied process-table slot (with
+     * what it holds, possibly nothing), plus any slot that is free yet still named by a live
+     * block, which verify reports.
+     */
+    public Holdings holdings() {
+        HolderCensus.Tally tally = HolderCensus.tally(memory, layout, pages);
+        List<ProcessHoldings> processes = new ArrayList<>();
+        for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
+            long token = processTable.tokenAt(slot);
+            int h = HolderMap.ofSlot(slot) & 0xFF;
+            if (token != 0 || tally.blocks[h] != 0) {
+                processes.add(new ProcessHoldings(slot, token == 0 ? 0 : ProcessIdentity.pidOf(token), token & 0xFFFF_FFFFL,
+                        token != 0 && ProcessIdentity.isAlive(token), tally.blocks[h], tally.bytes[h]));
+            }
+        }
+        int shared = HolderMap.SHARED & 0xFF;
+        int handedOff = HolderMap.HANDED_OFF & 0xFF;
+        long unattributedBlocks = 0;
+        long unattributedBytes = 0;
+        for (int h = 0; h < 256; h++) {
+            if (h != shared && h != handedOff && HolderMap.slotOf((byte) h) < 0) {
+                unattributedBlocks += tally.blocks[h];
+                unattributedBytes += tally.bytes[h];
+            }
+        }
+        return new Holdings(processes, tally.blocks[shared], tally.bytes[shared], tally.blocks[handedOff], tally.bytes[handedOff],
+                unattributedBlocks, unattributedBytes);
+    }
+
+    /** The exact bytes process-table slot {@code slot} holds, by one census walk. */
+    public long heldBytes(int slot) {
+        return HolderCensus.tally(memory, layout, pages).bytes[HolderMap.ofSlot(slot) & 0xFF];
     }
 
     private long sumOverStripes(int c, int field) {

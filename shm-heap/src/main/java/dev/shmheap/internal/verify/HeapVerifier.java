@@ -4,9 +4,12 @@ import dev.shmheap.AttachedProcess;
 import dev.shmheap.Backoff;
 import dev.shmheap.Problem;
 import dev.shmheap.Problem.Kind;
+import dev.shmheap.ProcessHoldings;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
+import dev.shmheap.internal.holders.HolderCensus;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.lock.HeapLocks;
@@ -44,6 +47,7 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
  *   mergeable pairs        == |{ FREE p of order k, p < its buddy, buddy FREE of order k }|
  *   USED and SLAB blocks lie in reserved extents (sparse heaps)
+ *   live block             :  holder byte SHARED, HANDED_OFF or slot k + 1 with slot k occupied
  * </pre>
  *
  * <p>It takes every lock (class locks in index order, then the buddy lock, then the
@@ -132,7 +136,6 @@ public final class HeapVerifier {
         long[] blocks = {0};
         long[] freeBytes = {0};
         long[] buddyUsedBytes = {0};
-        long[] deadOwnedBytes = {0};
         long[] allocatedBlocks = {0};
         long[] covered = {0};
         long[] mergeablePairs = {0};
@@ -156,9 +159,6 @@ public final class HeapVerifier {
                     allocatedBlocks[0]++;
                     buddyUsedBytes[0] += bytes;
                     checkDataReserved(page, order);
-                    if (word1 == 0 || !ProcessIdentity.isAlive(word1)) {
-                        deadOwnedBytes[0] += bytes;
-                    }
                 }
                 case PageMapEntry.SLAB -> {
                     allocatedBlocks[0]++;
@@ -237,21 +237,61 @@ public final class HeapVerifier {
         expectDifference(BUDDY_ALLOCATIONS_OFFSET, BUDDY_FREES_OFFSET, allocatedBlocks[0], "buddy allocations - frees");
 
         checkNames();
+        List<ProcessHoldings> deadHoldings = checkHolders();
         for (AttachedProcess p : processTable.entries()) {
             if (!p.alive()) {
                 notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
             }
         }
+        for (ProcessHoldings dead : deadHoldings) {
+            notes.add("pid " + dead.pid() + ", which no longer runs, holds " + dead.blocks() + " blocks, " + dead.bytes() + " bytes"
+                    + (layout.reclaimDead() ? " (recover() or the next open reclaims them)" : " (reclaimDead() frees them)"));
+        }
         if (deadOwnedSets[0] > 0) {
             notes.add(deadOwnedSets[0] + " slab sets are owned by processes that no longer run (recover() adopts them)");
-        }
-        if (deadOwnedBytes[0] > 0) {
-            notes.add(deadOwnedBytes[0] + " bytes of buddy blocks are held by processes that no longer run");
         }
         if (suppressed > 0) {
             problems.add(new Problem(Kind.MORE, Problem.NO_OFFSET, Problem.NO_PAGE, "... and " + suppressed + " more problems"));
         }
-        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes + ownedUsedBytes[0], problems, notes);
+        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes + ownedUsedBytes[0], problems, notes,
+                deadHoldings);
+    }
+
+    /**
+     * The holder record: every live block names a holder, and a process holder names an
+     * occupied process-table slot (a slot is freed only once its process holds nothing).
+     * Returns the holdings of slots whose process no longer runs.
+     */
+    private List<ProcessHoldings> checkHolders() {
+        long[] blocks = new long[ProcessTable.SLOT_COUNT];
+        long[] bytes = new long[ProcessTable.SLOT_COUNT];
+        long[] tokens = new long[ProcessTable.SLOT_COUNT];
+        for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
+            tokens[slot] = processTable.tokenAt(slot);
+        }
+        HolderCensus.walk(memory, layout, pages, (offset, size, holderOffset, holder) -> {
+            if (holder == HolderMap.SHARED || holder == HolderMap.HANDED_OFF) {
+                return;
+            }
+            int slot = HolderMap.slotOf(holder);
+            if (slot < 0) {
+                problem(Kind.HOLDER, holderOffset, layout.pageOf(offset), "live block at offset " + offset + " (" + size
+                        + " bytes) has holder byte 0x" + Integer.toHexString(holder & 0xFF) + ": " + HolderMap.describe(holder));
+            } else if (tokens[slot] == 0) {
+                problem(Kind.HOLDER, holderOffset, layout.pageOf(offset), "live block at offset " + offset + " (" + size
+                        + " bytes) is held by process-table slot " + slot + ", which is free");
+            } else {
+                blocks[slot]++;
+                bytes[slot] += size;
+            }
+        });
+        List<ProcessHoldings> dead = new ArrayList<>();
+        for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
+            if (blocks[slot] > 0 && !ProcessIdentity.isAlive(tokens[slot])) {
+                dead.add(new ProcessHoldings(slot, ProcessIdentity.pidOf(tokens[slot]), tokens[slot] & 0xFFFF_FFFFL, false, blocks[slot], bytes[slot]));
+            }
+        }
+        return dead;
     }
 
     /** Every bound name must name a live block; the directory itself holds only valid states. */

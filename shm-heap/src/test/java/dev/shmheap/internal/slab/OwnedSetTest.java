@@ -84,8 +84,8 @@ class OwnedSetTest {
 
     /** Two blocks under the lock, then the set is taken: returns its head entry. */
     private long takeWithTwoLiveBlocks() {
-        assertNotEquals(SlabAllocator.NO_BLOCK, slab.allocate(C, S));
-        assertNotEquals(SlabAllocator.NO_BLOCK, slab.allocate(C, S));
+        assertNotEquals(SlabAllocator.NO_BLOCK, slab.allocate(C, S, (byte) 1));
+        assertNotEquals(SlabAllocator.NO_BLOCK, slab.allocate(C, S, (byte) 1));
         long set = slab.takeSet(C, S, OWNER, 5);
         assertNotEquals(SlabAllocator.NO_BLOCK, set);
         return pages.entry(set);
@@ -107,7 +107,7 @@ class OwnedSetTest {
     @Test
     void shouldAllocateAndFreeLocallyAndRejectADoubleFree() {
         long entry = takeWithTwoLiveBlocks();
-        assertEquals(2, OwnedSet.allocate(memory, entry), "the lowest clear bit");
+        assertEquals(2, OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1), "the lowest clear bit");
         assertEquals(1, pages.word3At(entry), "the owner's allocation count");
         assertTrue(OwnedSet.free(memory, entry, 2));
         assertFalse(OwnedSet.free(memory, entry, 2), "a double free changes nothing");
@@ -129,15 +129,15 @@ class OwnedSetTest {
     void shouldCollectRemoteFreesInBulkWhenTheSetIsFull() {
         long entry = takeWithTwoLiveBlocks();
         for (int i = 2; i < 64; i++) {
-            assertEquals(i, OwnedSet.allocate(memory, entry));
+            assertEquals(i, OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1));
         }
-        assertEquals(-1, OwnedSet.allocate(memory, entry), "full");
+        assertEquals(-1, OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1), "full");
         OwnedSet.remoteFree(memory, entry, 7);
         OwnedSet.remoteFree(memory, entry, 40);
         assertEquals((1L << 7) | (1L << 40), OwnedSet.collect(memory, entry));
         assertEquals(0, pages.word2At(entry));
-        assertEquals(7, OwnedSet.allocate(memory, entry));
-        assertEquals(40, OwnedSet.allocate(memory, entry));
+        assertEquals(7, OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1));
+        assertEquals(40, OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1));
         assertEquals(0, OwnedSet.collect(memory, entry), "nothing left to collect");
     }
 
@@ -146,9 +146,9 @@ class OwnedSetTest {
         long entry = takeWithTwoLiveBlocks();
         long set = registry.set(OWNER - 1, 5);
         long allocationsBefore = counter(CLASS_ALLOCATIONS);
-        OwnedSet.allocate(memory, entry);
-        OwnedSet.allocate(memory, entry);
-        OwnedSet.allocate(memory, entry);
+        OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1);
+        OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1);
+        OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1);
         OwnedSet.free(memory, entry, 3);
         OwnedSet.remoteFree(memory, entry, 0);
         slab.releaseSet(C, S, set, OWNER, 5);
@@ -166,7 +166,7 @@ class OwnedSetTest {
         long entry = takeWithTwoLiveBlocks();
         long set = registry.set(OWNER - 1, 5);
         for (int i = 2; i < 64; i++) {
-            OwnedSet.allocate(memory, entry);
+            OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1);
         }
         slab.releaseSet(C, S, set, OWNER, 5);
         assertEquals(0, counter(CLASS_PARTIAL_HEAD), "a full set is not listed");
@@ -183,7 +183,7 @@ class OwnedSetTest {
     void shouldAdoptADeadOwnersSetInARebuild() {
         long entry = takeWithTwoLiveBlocks();
         long set = registry.set(OWNER - 1, 5);
-        OwnedSet.allocate(memory, entry);
+        OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1);
         OwnedSet.remoteFree(memory, entry, 0);
         ownerAlive = false;
         slab.rebuild(C, S);
@@ -198,7 +198,7 @@ class OwnedSetTest {
     void shouldLeaveALiveOwnersSetAloneInARebuild() {
         long entry = takeWithTwoLiveBlocks();
         long set = registry.set(OWNER - 1, 5);
-        OwnedSet.allocate(memory, entry);
+        OwnedSet.allocate(memory, entry, holderLine(entry), (byte) 1);
         slab.rebuild(C, S);
         assertEquals(OWNER, PageMapEntry.owner(pages.word0At(entry)));
         assertEquals(set, registry.set(OWNER - 1, 5));
@@ -218,5 +218,10 @@ class OwnedSetTest {
         assertEquals(0, pages.word2At(entry), "the adopter finished the collection");
         assertEquals(0b1, pages.word1At(entry));
         assertCountersAgree(1);
+    }
+
+    /** The holder-map line of the set whose head entry is {@code entry}. */
+    private long holderLine(long entry) {
+        return layout.holderLine((entry - layout.pageMapOffset()) / PageMapEntry.LENGTH);
     }
 }

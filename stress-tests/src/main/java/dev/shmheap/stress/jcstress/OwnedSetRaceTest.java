@@ -33,6 +33,8 @@ public final class OwnedSetRaceTest {
         final MappedMemory memory;
         final MappedSlots.Slot slot = MappedSlots.take();
         final long entry = slot.data(0);
+        /** The set's holder line (64 bytes, data words 4..11). */
+        final long holderLine = slot.data(4);
 
         SetState(long occupancy, long remote) {
             memory = slot.memory;
@@ -75,7 +77,7 @@ public final class OwnedSetRaceTest {
 
         @Actor
         public void owner() {
-            block = OwnedSet.allocate(memory, entry);
+            block = OwnedSet.allocate(memory, entry, holderLine, (byte) 1);
         }
 
         @Actor
@@ -110,9 +112,9 @@ public final class OwnedSetRaceTest {
         @Actor
         public void owner() {
             // the owner's slow path: the set looks full, so it collects, then allocates
-            block = OwnedSet.allocate(memory, entry);
+            block = OwnedSet.allocate(memory, entry, holderLine, (byte) 1);
             if (block < 0 && OwnedSet.collect(memory, entry) != 0) {
-                block = OwnedSet.allocate(memory, entry);
+                block = OwnedSet.allocate(memory, entry, holderLine, (byte) 1);
             }
         }
 
