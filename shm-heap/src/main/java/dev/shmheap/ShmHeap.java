@@ -62,6 +62,7 @@ public final class ShmHeap implements AutoCloseable {
     /** How long a read-only {@link #forEachBlock} tries for a consistent walk: a picture is worth little more. */
     private static final long PICTURE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     /** How long {@link #recover()} waits for each lock a live process holds. */
+    private static final long RECLAIM_BEFORE_FULL_INTERVAL_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
     private static final long RECOVER_LOCK_TIMEOUT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     private final Path path;
@@ -81,6 +82,8 @@ public final class ShmHeap implements AutoCloseable {
     private final long token = ProcessIdentity.current();
     private final int processSlot;
     private volatile boolean closed;
+    /** When this attachment last reclaimed for a request that found no space (racy: a missed update costs one extra settle). */
+    private long lastReclaimBeforeFull = System.nanoTime() - RECLAIM_BEFORE_FULL_INTERVAL_NANOS;
     /** Opened with {@link #openReadOnly}: the mapping is read-only and every mutating call throws. */
     private final boolean readOnly;
     /** Lock-free consistent reads, for read-only heaps and {@link #verify(java.time.Duration)}. */
@@ -96,7 +99,7 @@ public final class ShmHeap implements AutoCloseable {
         this.names = new NameDirectory(memory, layout.nameDirectoryOffset());
         this.readOnly = readOnly;
         this.consistentReads = new ConsistentReads(memory, layout, path.toString());
-        this.processSlot = readOnly ? -1 : processTable.register(token);
+        this.processSlot = readOnly ? -1 : register(memory, layout, pages, processTable, token, path.toString());
         this.allocator = new HeapAllocator(memory, layout, pages, token, processSlot, path.toString());
         this.locks = allocator.locks();
         this.figures = new HeapFigures(memory, layout, pages);
@@ -107,6 +110,22 @@ public final class ShmHeap implements AutoCloseable {
         if (!readOnly) {
             // dead processes' slots: free those that hold nothing, reclaim (RECLAIM_DEAD) or keep the rest
             deadHolders.settle(layout.reclaimDead(), false);
+        }
+    }
+
+    /**
+     * Claims a process-table slot. When none is free, the slots of dead processes that hold
+     * nothing (or, in a RECLAIM_DEAD heap, whose blocks can be reclaimed) are settled first by
+     * an attachment without a slot: a reclaimer killed between its take-over and free leaves the
+     * block unattributed (kept, reported by verify) instead of held by a slot.
+     */
+    private static int register(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, long token, String file) {
+        try {
+            return processTable.register(token);
+        } catch (ShmHeapException full) {
+            HeapAllocator slotless = new HeapAllocator(memory, layout, pages, token, -1, file);
+            new DeadHolders(memory, layout, pages, processTable, slotless, -1).settle(layout.reclaimDead(), true);
+            return processTable.register(token);
         }
     }
 
@@ -285,7 +304,7 @@ public final class ShmHeap implements AutoCloseable {
      */
     private long allocateAdmitted(long size, long alignment, long limit) {
         long offset = allocator.allocate(size, alignment);
-        if (offset == NO_SPACE && layout.reclaimDead() && deadHolders.settle(true, false).reclaimedBlocks() > 0) {
+        if (offset == NO_SPACE && layout.reclaimDead() && reclaimBeforeFull()) {
             offset = allocator.allocate(size, alignment);
         }
         if (limit == 0) {
@@ -294,6 +313,20 @@ public final class ShmHeap implements AutoCloseable {
             quota.add(-blockBytes(size, alignment));
         }
         return offset;
+    }
+
+    /**
+     * Reclaims the dead's blocks for a request that found no space; true if it freed any. At
+     * most once a millisecond per attachment: a producer spinning on a full heap would
+     * otherwise ask the kernel about every attached process on every try.
+     */
+    private boolean reclaimBeforeFull() {
+        long now = System.nanoTime();
+        if (now - lastReclaimBeforeFull < RECLAIM_BEFORE_FULL_INTERVAL_NANOS) {
+            return false;
+        }
+        lastReclaimBeforeFull = now;
+        return deadHolders.settle(true, false).reclaimedBlocks() > 0;
     }
 
     private static long blockBytes(long size, long alignment) {

@@ -1,5 +1,6 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.lock.ProcessTable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -121,5 +122,34 @@ class HoldersTest {
             b.free(block);
         }
         assertEquals(16384, a.stats().usedBytes(), "the shared and since freed block's replacement is all that is left");
+    }
+
+    @Test
+    void aFullProcessTableFreesTheSlotsOfTheDeadThatHoldNothing() throws Exception {
+        List<ShmHeap> fillers = new ArrayList<>();
+        try {
+            for (int slot = 2; slot < ProcessTable.SLOT_COUNT; slot++) {
+                fillers.add(ShmHeap.open(path));
+            }
+            fillers.get(3).allocate(4096); // slot 5 holds a block
+            ShmHeapException full = assertThrows(ShmHeapException.class, () -> ShmHeap.open(path));
+            assertTrue(full.getMessage().contains("process table is full: 128 slots, 0 of them"), full.getMessage());
+            TestHeaps.writeLong(path, slotToken(5), TestHeaps.deadToken());
+            full = assertThrows(ShmHeapException.class, () -> ShmHeap.open(path));
+            assertTrue(full.getMessage().contains("1 of them held by processes that no longer run but still hold blocks"), full.getMessage());
+            TestHeaps.writeLong(path, slotToken(6), TestHeaps.deadToken()); // slot 6 holds nothing
+            try (ShmHeap next = ShmHeap.open(path)) {
+                assertEquals(ProcessHandle.current().pid(), TestHeaps.readLong(path, slotToken(6)) >>> 32, "slot 6 went to the new attachment");
+                assertEquals(4096, next.holdings().deadBytes(), "slot 5's block is kept and reported");
+            }
+        } finally {
+            for (ShmHeap filler : fillers) {
+                filler.close();
+            }
+        }
+    }
+
+    private static long slotToken(int slot) {
+        return dev.shmheap.internal.layout.HeaderDescriptor.HEADER_LENGTH + (long) slot * ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN;
     }
 }
