@@ -78,25 +78,27 @@ final class StatsReport {
         }
 
         out.println();
-        printHoldings(s.holdings(), snapshot.selfPid(), out);
+        printHoldings(s.holdings(), out);
     }
 
     /** Who holds the used bytes: per process slot, then shared, handed off and unattributed. */
-    static void printHoldings(Holdings h, long selfPid, PrintWriter out) {
+    static void printHoldings(Holdings h, PrintWriter out) {
         out.println("holders of live blocks");
         if (!h.processes().isEmpty()) {
             Table processes = new Table("slot", "pid", "alive", "blocks", "bytes", "").left(2, 5);
             for (ProcessHoldings p : h.processes()) {
-                processes.row(p.slot(), p.pid(), p.alive() ? "yes" : "NO", p.blocks(), p.bytes(),
-                        Sizes.human(p.bytes()) + (p.pid() == selfPid ? ", this command" : ""));
+                processes.row(p.slot(), p.pid(), p.alive() ? "yes" : "NO", p.blocks(), p.bytes(), Sizes.human(p.bytes()));
             }
             processes.print(out, "  ");
         }
         Table totals = Table.withoutHeader(4).left(0, 3);
-        totals.row("shared", h.sharedBlocks(), h.sharedBytes(), "blocks, bytes given to the heap (share, bind, close)");
-        totals.row("handed off", h.handedOffBlocks(), h.handedOffBytes(), "blocks, bytes waiting for takeOver");
+        totals.row("shared", h.sharedBlocks() + " blocks", h.sharedBytes() + " bytes", Sizes.human(h.sharedBytes())
+                + ", given to the heap (share, bind, close): no process holds them");
+        totals.row("handed off", h.handedOffBlocks() + " blocks", h.handedOffBytes() + " bytes", Sizes.human(h.handedOffBytes())
+                + ", waiting for takeOver");
         if (h.unattributedBlocks() != 0) {
-            totals.row("unattributed", h.unattributedBlocks(), h.unattributedBytes(), "blocks, bytes with no holder (verify reports them)");
+            totals.row("unattributed", h.unattributedBlocks() + " blocks", h.unattributedBytes() + " bytes", Sizes.human(h.unattributedBytes())
+                    + ", with no holder (verify reports them)");
         }
         totals.print(out, "  ");
         List<ProcessHoldings> dead = h.dead();
