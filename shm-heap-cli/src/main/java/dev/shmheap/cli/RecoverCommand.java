@@ -31,7 +31,7 @@ final class RecoverCommand extends HeapCommand {
             table.row("bytes of dead processes reclaimed", report.reclaimedBytes());
             table.print(out(), "  ");
             if (!report.deadHoldings().isEmpty()) {
-                out().println("kept: blocks of dead processes (the heap was not created with --reclaim-dead; 'shm-heap reclaim' frees them)");
+                out().println("kept: blocks of dead processes (a heap created without --reclaim-dead keeps them; 'shm-heap reclaim' frees them)");
                 ReclaimCommand.holdingsTable(report.deadHoldings()).print(out(), "  ");
             }
             out().println();

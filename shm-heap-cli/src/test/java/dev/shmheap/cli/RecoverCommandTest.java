@@ -88,7 +88,7 @@ class RecoverCommandTest {
         Cli.Result result = Cli.run("recover", file.toString());
         assertEquals(0, result.exitCode(), result::toString);
         assertTrue(result.out().matches("(?s).*\\n  blocks of dead processes reclaimed +0\\n.*"), result::toString);
-        assertTrue(result.out().contains("\nkept: blocks of dead processes (the heap was not created with --reclaim-dead; "
+        assertTrue(result.out().contains("\nkept: blocks of dead processes (a heap created without --reclaim-dead keeps them; "
                 + "'shm-heap reclaim' frees them)\n"), result::toString);
         assertTrue(result.out().matches("(?s).*\\n +\\d+ +" + pid + " +2 +8192 +8 KiB\\n.*"), result::toString);
         assertEquals(used, usedBytes(), "nothing freed");
