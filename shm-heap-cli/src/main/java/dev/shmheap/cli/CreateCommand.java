@@ -25,6 +25,15 @@ final class CreateCommand extends HeapCommand {
     @Option(names = "--sparse", description = "Reserve disk or memory lazily, 1 MiB at a time, instead of all at creation.")
     boolean sparse;
 
+    @Option(names = "--reclaim-dead", description = "Free the blocks of processes that no longer run: when a process opens the heap, "
+            + "in recover, and before an allocation would fail. Without it they are reported and kept until 'shm-heap reclaim'. "
+            + "Fixed at creation.")
+    boolean reclaimDead;
+
+    @Option(names = "--process-quota", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Most bytes one process may hold (e.g. 64m); beyond it allocate fails. Change it later with 'shm-heap quota'.")
+    Long processQuota;
+
     @Override
     public Integer call() throws Exception {
         Path parent = file.toAbsolutePath().getParent();
@@ -38,6 +47,9 @@ final class CreateCommand extends HeapCommand {
         if (sparse) {
             options.add(CreateOption.SPARSE);
         }
+        if (reclaimDead) {
+            options.add(CreateOption.RECLAIM_DEAD);
+        }
         ShmHeap heap;
         try {
             heap = ShmHeap.create(file, size, options.toArray(CreateOption[]::new));
@@ -46,9 +58,13 @@ final class CreateCommand extends HeapCommand {
                     + " (a heap holds 32 KiB to 1 TiB)", ExitCodes.UNUSABLE);
         }
         try (heap) {
+            if (processQuota != null) {
+                heap.setProcessQuota(processQuota);
+            }
             out().println("created " + file + ": capacity " + heap.capacity() + " bytes (" + Sizes.human(heap.capacity()) + "), file "
                     + heap.fileLength() + " bytes, " + (sparse ? "sparse (space reserved as it is used)" : "space reserved up front")
-                    + ", mode " + (groupAccess ? "0660" : "0600"));
+                    + ", mode " + (groupAccess ? "0660" : "0600") + ", " + (reclaimDead ? "reclaims" : "keeps") + " dead processes' blocks, "
+                    + QuotaCommand.describe(heap.processQuota()));
         }
         return ExitCodes.OK;
     }

@@ -1,6 +1,8 @@
 package dev.shmheap.cli;
 
 import dev.shmheap.HeapStats;
+import dev.shmheap.Holdings;
+import dev.shmheap.ProcessHoldings;
 import dev.shmheap.SizeClassStats;
 
 import java.util.Locale;
@@ -11,8 +13,9 @@ import java.util.Locale;
  * carries a {@code heap} label with the file, so that several heaps can share one directory.
  *
  * <p>Each family is written as {@code # HELP}, {@code # TYPE}, then its samples; counters end
- * in {@code _total}. The heap keeps no counters of lock takeovers or reclaimed blocks, so there
- * are no such metrics (docs/CLI.md says so).
+ * in {@code _total}. Held bytes and blocks are given per process-table slot with {@code pid} and
+ * {@code alive} labels: a new process starts a new series, which is what an operator needs to
+ * see who holds the heap (and a dead process's series ends when its blocks are reclaimed).
  */
 final class PrometheusReport {
     private final StringBuilder out = new StringBuilder();
@@ -59,13 +62,43 @@ final class PrometheusReport {
         for (int order = 0; order < free.length; order++) {
             r.sample("order=\"" + order + "\",block_size=\"" + (StatsReport.PAGE << order) + "\"", free[order]);
         }
-        // processes are counted, not listed: a pid label would start a new series for every process
+        // the process table is counted; what each process holds is listed per pid further down
         long dead = snapshot.processes().stream().filter(p -> !p.alive()).count();
         r.family("shmheap_attached_processes", "gauge", "Processes registered in the heap's process table, alive or not.")
                 .sample("", snapshot.processes().size());
         r.family("shmheap_dead_processes", "gauge", "Registered processes that no longer run (they did not close the heap).")
                 .sample("", dead);
+        r.family("shmheap_lock_takeovers_total", "counter", "Locks taken over from dead holders since the heap was created.")
+                .sample("", s.lockTakeovers());
+        r.family("shmheap_reclaimed_blocks_total", "counter", "Blocks of dead processes freed since the heap was created.")
+                .sample("", s.reclaimedBlocks());
+        r.family("shmheap_reclaimed_bytes_total", "counter", "Bytes of the blocks of dead processes freed since the heap was created.")
+                .sample("", s.reclaimedBytes());
+        Holdings h = s.holdings();
+        r.family("shmheap_process_held_bytes", "gauge", "Bytes of the live blocks a process holds (allocated or taken over, not freed, "
+                + "shared or handed off); alive=\"false\" ones are kept until reclaimed.");
+        for (ProcessHoldings p : h.processes()) {
+            r.sample(processLabels(p), p.bytes());
+        }
+        r.family("shmheap_process_held_blocks", "gauge", "Live blocks a process holds.");
+        for (ProcessHoldings p : h.processes()) {
+            r.sample(processLabels(p), p.blocks());
+        }
+        r.family("shmheap_dead_held_bytes", "gauge", "Bytes held by processes that no longer run, kept until reclaimed.")
+                .sample("", h.deadBytes());
+        r.family("shmheap_shared_bytes", "gauge", "Bytes of live blocks given to the heap (share, bind, close): no process holds them.")
+                .sample("", h.sharedBytes());
+        r.family("shmheap_shared_blocks", "gauge", "Live blocks given to the heap.").sample("", h.sharedBlocks());
+        r.family("shmheap_handed_off_bytes", "gauge", "Bytes of live blocks handed off and not yet taken over.")
+                .sample("", h.handedOffBytes());
+        r.family("shmheap_handed_off_blocks", "gauge", "Live blocks handed off and not yet taken over.").sample("", h.handedOffBlocks());
+        r.family("shmheap_process_quota_bytes", "gauge", "Most bytes one process may hold; 0 when there is no quota.")
+                .sample("", s.processQuota());
         return r.out.toString();
+    }
+
+    private static String processLabels(ProcessHoldings p) {
+        return "slot=\"" + p.slot() + "\",pid=\"" + p.pid() + "\",alive=\"" + p.alive() + "\"";
     }
 
     private static String classLabel(SizeClassStats c) {

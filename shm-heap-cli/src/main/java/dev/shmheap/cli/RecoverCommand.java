@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "recover",
         description = {"Repair the heap after processes died in it.",
                 "Takes over the locks of dead processes, rebuilds free lists and counters from the page map, drops dead "
-                        + "processes from the process table, then verifies. Refuses (exit 1, nothing changed) if a live "
+                        + "processes from the process table, frees the blocks of dead processes in a heap created with "
+                        + "--reclaim-dead (else lists them as kept), then verifies. Refuses (exit 1, nothing changed) if a live "
                         + "process holds a lock for more than a second."})
 final class RecoverCommand extends HeapCommand {
     @Override
@@ -26,7 +27,13 @@ final class RecoverCommand extends HeapCommand {
             table.row("locks taken over from dead processes", report.locksTakenOver());
             table.row("dead processes removed from the process table", report.deadProcessesRemoved());
             table.row("free buddy blocks relinked on rebuilt free lists", report.freeBlocksRelinked());
+            table.row("blocks of dead processes reclaimed", report.reclaimedBlocks());
+            table.row("bytes of dead processes reclaimed", report.reclaimedBytes());
             table.print(out(), "  ");
+            if (!report.deadHoldings().isEmpty()) {
+                out().println("kept: blocks of dead processes (a heap created without --reclaim-dead keeps them; 'shm-heap reclaim' frees them)");
+                ReclaimCommand.holdingsTable(report.deadHoldings()).print(out(), "  ");
+            }
             out().println();
             VerifyReport after = heap.verify();
             out().print("after recovery, ");

@@ -2,11 +2,14 @@ package dev.shmheap.cli;
 
 import dev.shmheap.AttachedProcess;
 import dev.shmheap.HeapStats;
+import dev.shmheap.Holdings;
+import dev.shmheap.ProcessHoldings;
 import dev.shmheap.SizeClassStats;
 
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -38,6 +41,11 @@ final class StatsReport {
         summary.row("fragmentation", String.format(Locale.ROOT, "%.4f", s.fragmentation()), "1 - largest free / buddy free");
         summary.row("buddy blocks", s.buddyAllocations(), "allocated since creation (user blocks and slab sets)");
         summary.row("", s.buddyFrees(), "freed since creation");
+        summary.row("lock takeovers", s.lockTakeovers(), "locks taken over from dead holders since creation");
+        summary.row("reclaimed", s.reclaimedBlocks(), "blocks of dead processes freed since creation");
+        summary.row("", s.reclaimedBytes(), "their bytes, " + Sizes.human(s.reclaimedBytes()));
+        summary.row("process quota", s.processQuota() == 0 ? "none" : s.processQuota(),
+                s.processQuota() == 0 ? "no limit on what one process holds" : Sizes.human(s.processQuota()) + " at most per process");
         summary.print(out, "");
 
         out.println();
@@ -68,6 +76,66 @@ final class StatsReport {
             }
             processes.print(out, "  ");
         }
+
+        out.println();
+        printHoldings(s.holdings(), out);
+    }
+
+    /** Who holds the used bytes: per process slot, then shared, handed off and unattributed. */
+    static void printHoldings(Holdings h, PrintWriter out) {
+        out.println("holders of live blocks");
+        if (!h.processes().isEmpty()) {
+            Table processes = new Table("slot", "pid", "alive", "blocks", "bytes", "").left(2, 5);
+            for (ProcessHoldings p : h.processes()) {
+                processes.row(p.slot(), p.pid(), p.alive() ? "yes" : "NO", p.blocks(), p.bytes(), Sizes.human(p.bytes()));
+            }
+            processes.print(out, "  ");
+        }
+        Table totals = Table.withoutHeader(4).left(0, 3);
+        totals.row("shared", h.sharedBlocks() + " blocks", h.sharedBytes() + " bytes", Sizes.human(h.sharedBytes())
+                + ", given to the heap (share, bind, close): no process holds them");
+        totals.row("handed off", h.handedOffBlocks() + " blocks", h.handedOffBytes() + " bytes", Sizes.human(h.handedOffBytes())
+                + ", waiting for takeOver");
+        if (h.unattributedBlocks() != 0) {
+            totals.row("unattributed", h.unattributedBlocks() + " blocks", h.unattributedBytes() + " bytes", Sizes.human(h.unattributedBytes())
+                    + ", with no holder (verify reports them)");
+        }
+        totals.print(out, "  ");
+        List<ProcessHoldings> dead = h.dead();
+        if (!dead.isEmpty()) {
+            out.println("  " + dead.size() + " dead process(es) hold " + dead.stream().mapToLong(ProcessHoldings::blocks).sum() + " blocks, "
+                    + h.deadBytes() + " bytes (" + Sizes.human(h.deadBytes()) + "); 'shm-heap reclaim' frees them");
+        }
+    }
+
+    /** The holdings as a JSON object (used by stats; the same layout as docs/CLI.md describes). */
+    static void holdingsJson(JsonWriter json, Holdings h) {
+        json.beginObject();
+        json.name("processes").beginArray();
+        for (ProcessHoldings p : h.processes()) {
+            processHoldingsJson(json, p);
+        }
+        json.endArray();
+        json.field("sharedBlocks", h.sharedBlocks())
+                .field("sharedBytes", h.sharedBytes())
+                .field("handedOffBlocks", h.handedOffBlocks())
+                .field("handedOffBytes", h.handedOffBytes())
+                .field("unattributedBlocks", h.unattributedBlocks())
+                .field("unattributedBytes", h.unattributedBytes())
+                .field("deadBlocks", h.dead().stream().mapToLong(ProcessHoldings::blocks).sum())
+                .field("deadBytes", h.deadBytes());
+        json.endObject();
+    }
+
+    static void processHoldingsJson(JsonWriter json, ProcessHoldings p) {
+        json.beginInlineObject()
+                .field("slot", p.slot())
+                .field("pid", p.pid())
+                .field("startTicks", p.startTicks())
+                .field("alive", p.alive())
+                .field("blocks", p.blocks())
+                .field("bytes", p.bytes())
+                .endObject();
     }
 
     static String json(HeapSnapshot snapshot) {
@@ -118,6 +186,12 @@ final class StatsReport {
                     .endObject();
         }
         json.endArray();
+        json.field("lockTakeovers", s.lockTakeovers())
+                .field("reclaimedBlocks", s.reclaimedBlocks())
+                .field("reclaimedBytes", s.reclaimedBytes())
+                .field("processQuota", s.processQuota());
+        json.name("holdings");
+        holdingsJson(json, s.holdings());
         return json.endObject().toString();
     }
 }

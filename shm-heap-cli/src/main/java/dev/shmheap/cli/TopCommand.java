@@ -1,6 +1,7 @@
 package dev.shmheap.cli;
 
 import dev.shmheap.HeapStats;
+import dev.shmheap.Holdings;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.SizeClassStats;
 import picocli.CommandLine.Command;
@@ -23,7 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @Command(name = "top",
         description = {"Refresh the statistics in place, like top.",
                 "Shows use per size class with allocations and frees per second, from the differences of the "
-                        + "shared counters between two refreshes. Ctrl-C stops it."})
+                        + "shared counters between two refreshes; lock takeovers and reclaimed blocks since creation and "
+                        + "the bytes dead processes still hold. Ctrl-C stops it."})
 final class TopCommand extends HeapCommand {
     static final String HOME = "\u001b[H";
     static final String CLEAR_TO_END_OF_LINE = "\u001b[K";
@@ -142,6 +144,7 @@ final class TopCommand extends HeapCommand {
                 + ")  available " + Sizes.human(s.availableBytes()));
         lines.add("largest free " + Sizes.human(s.largestFreeBlock()) + "  fragmentation " + String.format(Locale.ROOT, "%.4f", s.fragmentation())
                 + "  processes " + current.processes().size() + " (" + current.aliveProcesses() + " alive)");
+        lines.add(recoveryLine(s));
         lines.add("");
         Table table = new Table("block", "sets", "used", "total", "used bytes", "use", "allocs/s", "frees/s", "allocations", "frees");
         HeapStats before = previous == null ? null : previous.stats();
@@ -158,6 +161,14 @@ final class TopCommand extends HeapCommand {
         lines.add("");
         lines.add("buddy rows count whole buddy blocks: user blocks above 4 KiB and the slab sets the classes take and return");
         return lines;
+    }
+
+    /** Lock takeovers and reclamations since creation, and what dead processes still hold. */
+    static String recoveryLine(HeapStats s) {
+        Holdings h = s.holdings();
+        return "lock takeovers " + s.lockTakeovers() + "  reclaimed " + s.reclaimedBlocks() + " blocks (" + Sizes.human(s.reclaimedBytes())
+                + ")  dead hold " + Sizes.human(h.deadBytes()) + " (" + h.dead().size() + " processes)  shared " + Sizes.human(h.sharedBytes())
+                + "  quota " + (s.processQuota() == 0 ? "none" : Sizes.human(s.processQuota()));
     }
 
     /** Events per second, or "-" when there is no earlier sample ({@code delta < 0}). */

@@ -2,6 +2,7 @@ package dev.shmheap.cli;
 
 import dev.shmheap.HeapBusyException;
 import dev.shmheap.Problem;
+import dev.shmheap.ProcessHoldings;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;
 import picocli.CommandLine.Command;
@@ -102,6 +103,11 @@ final class VerifyCommand extends HeapCommand {
         json.name("notes").beginArray();
         for (String note : report.notes()) {
             json.value(note);
+        }
+        json.endArray();
+        json.name("deadHoldings").beginArray();
+        for (ProcessHoldings p : report.deadHoldings()) {
+            StatsReport.processHoldingsJson(json, p);
         }
         json.endArray();
         return json.endObject().toString();

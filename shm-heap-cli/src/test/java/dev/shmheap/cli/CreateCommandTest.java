@@ -95,4 +95,42 @@ class CreateCommandTest {
         assertEquals(2, result.exitCode(), result::toString);
         assertEquals("shm-heap: cannot create " + file + ": directory " + file.getParent() + " does not exist\n", result.err());
     }
+
+    @Test
+    void shouldCreateAReclaimDeadHeapWithAProcessQuota() throws Exception {
+        Path file = Cli.newPath("create-reclaim");
+        try {
+            Cli.Result result = Cli.run("create", file.toString(), "--size", "1m", "--reclaim-dead", "--process-quota", "64k");
+            assertEquals(0, result.exitCode(), result::toString);
+            assertTrue(result.out().endsWith(", reclaims dead processes' blocks, process quota 65536 bytes (64 KiB)\n"), result::toString);
+            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+                assertEquals(65536, heap.processQuota());
+            }
+            DeadHolder.leave(file, 2, 8192, 0);
+            ShmHeap.open(file).close(); // a RECLAIM_DEAD heap frees the dead holder's blocks when opened
+            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+                assertEquals(2, heap.stats().reclaimedBlocks());
+                assertEquals(0, heap.stats().usedBytes());
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
+    void shouldKeepDeadProcessesBlocksByDefault() throws Exception {
+        Path file = Cli.newPath("create-keep");
+        try {
+            Cli.Result result = Cli.run("create", file.toString(), "--size", "1m");
+            assertTrue(result.out().endsWith(", keeps dead processes' blocks, no process quota\n"), result::toString);
+            DeadHolder.leave(file, 2, 8192, 0);
+            ShmHeap.open(file).close();
+            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+                assertEquals(0, heap.stats().reclaimedBlocks());
+                assertEquals(16384, heap.stats().usedBytes());
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
 }

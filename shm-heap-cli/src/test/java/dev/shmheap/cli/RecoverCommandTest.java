@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RecoverCommandTest {
@@ -44,13 +45,18 @@ class RecoverCommandTest {
         assertEquals(0, result.exitCode(), result::toString);
         assertTrue(result.out().startsWith(file + ": recovered\n"), result::toString);
         assertTrue(result.out().matches("(?s).*\\n  locks taken over from dead processes +1\\n.*"), result::toString);
-        assertTrue(result.out().matches("(?s).*\\n  dead processes removed from the process table +1\\n.*"), result::toString);
+        // the dead entry holds no block, so attaching (recover's own open) already freed its slot
+        assertTrue(result.out().matches("(?s).*\\n  dead processes removed from the process table +[01]\\n.*"), result::toString);
+        assertTrue(result.out().matches("(?s).*\\n  blocks of dead processes reclaimed +0\\n  bytes of dead processes reclaimed +0\\n.*"),
+                result::toString);
+        assertFalse(result.out().contains("kept:"), result::toString);
         assertTrue(result.out().matches("(?s).*\\n  free buddy blocks relinked on rebuilt free lists +\\d+\\n.*"), result::toString);
         assertTrue(result.out().contains("\nafter recovery, " + file + ": OK\n"), result::toString);
         assertTrue(result.err().startsWith("shm-heap: warning: took over lock of class 64"), "the library's log, one line: " + result);
 
         assertEquals(0, Cli.getLong(file, CLASS_64_LOCK), "lock released");
         assertEquals(stored, Cli.getLong(file, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET), "counter rebuilt");
+        assertEquals(0, Cli.getLong(file, HeaderDescriptor.HEADER_LENGTH + 7L * ProcessTable.SLOT_LENGTH), "dead entry removed");
         assertEquals(0, Cli.run("verify", file.toString()).exitCode());
     }
 
@@ -71,6 +77,44 @@ class RecoverCommandTest {
             assertEquals(ProcessIdentity.current(), Cli.getLong(file, CLASS_64_LOCK), "the lock stays with its owner");
         } finally {
             Cli.putLong(file, CLASS_64_LOCK, 0);
+        }
+    }
+
+    @Test
+    void shouldKeepAndListWhatDeadProcessesHoldWithoutReclaimDead() throws Exception {
+        long pid = DeadHolder.leave(file, 2, 4096, 0);
+        long used = usedBytes();
+
+        Cli.Result result = Cli.run("recover", file.toString());
+        assertEquals(0, result.exitCode(), result::toString);
+        assertTrue(result.out().matches("(?s).*\\n  blocks of dead processes reclaimed +0\\n.*"), result::toString);
+        assertTrue(result.out().contains("\nkept: blocks of dead processes (a heap created without --reclaim-dead keeps them; "
+                + "'shm-heap reclaim' frees them)\n"), result::toString);
+        assertTrue(result.out().matches("(?s).*\\n +\\d+ +" + pid + " +2 +8192 +8 KiB\\n.*"), result::toString);
+        assertEquals(used, usedBytes(), "nothing freed");
+    }
+
+    @Test
+    void shouldReclaimWhatDeadProcessesHeldInAReclaimDeadHeap() throws Exception {
+        Files.delete(file);
+        try (ShmHeap heap = ShmHeap.create(file, 1 << 20, dev.shmheap.CreateOption.RECLAIM_DEAD)) {
+            heap.allocate(64);
+        }
+        long baseline = usedBytes();
+        DeadHolder.leave(file, 3, 4096, 1);
+        // recover opens the heap, which in a RECLAIM_DEAD heap frees the dead holder's blocks
+        Cli.Result result = Cli.run("recover", file.toString());
+        assertEquals(0, result.exitCode(), result::toString);
+        assertFalse(result.out().contains("kept:"), result::toString);
+        assertEquals(baseline + 4096, usedBytes(), "the two held blocks freed, the shared one kept");
+        try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+            assertEquals(2, heap.stats().reclaimedBlocks());
+        }
+    }
+
+    private long usedBytes() throws Exception {
+        try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+            return heap.stats().usedBytes();
         }
     }
 }

@@ -53,7 +53,18 @@ class StatsCommandTest {
 
         Map<String, Object> json = Json.object(Json.parse(result.out()));
         assertEquals(List.of("schema", "file", "fileLength", "takenMillis", "totalBytes", "usedBytes", "availableBytes", "fragmentation",
-                "buddy", "sizeClasses", "attachedProcesses"), List.copyOf(json.keySet()));
+                "buddy", "sizeClasses", "attachedProcesses", "lockTakeovers", "reclaimedBlocks", "reclaimedBytes", "processQuota", "holdings"),
+                List.copyOf(json.keySet()));
+        assertEquals(expected.lockTakeovers(), Json.integer(json.get("lockTakeovers")));
+        assertEquals(expected.reclaimedBlocks(), Json.integer(json.get("reclaimedBlocks")));
+        assertEquals(expected.reclaimedBytes(), Json.integer(json.get("reclaimedBytes")));
+        assertEquals(0L, Json.integer(json.get("processQuota")));
+        Map<String, Object> holdings = Json.object(json.get("holdings"));
+        assertEquals(List.of(), Json.array(holdings.get("processes")), "close() shared what the creating process held");
+        assertEquals(expected.holdings().sharedBytes(), Json.integer(holdings.get("sharedBytes")));
+        assertEquals(expected.usedBytes(), Json.integer(holdings.get("sharedBytes")), "every used byte is shared");
+        assertEquals(expected.holdings().sharedBlocks(), Json.integer(holdings.get("sharedBlocks")));
+        assertEquals(0L, Json.integer(holdings.get("deadBytes")));
         assertEquals(1L, json.get("schema"));
         assertEquals(file.toString(), json.get("file"));
         assertEquals(Files.size(file), Json.integer(json.get("fileLength")));
@@ -190,7 +201,16 @@ class StatsCommandTest {
         }
         assertEquals(0L, samples.get("shmheap_attached_processes"));
         assertEquals(0L, samples.get("shmheap_dead_processes"));
-        assertEquals(6 + 4 * 7 + free.length + 3, samples.size(), "no sample more or less: " + samples.keySet());
+        assertEquals(expected.lockTakeovers(), samples.get("shmheap_lock_takeovers_total"));
+        assertEquals(expected.reclaimedBlocks(), samples.get("shmheap_reclaimed_blocks_total"));
+        assertEquals(expected.reclaimedBytes(), samples.get("shmheap_reclaimed_bytes_total"));
+        assertEquals(expected.usedBytes(), samples.get("shmheap_shared_bytes"), "close() shared every block");
+        assertEquals(expected.holdings().sharedBlocks(), samples.get("shmheap_shared_blocks"));
+        assertEquals(0L, samples.get("shmheap_handed_off_bytes"));
+        assertEquals(0L, samples.get("shmheap_handed_off_blocks"));
+        assertEquals(0L, samples.get("shmheap_dead_held_bytes"));
+        assertEquals(0L, samples.get("shmheap_process_quota_bytes"));
+        assertEquals(6 + 4 * 7 + free.length + 3 + 3 + 6, samples.size(), "no sample more or less: " + samples.keySet());
         assertEquals(100L, samples.get("shmheap_class_used_blocks block_size=64"), "the 100 blocks of 48 bytes");
     }
 
@@ -224,5 +244,51 @@ class StatsCommandTest {
         assertTrue(row64.matches("64 +2 +100 +128 +6400 +8192 +78\\.1% +100 +0"), row64);
         assertTrue(out.contains("free buddy blocks per order\n  order  block size  free blocks  free bytes\n"), out);
         assertTrue(out.contains("attached processes: 0 (0 alive)"), out);
+    }
+
+    @Test
+    void shouldShowWhatEachProcessHoldsDeadOrAlive() throws Exception {
+        long deadPid = DeadHolder.leave(file, 2, 8192, 0);
+        try (ShmHeap attached = ShmHeap.open(file)) {
+            attached.allocate(100);
+            attached.setProcessQuota(1 << 20);
+
+            Map<String, Object> json = Json.object(Json.parse(Cli.run("stats", file.toString(), "--json").out()));
+            assertEquals(1L << 20, Json.integer(json.get("processQuota")));
+            Map<String, Object> holdings = Json.object(json.get("holdings"));
+            Map<Long, Map<String, Object>> byPid = new java.util.HashMap<>();
+            for (Object p : Json.array(holdings.get("processes"))) {
+                byPid.put(Json.integer(Json.object(p).get("pid")), Json.object(p));
+            }
+            Map<String, Object> dead = byPid.get(deadPid);
+            assertEquals(Boolean.FALSE, dead.get("alive"), byPid::toString);
+            assertEquals(2L, Json.integer(dead.get("blocks")));
+            assertEquals(16384L, Json.integer(dead.get("bytes")));
+            Map<String, Object> self = byPid.get(ProcessHandle.current().pid());
+            assertEquals(Boolean.TRUE, self.get("alive"), byPid::toString);
+            assertEquals(1L, Json.integer(self.get("blocks")));
+            assertEquals(128L, Json.integer(self.get("bytes")));
+            assertEquals(16384L, Json.integer(holdings.get("deadBytes")));
+            assertEquals(2L, Json.integer(holdings.get("deadBlocks")));
+
+            String text = Cli.run("stats", file.toString()).out();
+            assertTrue(text.matches("(?s).*\\nholders of live blocks\\n +slot +pid +alive +blocks +bytes *\\n.*"), text);
+            assertTrue(text.matches("(?s).*\\n +\\d+ +" + deadPid + " +NO +2 +16384 +16 KiB\\n.*"), text);
+            assertTrue(text.matches("(?s).*\\n +\\d+ +" + ProcessHandle.current().pid() + " +yes +1 +128 +128 B\\n.*"), text);
+            assertTrue(text.matches("(?s).*\\n  shared +\\d+ blocks +\\d+ bytes  .*, given to the heap \\(share, bind, close\\): no process holds them\\n.*"),
+                    text);
+            assertTrue(text.contains("1 dead process(es) hold 2 blocks, 16384 bytes (16 KiB); 'shm-heap reclaim' frees them"), text);
+            assertTrue(text.matches("(?s).*\\nprocess quota +1048576 +1 MiB at most per process\\n.*"), text);
+            assertTrue(text.matches("(?s).*\\nlock takeovers +0 .*"), text);
+
+            String prom = Cli.run("stats", file.toString(), "--format", "prometheus").out();
+            String heap = "heap=\"" + file + "\"";
+            assertTrue(prom.matches("(?s).*\\nshmheap_process_held_bytes\\{" + java.util.regex.Pattern.quote(heap)
+                    + ",slot=\"\\d+\",pid=\"" + deadPid + "\",alive=\"false\"\\} 16384\\n.*"), prom);
+            assertTrue(prom.matches("(?s).*\\nshmheap_process_held_blocks\\{" + java.util.regex.Pattern.quote(heap)
+                    + ",slot=\"\\d+\",pid=\"" + ProcessHandle.current().pid() + "\",alive=\"true\"\\} 1\\n.*"), prom);
+            assertTrue(prom.contains("\nshmheap_dead_held_bytes{" + heap + "} 16384\n"), prom);
+            assertTrue(prom.contains("\nshmheap_process_quota_bytes{" + heap + "} 1048576\n"), prom);
+        }
     }
 }

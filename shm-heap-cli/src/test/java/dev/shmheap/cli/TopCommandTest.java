@@ -94,4 +94,18 @@ class TopCommandTest {
         assertEquals(2, result.exitCode(), result::toString);
         assertTrue(result.err().startsWith("shm-heap: Invalid value for option '--interval': 'soon' is not a duration"), result::toString);
     }
+
+    @Test
+    void shouldShowTakeoversReclaimedAndDeadHeldBytes() throws Exception {
+        DeadHolder.leave(file, 1, 16384, 0);
+        Cli.Result result = Cli.run("top", file.toString(), "-n", "1");
+        assertEquals(0, result.exitCode(), result::toString);
+        assertTrue(result.out().contains("\nlock takeovers 0  reclaimed 0 blocks (0 B)  dead hold 16 KiB (1 processes)  shared 64 B  quota none\n"),
+                result::toString);
+
+        assertEquals(0, Cli.run("reclaim", file.toString()).exitCode());
+        result = Cli.run("top", file.toString(), "-n", "1");
+        assertTrue(result.out().contains("\nlock takeovers 0  reclaimed 1 blocks (16 KiB)  dead hold 0 B (0 processes)  shared 64 B  quota none\n"),
+                result::toString);
+    }
 }

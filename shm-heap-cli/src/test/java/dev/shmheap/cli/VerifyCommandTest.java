@@ -78,7 +78,7 @@ class VerifyCommandTest {
         assertEquals("", result.err());
         Map<String, Object> json = Json.object(Json.parse(result.out()));
         assertEquals(List.of("schema", "file", "ok", "fileLength", "dataOffset", "capacity", "blocks", "usedBytes", "freeBytes",
-                "problems", "notes"), List.copyOf(json.keySet()));
+                "problems", "notes", "deadHoldings"), List.copyOf(json.keySet()));
         assertEquals(1L, Json.integer(json.get("schema")));
         assertEquals(file.toString(), json.get("file"));
         assertEquals(Boolean.FALSE, json.get("ok"));
@@ -161,5 +161,24 @@ class VerifyCommandTest {
         } finally {
             Files.deleteIfExists(text);
         }
+    }
+
+    @Test
+    void shouldReportWhatADeadProcessHoldsAsNotesAndInJson() throws Exception {
+        long pid = DeadHolder.leave(file, 3, 4096, 0);
+
+        Cli.Result text = Cli.run("verify", file.toString());
+        assertEquals(0, text.exitCode(), "dead holdings are not problems: " + text);
+        assertTrue(text.out().contains("note: pid " + pid + ", which no longer runs, holds 3 blocks, 12288 bytes"), text::toString);
+
+        Cli.Result result = Cli.run("verify", file.toString(), "--json");
+        assertEquals(0, result.exitCode(), result::toString);
+        List<Object> dead = Json.array(Json.object(Json.parse(result.out())).get("deadHoldings"));
+        assertEquals(1, dead.size(), result::toString);
+        Map<String, Object> holder = Json.object(dead.get(0));
+        assertEquals(pid, Json.integer(holder.get("pid")));
+        assertEquals(Boolean.FALSE, holder.get("alive"));
+        assertEquals(3L, Json.integer(holder.get("blocks")));
+        assertEquals(12288L, Json.integer(holder.get("bytes")));
     }
 }
