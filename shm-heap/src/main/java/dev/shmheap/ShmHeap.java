@@ -447,6 +447,15 @@ public final class ShmHeap implements AutoCloseable {
         quota.setLimit(bytes);
     }
 
+    /**
+     * Whether the heap was created with {@link CreateOption#RECLAIM_DEAD}: blocks of processes
+     * that no longer run are freed at open, by {@link #recover()} and before a heap-full error.
+     */
+    public boolean reclaimsDead() {
+        ensureOpen();
+        return layout.reclaimDead();
+    }
+
     /** The per-process quota in bytes, 0 when none is set. */
     public long processQuota() {
         ensureOpen();

@@ -21,7 +21,8 @@ import java.util.SplittableRandom;
  *
  * <ul>
  *   <li><b>Metadata</b>: everything before the data region (header, process table, name
- *       directory, extent bitmaps, the page map of 32 bytes per 4 KiB page) as a share of
+ *       directory, extent bitmaps, the page map of 32 bytes and the holder map of 64 bytes per
+ *       4 KiB page) as a share of
  *       capacity, for 1 MiB, 1 GiB and 64 GiB heaps; the alignment padding between the page
  *       map and the data region is listed apart (address space only: never written, never
  *       reserved). There is no per-block header: a slab block's state is one bit of its set's
@@ -126,7 +127,7 @@ public final class MemoryEfficiency {
                 throw new IllegalStateException("layout disagrees with the heap: data offset " + layout.dataOffset() + " vs " + beforeData);
             }
             long fixed = layout.pageMapOffset();
-            long pageMap = layout.pageMapLength();
+            long pageMap = layout.pageMapLength() + layout.holderMapLength();
             return new Metadata(capacity, beforeData, fixed, pageMap, beforeData - fixed - pageMap, allocatedBytes(path));
         } finally {
             DriverSupport.delete(path);
@@ -312,7 +313,7 @@ public final class MemoryEfficiency {
         List<ResultRow> rows = new ArrayList<>();
         for (Metadata m : result.metadata()) {
             String ours = DriverSupport.percent(m.share()) + " of capacity: " + DriverSupport.bytes(m.fixedBytes()) + " fixed + "
-                    + DriverSupport.bytes(m.pageMapBytes()) + " page map (32 B per 4 KiB page); plus " + DriverSupport.bytes(m.paddingBytes())
+                    + DriverSupport.bytes(m.pageMapBytes()) + " page and holder maps (96 B per 4 KiB page); plus " + DriverSupport.bytes(m.paddingBytes())
                     + " alignment padding before the data (address space only, never written)"
                     + (m.fileBytesAfterCreate() >= 0 ? "; file occupies " + DriverSupport.bytes(m.fileBytesAfterCreate()) + " after create (sparse)" : "");
             rows.add(new ResultRow("memory", "metadata before the data region, " + DriverSupport.bytes(m.capacity()) + " heap", ours,
