@@ -267,52 +267,62 @@ public final class ShmHeap implements AutoCloseable {
     public long allocate(long size, long alignment) {
         ensureWritable();
         allocator.checkRequest(size, alignment);
-        long limit = quota.limit();
-        if (limit != 0 && !quota.admit(blockBytes(size, alignment), limit)) {
-            throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment
-                    + ": this process would exceed the per-process quota of " + limit + " bytes (it holds " + quota.held() + " bytes)",
-                    size, alignment, availableBytes());
-        }
-        long offset = allocateAdmitted(size, alignment, limit);
-        if (offset == NO_SPACE) {
-            String reason = pages.reservations().lastFailure();
-            throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment + ": "
-                    + availableBytes() + " bytes available of " + layout.capacity() + ", largest free block "
-                    + figures.largestListedBlock() + (reason == null || !layout.sparse() ? "" : "; " + reason),
-                    size, alignment, availableBytes());
-        }
-        return offset;
+        // the fast path: one read of the quota word, then the allocator; the rest is out of line
+        long offset = quota.limit() == 0 ? allocator.allocate(size, alignment) : allocateUnderQuota(size, alignment, true);
+        return offset != NO_SPACE ? offset : allocateAfterNoSpace(size, alignment, true);
     }
 
     /**
      * Like {@link #allocate(long, long)} but returns {@link #NO_SPACE} instead of throwing when
-     * the heap is full, for hot paths that handle backpressure themselves. Misuse still throws.
+     * the heap is full (or the process is at its quota), for hot paths that handle backpressure
+     * themselves. Misuse still throws.
      */
     public long tryAllocate(long size, long alignment) {
         ensureWritable();
         allocator.checkRequest(size, alignment);
+        long offset = quota.limit() == 0 ? allocator.allocate(size, alignment) : allocateUnderQuota(size, alignment, false);
+        return offset != NO_SPACE ? offset : allocateAfterNoSpace(size, alignment, false);
+    }
+
+    /** While a quota is set: admit the request by the quota, then allocate. */
+    private long allocateUnderQuota(long size, long alignment, boolean throwing) {
         long limit = quota.limit();
-        if (limit != 0 && !quota.admit(blockBytes(size, alignment), limit)) {
-            return NO_SPACE;
+        long bytes = blockBytes(size, alignment);
+        if (!quota.admit(bytes, limit)) {
+            if (!throwing) {
+                return NO_SPACE;
+            }
+            throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment
+                    + ": this process would exceed the per-process quota of " + limit + " bytes (it holds " + quota.held() + " bytes)",
+                    size, alignment, availableBytes());
         }
-        return allocateAdmitted(size, alignment, limit);
+        long offset = allocator.allocate(size, alignment);
+        if (offset == NO_SPACE) {
+            quota.add(-bytes); // allocateAfterNoSpace admits it again
+        }
+        return offset;
     }
 
     /**
-     * The allocation after the quota admitted it: a heap that reclaims the dead reclaims before
-     * it reports a full heap, so that a heap is never full because of processes that died.
+     * A request that found no space: a heap that reclaims the dead reclaims and tries once
+     * more, so that a heap is never full because of processes that died; then
+     * {@link HeapFullException} (or {@link #NO_SPACE}).
      */
-    private long allocateAdmitted(long size, long alignment, long limit) {
-        long offset = allocator.allocate(size, alignment);
-        if (offset == NO_SPACE && layout.reclaimDead() && reclaimBeforeFull()) {
-            offset = allocator.allocate(size, alignment);
+    private long allocateAfterNoSpace(long size, long alignment, boolean throwing) {
+        if (layout.reclaimDead() && reclaimBeforeFull()) {
+            long offset = quota.limit() == 0 ? allocator.allocate(size, alignment) : allocateUnderQuota(size, alignment, throwing);
+            if (offset != NO_SPACE) {
+                return offset;
+            }
         }
-        if (limit == 0) {
-            quota.unset();
-        } else if (offset == NO_SPACE) {
-            quota.add(-blockBytes(size, alignment));
+        if (!throwing) {
+            return NO_SPACE;
         }
-        return offset;
+        String reason = pages.reservations().lastFailure();
+        throw new HeapFullException("heap " + path + " cannot allocate size=" + size + " alignment=" + alignment + ": "
+                + availableBytes() + " bytes available of " + layout.capacity() + ", largest free block "
+                + figures.largestListedBlock() + (reason == null || !layout.sparse() ? "" : "; " + reason),
+                size, alignment, availableBytes());
     }
 
     /**
@@ -346,7 +356,16 @@ public final class ShmHeap implements AutoCloseable {
     public void free(long offset) {
         ensureWritable();
         bounds.checkInData(offset);
-        long held = quota.limit() != 0 ? heldByMe(offset) : 0;
+        if (quota.limit() != 0) {
+            freeUnderQuota(offset);
+        } else if (allocator.free(offset) != HeapAllocator.FREED) {
+            throw new IllegalArgumentException(describeNonBlock(offset));
+        }
+    }
+
+    /** While a quota is set: a free of one of this process's blocks lowers its estimate. */
+    private void freeUnderQuota(long offset) {
+        long held = heldByMe(offset);
         if (allocator.free(offset) != HeapAllocator.FREED) {
             throw new IllegalArgumentException(describeNonBlock(offset));
         }

@@ -340,7 +340,7 @@ class HeaderBitFlipTest {
         if (within(offset, HeaderDescriptor.LOCK_TAKEOVERS_OFFSET, HeaderDescriptor.PROCESS_QUOTA_OFFSET - HeaderDescriptor.LOCK_TAKEOVERS_OFFSET)) {
             return Kind.LIFETIME_COUNTER;
         }
-        if (within(offset, HeaderDescriptor.PROCESS_QUOTA_OFFSET, 8)) {
+        if (within(offset, HeaderDescriptor.PROCESS_QUOTA_OFFSET, 16)) {
             return Kind.QUOTA;
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {

@@ -1,6 +1,7 @@
 package dev.shmheap.internal.holders;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,13 +16,16 @@ import java.util.function.LongSupplier;
  * its own. Another process freeing one of its blocks is not seen, so the estimate is never
  * below the truth: a request that would cross the quota by the estimate first recounts the
  * process's holdings exactly (a census of its slot), and is refused only if the recount agrees.
- * The estimate starts from a census when the quota is first seen set.
+ * The estimate starts from a census whenever the quota generation (bumped by every
+ * {@link #setLimit}) differs from the one it was seeded for, since while no quota is set the
+ * estimate is not kept.
  */
 public final class ProcessQuota {
     private final MappedMemory memory;
     private final LongSupplier census;
     private final AtomicLong held = new AtomicLong();
-    private volatile long seededFor;
+    /** The quota generation the estimate was seeded for; -1 = never. */
+    private volatile long seededFor = -1;
 
     /** @param census the exact bytes this process holds, by a walk */
     public ProcessQuota(MappedMemory memory, LongSupplier census) {
@@ -29,12 +33,17 @@ public final class ProcessQuota {
         this.census = census;
     }
 
-    /** The quota in bytes, 0 when none is set. */
+    /** The quota in bytes, 0 when none is set: on every allocation, so one unchecked read of a fixed header word. */
     public long limit() {
-        return memory.getLongVolatile(HeaderDescriptor.PROCESS_QUOTA_OFFSET);
+        return memory.getLongVolatileUnchecked(HeaderDescriptor.PROCESS_QUOTA_OFFSET);
     }
 
+    /**
+     * Sets the quota, and bumps the quota generation first, so that every attachment reseeds its
+     * estimate (which it does not keep while no quota is set) when it next sees a quota.
+     */
     public void setLimit(long bytes) {
+        Counters.addAtomic(memory, HeaderDescriptor.QUOTA_GENERATION_OFFSET, 1);
         memory.putLongVolatile(HeaderDescriptor.PROCESS_QUOTA_OFFSET, bytes);
     }
 
@@ -43,8 +52,8 @@ public final class ProcessQuota {
      * they are counted as held. The caller un-counts them if the allocation then fails.
      */
     public boolean admit(long bytes, long limit) {
-        if (seededFor != limit) {
-            seed(limit);
+        if (seededFor != generation()) {
+            seed();
         }
         if (held.addAndGet(bytes) <= limit) {
             return true;
@@ -60,13 +69,6 @@ public final class ProcessQuota {
         }
     }
 
-    /** Called while no quota is set: the estimate is not kept then, so the next quota reseeds it. */
-    public void unset() {
-        if (seededFor != 0) {
-            seededFor = 0;
-        }
-    }
-
     /** The bytes this process holds by the estimate (exact after a refusal). */
     public long held() {
         return held.get();
@@ -76,10 +78,15 @@ public final class ProcessQuota {
         held.addAndGet(bytes);
     }
 
-    private synchronized void seed(long limit) {
-        if (seededFor != limit) {
+    private long generation() {
+        return memory.getLongVolatile(HeaderDescriptor.QUOTA_GENERATION_OFFSET);
+    }
+
+    private synchronized void seed() {
+        long generation = generation();
+        if (seededFor != generation) {
             held.set(census.getAsLong());
-            seededFor = limit;
+            seededFor = generation;
         }
     }
 }

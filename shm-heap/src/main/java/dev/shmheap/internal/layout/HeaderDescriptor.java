@@ -54,7 +54,7 @@ package dev.shmheap.internal.layout;
  *  +---------------------------------------------------------------+
  *  |       Lifetime counters (64 each): lock takeovers, reclaimed   | 2944
  *  |       blocks, reclaimed bytes; per-process quota, bytes       |
- *  |       (0 = none), on 128 bytes                                |
+ *  |       (0 = none), quota generation, on 128 bytes              |
  *  +---------------------------------------------------------------+
  *  |                     reserved, zero                            | 3072..4095
  *  +---------------------------------------------------------------+
@@ -158,6 +158,8 @@ public final class HeaderDescriptor {
     public static final int RECLAIMED_BLOCKS_OFFSET = LIFETIME_OFFSET + 8;
     public static final int RECLAIMED_BYTES_OFFSET = LIFETIME_OFFSET + 16;
     public static final int PROCESS_QUOTA_OFFSET = LIFETIME_OFFSET + 24;
+    /** Bumped before every change of the quota, so that attachments reseed their estimates. */
+    public static final int QUOTA_GENERATION_OFFSET = LIFETIME_OFFSET + 32;
 
     public static final int HEADER_USED_LENGTH = LIFETIME_OFFSET + CACHE_LINE_PAIR;
 
@@ -220,7 +222,7 @@ public final class HeaderDescriptor {
         if (offset >= LOCK_TAKEOVERS_OFFSET && offset < PROCESS_QUOTA_OFFSET) {
             return "lifetime counter";
         }
-        if (offset >= PROCESS_QUOTA_OFFSET && offset < PROCESS_QUOTA_OFFSET + 8) {
+        if (offset >= PROCESS_QUOTA_OFFSET && offset < QUOTA_GENERATION_OFFSET + 8) {
             return "per-process quota";
         }
         if (offset >= FREE_COUNTS_OFFSET && offset < NAME_DIRECTORY_LOCK_OFFSET) {
