@@ -222,6 +222,7 @@ public final class ShmReceiver implements MessageReceiver {
                         long position = h++;
                         long raw = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
                         long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
+                        heap.takeOver(offset); // the handler holds it now: reclaimed if this process dies before freeing it
                         handed++;
                         offsetCount++;
                         handler.onMessage(offset, length);

@@ -112,8 +112,9 @@ public final class ShmSender implements MessageSender {
      * live block of at least {@code length} bytes, for hot paths whose blocks come straight
      * from {@code allocate} (or from a receiver). That lookup reads the page map and the slab
      * occupancy word, which the other process's {@code free} keeps writing: a cache miss per
-     * message. Checks only that {@code length} is positive; a bad offset is caught by the
-     * receiver's checks and by the heap's {@code free}.
+     * message. Checks only that {@code length} is positive; a bad offset is refused by the
+     * hand-off that every by-offset message makes before it is published (the slot then
+     * travels as padding), and by the receiver's checks.
      */
     public boolean offerTrusted(long offset, long length) {
         ensureOpen();
@@ -201,6 +202,9 @@ public final class ShmSender implements MessageSender {
      */
     void commit(long position, long offset, long length, int kind) {
         active = null;
+        if (kind == OFFSET) {
+            handOff(position, offset);
+        }
         long slot = channel.slot(position);
         heap.putLong(slot + SLOT_HEADER_OFFSET, header(kind, length));
         if (kind == OFFSET) {
@@ -208,6 +212,22 @@ public final class ShmSender implements MessageSender {
         }
         heap.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, position + capacity);
         channel.wakeConsumer();
+    }
+
+    /**
+     * The block travels by offset: from now on no process holds it until the receiver takes it
+     * over (or frees it after reading it in place), so that this process dying cannot get it
+     * reclaimed under the receiver (see {@code ShmHeap.handOff}). Done before the slot is
+     * published: once the consumer sees it, the block may be freed already. An offset that is
+     * not a live block is refused here; its slot is published as padding so the ring goes on.
+     */
+    private void handOff(long position, long offset) {
+        try {
+            heap.handOff(offset);
+        } catch (RuntimeException e) {
+            commit(position, 0, 0, PADDING);
+            throw e;
+        }
     }
 
     void abort(long position, long offset, boolean inline) {

@@ -81,6 +81,10 @@ public final class Child implements AutoCloseable {
         return process.exitValue();
     }
 
+    public long pid() {
+        return process.pid();
+    }
+
     public String output() {
         return String.join("\n", all);
     }

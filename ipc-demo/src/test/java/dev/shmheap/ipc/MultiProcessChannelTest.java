@@ -140,8 +140,9 @@ class MultiProcessChannelTest {
             assertEquals(expected, received);
             assertEquals(1, channel.stats().skippedSlots());
             assertEquals(11, receiver.nextPosition());
-            // The message the dead producer had allocated is leaked (the heap records no owner);
-            // it is still a live block, and the test frees it so the heap is back at its start.
+            // The message the dead producer had allocated is still held by it: this heap was created
+            // without RECLAIM_DEAD, so it stays a live block (reported as the dead's), and the test
+            // frees it so the heap is back at its start.
             assertTrue(heap.usableSize(orphan) >= TestMessages.length(8, 5));
             heap.free(orphan);
         }

@@ -64,6 +64,7 @@ public final class FanoutPublisher implements MessageSender {
             backpressured++;
             return false;
         }
+        heap.handOff(offset); // the channel frees it once every subscriber passed it; no process's death may reclaim it first
         long slot = channel.slot(tail);
         heap.putLong(slot + SLOT_MESSAGE_OFFSET, offset);
         heap.putLong(slot + SLOT_LENGTH_OFFSET, length);
