@@ -16,15 +16,17 @@ import java.util.List;
  * @param processes   the process table; this command's own entry is among them
  * @param selfPid     the pid of this command, to mark its own entry
  * @param takenMillis when the snapshot was taken, epoch milliseconds
+ * @param reclaimsDead whether the heap was created with --reclaim-dead ({@link ShmHeap#reclaimsDead()})
  */
-record HeapSnapshot(Path file, long fileLength, HeapStats stats, List<AttachedProcess> processes, long selfPid, long takenMillis) {
+record HeapSnapshot(Path file, long fileLength, HeapStats stats, List<AttachedProcess> processes, long selfPid, long takenMillis,
+                    boolean reclaimsDead) {
     HeapSnapshot {
         processes = List.copyOf(processes);
     }
 
     static HeapSnapshot of(ShmHeap heap) {
         return new HeapSnapshot(heap.path(), heap.fileLength(), heap.stats(), heap.attachedProcesses(), ProcessHandle.current().pid(),
-                System.currentTimeMillis());
+                System.currentTimeMillis(), heap.reclaimsDead());
     }
 
     long aliveProcesses() {

@@ -94,6 +94,9 @@ final class PrometheusReport {
         r.family("shmheap_handed_off_blocks", "gauge", "Live blocks handed off and not yet taken over.").sample("", h.handedOffBlocks());
         r.family("shmheap_process_quota_bytes", "gauge", "Most bytes one process may hold; 0 when there is no quota.")
                 .sample("", s.processQuota());
+        r.family("shmheap_reclaims_dead", "gauge", "1 when the heap was created with --reclaim-dead (blocks of dead processes are freed "
+                + "at open, by recover and before a heap-full error), 0 when they are kept until reclaimed.")
+                .sample("", snapshot.reclaimsDead() ? 1 : 0);
         return r.out.toString();
     }
 

@@ -58,9 +58,14 @@ final class ReclaimCommand extends HeapCommand {
                 + Sizes.human(report.reclaimedBytes()) + ") held by dead processes");
         if (atOpenBlocks > 0) {
             out.println("  and " + atOpenBlocks + " blocks, " + atOpenBytes + " bytes (" + Sizes.human(atOpenBytes)
-                    + ") freed when this command opened the heap (created with --reclaim-dead)");
+                    + (heap.reclaimsDead() ? ") freed when this command opened the heap (created with --reclaim-dead)"
+                            : ") freed by another process while this command ran"));
         }
         out.println("  dead processes removed from the process table: " + report.deadProcessesRemoved());
+        out.println(heap.reclaimsDead()
+                ? "  the heap was created with --reclaim-dead: it also frees dead processes' blocks itself (at open, in recover, "
+                        + "before a heap-full error)"
+                : "  the heap was created without --reclaim-dead: only 'shm-heap reclaim' (ShmHeap.reclaimDead()) frees dead processes' blocks");
         if (!deadBefore.isEmpty()) {
             out.println("dead processes that held blocks:");
             holdingsTable(deadBefore).print(out, "  ");
@@ -86,6 +91,7 @@ final class ReclaimCommand extends HeapCommand {
         JsonWriter json = new JsonWriter().beginObject()
                 .field("schema", SCHEMA)
                 .field("file", heap.path().toString())
+                .field("reclaimsDead", heap.reclaimsDead())
                 .field("reclaimedBlocks", report.reclaimedBlocks())
                 .field("reclaimedBytes", report.reclaimedBytes())
                 .field("reclaimedAtOpenBlocks", atOpenBlocks)

@@ -30,8 +30,11 @@ final class RecoverCommand extends HeapCommand {
             table.row("blocks of dead processes reclaimed", report.reclaimedBlocks());
             table.row("bytes of dead processes reclaimed", report.reclaimedBytes());
             table.print(out(), "  ");
+            out().println(heap.reclaimsDead()
+                    ? "blocks of dead processes: freed (the heap was created with --reclaim-dead)"
+                    : "blocks of dead processes: kept (the heap was created without --reclaim-dead; 'shm-heap reclaim' frees them)");
             if (!report.deadHoldings().isEmpty()) {
-                out().println("kept: blocks of dead processes (a heap created without --reclaim-dead keeps them; 'shm-heap reclaim' frees them)");
+                out().println("kept:");
                 ReclaimCommand.holdingsTable(report.deadHoldings()).print(out(), "  ");
             }
             out().println();

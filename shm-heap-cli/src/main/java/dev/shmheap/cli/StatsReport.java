@@ -46,6 +46,7 @@ final class StatsReport {
         summary.row("", s.reclaimedBytes(), "their bytes, " + Sizes.human(s.reclaimedBytes()));
         summary.row("process quota", s.processQuota() == 0 ? "none" : s.processQuota(),
                 s.processQuota() == 0 ? "no limit on what one process holds" : Sizes.human(s.processQuota()) + " at most per process");
+        summary.row("reclaim dead", snapshot.reclaimsDead() ? "yes" : "no", reclaimDeadMeaning(snapshot.reclaimsDead()));
         summary.print(out, "");
 
         out.println();
@@ -78,11 +79,18 @@ final class StatsReport {
         }
 
         out.println();
-        printHoldings(s.holdings(), out);
+        printHoldings(s.holdings(), snapshot.reclaimsDead(), out);
+    }
+
+    /** What happens to the blocks of dead processes, by whether the heap was created with --reclaim-dead. */
+    static String reclaimDeadMeaning(boolean reclaimsDead) {
+        return reclaimsDead
+                ? "created with --reclaim-dead: blocks of dead processes are freed at open, by recover and before a heap-full error"
+                : "created without --reclaim-dead: blocks of dead processes are kept until 'shm-heap reclaim'";
     }
 
     /** Who holds the used bytes: per process slot, then shared, handed off and unattributed. */
-    static void printHoldings(Holdings h, PrintWriter out) {
+    static void printHoldings(Holdings h, boolean reclaimsDead, PrintWriter out) {
         out.println("holders of live blocks");
         if (!h.processes().isEmpty()) {
             Table processes = new Table("slot", "pid", "alive", "blocks", "bytes", "").left(2, 5);
@@ -104,7 +112,8 @@ final class StatsReport {
         List<ProcessHoldings> dead = h.dead();
         if (!dead.isEmpty()) {
             out.println("  " + dead.size() + " dead process(es) hold " + dead.stream().mapToLong(ProcessHoldings::blocks).sum() + " blocks, "
-                    + h.deadBytes() + " bytes (" + Sizes.human(h.deadBytes()) + "); 'shm-heap reclaim' frees them");
+                    + h.deadBytes() + " bytes (" + Sizes.human(h.deadBytes()) + "); 'shm-heap reclaim' frees them"
+                    + (reclaimsDead ? ", as will the next process that opens the heap (created with --reclaim-dead)" : ""));
         }
     }
 
@@ -189,7 +198,8 @@ final class StatsReport {
         json.field("lockTakeovers", s.lockTakeovers())
                 .field("reclaimedBlocks", s.reclaimedBlocks())
                 .field("reclaimedBytes", s.reclaimedBytes())
-                .field("processQuota", s.processQuota());
+                .field("processQuota", s.processQuota())
+                .field("reclaimsDead", snapshot.reclaimsDead());
         json.name("holdings");
         holdingsJson(json, s.holdings());
         return json.endObject().toString();

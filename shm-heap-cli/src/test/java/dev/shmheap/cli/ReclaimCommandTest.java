@@ -48,7 +48,8 @@ class ReclaimCommandTest {
         assertEquals(0, result.exitCode(), result::toString);
         assertEquals("", result.err());
         assertTrue(result.out().startsWith(file + ": reclaimed 2 blocks, 16384 bytes (16 KiB) held by dead processes\n"), result::toString);
-        assertTrue(result.out().contains("\n  dead processes removed from the process table: 1\n"), result::toString);
+        assertTrue(result.out().contains("\n  dead processes removed from the process table: 1\n  the heap was created without "
+                + "--reclaim-dead: only 'shm-heap reclaim' (ShmHeap.reclaimDead()) frees dead processes' blocks\n"), result::toString);
         assertTrue(result.out().matches("(?s).*\\ndead processes that held blocks:\\n +slot +pid +blocks +bytes *\\n +\\d+ +" + pid
                 + " +2 +16384 +16 KiB\\n.*"), result::toString);
         assertTrue(result.out().endsWith("kept: nothing\n"), result::toString);
@@ -67,8 +68,9 @@ class ReclaimCommandTest {
         Cli.Result result = Cli.run("reclaim", file.toString(), "--json");
         assertEquals(0, result.exitCode(), result::toString);
         Map<String, Object> json = Json.object(Json.parse(result.out()));
-        assertEquals(List.of("schema", "file", "reclaimedBlocks", "reclaimedBytes", "reclaimedAtOpenBlocks", "reclaimedAtOpenBytes",
+        assertEquals(List.of("schema", "file", "reclaimsDead", "reclaimedBlocks", "reclaimedBytes", "reclaimedAtOpenBlocks", "reclaimedAtOpenBytes",
                 "deadProcessesRemoved", "deadBefore", "kept"), List.copyOf(json.keySet()));
+        assertEquals(Boolean.FALSE, json.get("reclaimsDead"));
         assertEquals(1L, Json.integer(json.get("reclaimedBlocks")));
         assertEquals(4096L, Json.integer(json.get("reclaimedBytes")));
         assertEquals(0L, Json.integer(json.get("reclaimedAtOpenBlocks")));
@@ -90,6 +92,10 @@ class ReclaimCommandTest {
         assertEquals(0, result.exitCode(), result::toString);
         assertTrue(result.out().startsWith(file + ": reclaimed 0 blocks, 0 bytes (0 B) held by dead processes\n"
                 + "  and 2 blocks, 8192 bytes (8 KiB) freed when this command opened the heap (created with --reclaim-dead)\n"), result::toString);
+        assertTrue(result.out().contains("\n  the heap was created with --reclaim-dead: it also frees dead processes' blocks itself "
+                + "(at open, in recover, before a heap-full error)\n"), result::toString);
+        Map<String, Object> json = Json.object(Json.parse(Cli.run("reclaim", file.toString(), "--json").out()));
+        assertEquals(Boolean.TRUE, json.get("reclaimsDead"));
         assertEquals(baseline, usedBytes());
     }
 

@@ -50,6 +50,8 @@ class RecoverCommandTest {
         assertTrue(result.out().matches("(?s).*\\n  blocks of dead processes reclaimed +0\\n  bytes of dead processes reclaimed +0\\n.*"),
                 result::toString);
         assertFalse(result.out().contains("kept:"), result::toString);
+        assertTrue(result.out().contains("\nblocks of dead processes: kept (the heap was created without --reclaim-dead; "
+                + "'shm-heap reclaim' frees them)\n"), result::toString);
         assertTrue(result.out().matches("(?s).*\\n  free buddy blocks relinked on rebuilt free lists +\\d+\\n.*"), result::toString);
         assertTrue(result.out().contains("\nafter recovery, " + file + ": OK\n"), result::toString);
         assertTrue(result.err().startsWith("shm-heap: warning: took over lock of class 64"), "the library's log, one line: " + result);
@@ -88,8 +90,8 @@ class RecoverCommandTest {
         Cli.Result result = Cli.run("recover", file.toString());
         assertEquals(0, result.exitCode(), result::toString);
         assertTrue(result.out().matches("(?s).*\\n  blocks of dead processes reclaimed +0\\n.*"), result::toString);
-        assertTrue(result.out().contains("\nkept: blocks of dead processes (a heap created without --reclaim-dead keeps them; "
-                + "'shm-heap reclaim' frees them)\n"), result::toString);
+        assertTrue(result.out().contains("\nblocks of dead processes: kept (the heap was created without --reclaim-dead; "
+                + "'shm-heap reclaim' frees them)\nkept:\n"), result::toString);
         assertTrue(result.out().matches("(?s).*\\n +\\d+ +" + pid + " +2 +8192 +8 KiB\\n.*"), result::toString);
         assertEquals(used, usedBytes(), "nothing freed");
     }
@@ -106,6 +108,7 @@ class RecoverCommandTest {
         Cli.Result result = Cli.run("recover", file.toString());
         assertEquals(0, result.exitCode(), result::toString);
         assertFalse(result.out().contains("kept:"), result::toString);
+        assertTrue(result.out().contains("\nblocks of dead processes: freed (the heap was created with --reclaim-dead)\n"), result::toString);
         assertEquals(baseline + 4096, usedBytes(), "the two held blocks freed, the shared one kept");
         try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
             assertEquals(2, heap.stats().reclaimedBlocks());

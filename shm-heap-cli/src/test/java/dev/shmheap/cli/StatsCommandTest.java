@@ -53,8 +53,9 @@ class StatsCommandTest {
 
         Map<String, Object> json = Json.object(Json.parse(result.out()));
         assertEquals(List.of("schema", "file", "fileLength", "takenMillis", "totalBytes", "usedBytes", "availableBytes", "fragmentation",
-                "buddy", "sizeClasses", "attachedProcesses", "lockTakeovers", "reclaimedBlocks", "reclaimedBytes", "processQuota", "holdings"),
-                List.copyOf(json.keySet()));
+                "buddy", "sizeClasses", "attachedProcesses", "lockTakeovers", "reclaimedBlocks", "reclaimedBytes", "processQuota", "reclaimsDead",
+                "holdings"), List.copyOf(json.keySet()));
+        assertEquals(Boolean.FALSE, json.get("reclaimsDead"), "created without RECLAIM_DEAD");
         assertEquals(expected.lockTakeovers(), Json.integer(json.get("lockTakeovers")));
         assertEquals(expected.reclaimedBlocks(), Json.integer(json.get("reclaimedBlocks")));
         assertEquals(expected.reclaimedBytes(), Json.integer(json.get("reclaimedBytes")));
@@ -210,7 +211,8 @@ class StatsCommandTest {
         assertEquals(0L, samples.get("shmheap_handed_off_blocks"));
         assertEquals(0L, samples.get("shmheap_dead_held_bytes"));
         assertEquals(0L, samples.get("shmheap_process_quota_bytes"));
-        assertEquals(6 + 4 * 7 + free.length + 3 + 3 + 6, samples.size(), "no sample more or less: " + samples.keySet());
+        assertEquals(0L, samples.get("shmheap_reclaims_dead"), "created without RECLAIM_DEAD");
+        assertEquals(6 + 4 * 7 + free.length + 3 + 3 + 7, samples.size(), "no sample more or less: " + samples.keySet());
         assertEquals(100L, samples.get("shmheap_class_used_blocks block_size=64"), "the 100 blocks of 48 bytes");
     }
 
@@ -244,6 +246,29 @@ class StatsCommandTest {
         assertTrue(row64.matches("64 +2 +100 +128 +6400 +8192 +78\\.1% +100 +0"), row64);
         assertTrue(out.contains("free buddy blocks per order\n  order  block size  free blocks  free bytes\n"), out);
         assertTrue(out.contains("attached processes: 0 (0 alive)"), out);
+        assertTrue(out.matches("(?s).*\\nreclaim dead +no  created without --reclaim-dead: blocks of dead processes are kept until "
+                + "'shm-heap reclaim'\\n.*"), out);
+    }
+
+    @Test
+    void shouldSayWhetherTheHeapReclaimsDeadProcessesBlocks() throws Exception {
+        Files.delete(file);
+        try (ShmHeap heap = ShmHeap.create(file, 1 << 20, dev.shmheap.CreateOption.RECLAIM_DEAD)) {
+            heap.allocate(64);
+        }
+        String text = Cli.run("stats", file.toString()).out();
+        assertTrue(text.matches("(?s).*\\nreclaim dead +yes  created with --reclaim-dead: blocks of dead processes are freed at open, "
+                + "by recover and before a heap-full error\\n.*"), text);
+        Map<String, Object> json = Json.object(Json.parse(Cli.run("stats", file.toString(), "--json").out()));
+        assertEquals(Boolean.TRUE, json.get("reclaimsDead"));
+        String prom = Cli.run("stats", file.toString(), "--format", "prometheus").out();
+        assertTrue(prom.contains("\n# TYPE shmheap_reclaims_dead gauge\nshmheap_reclaims_dead{heap=\"" + file + "\"} 1\n"), prom);
+
+        // a dead holder's blocks wait for the next process that opens the heap (stats only reads)
+        DeadHolder.leave(file, 1, 4096, 0);
+        text = Cli.run("stats", file.toString()).out();
+        assertTrue(text.contains("; 'shm-heap reclaim' frees them, as will the next process that opens the heap (created with --reclaim-dead)\n"),
+                text);
     }
 
     @Test
@@ -277,7 +302,7 @@ class StatsCommandTest {
             assertTrue(text.matches("(?s).*\\n +\\d+ +" + ProcessHandle.current().pid() + " +yes +1 +128 +128 B\\n.*"), text);
             assertTrue(text.matches("(?s).*\\n  shared +\\d+ blocks +\\d+ bytes  .*, given to the heap \\(share, bind, close\\): no process holds them\\n.*"),
                     text);
-            assertTrue(text.contains("1 dead process(es) hold 2 blocks, 16384 bytes (16 KiB); 'shm-heap reclaim' frees them"), text);
+            assertTrue(text.contains("1 dead process(es) hold 2 blocks, 16384 bytes (16 KiB); 'shm-heap reclaim' frees them\n"), text);
             assertTrue(text.matches("(?s).*\\nprocess quota +1048576 +1 MiB at most per process\\n.*"), text);
             assertTrue(text.matches("(?s).*\\nlock takeovers +0 .*"), text);
 
