@@ -390,13 +390,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalArgumentException naming the offset if no live block starts there
      */
     public void share(long offset) {
-        ensureWritable();
-        bounds.checkInData(offset);
-        long held = heldByMe(offset);
-        if (holders.shareOrHandOff(offset, HolderMap.SHARED, path.toString()) == HolderTransitions.NOT_LIVE) {
-            throw new IllegalArgumentException(describeNonBlock(offset));
-        }
-        quota.add(-held);
+        giveUp(offset, HolderMap.SHARED);
     }
 
     /**
@@ -408,10 +402,15 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalStateException    if the block is shared
      */
     public void handOff(long offset) {
+        giveUp(offset, HolderMap.HANDED_OFF);
+    }
+
+    /** {@link #share} or {@link #handOff}: the block's holder becomes {@code target}. */
+    private void giveUp(long offset, byte target) {
         ensureWritable();
         bounds.checkInData(offset);
-        long held = heldByMe(offset);
-        if (holders.shareOrHandOff(offset, HolderMap.HANDED_OFF, path.toString()) == HolderTransitions.NOT_LIVE) {
+        long held = quota.limit() != 0 ? heldByMe(offset) : 0;
+        if (holders.shareOrHandOff(offset, target, path.toString()) == HolderTransitions.NOT_LIVE) {
             throw new IllegalArgumentException(describeNonBlock(offset));
         }
         quota.add(-held);

@@ -455,31 +455,27 @@ class HeaderBitFlipTest {
     /** The lifetime counters (takeovers, reclaimed blocks and bytes) are figures only: a flip changes nothing else. */
     @Test
     void shouldIgnoreLifetimeCounterFlips() {
-        List<Flip> counters = select(f -> f.kind == Kind.LIFETIME_COUNTER);
-        assertFalse(counters.isEmpty());
-        List<String> bad = new ArrayList<>();
-        for (Flip f : counters) {
-            if (!f.opened || f.verifyBefore == null || !f.verifyBefore.ok() || !f.allowedErrors.isEmpty()
-                    || f.verifyAfter == null || !f.verifyAfter.ok()) {
-                bad.add(f + ": " + f.openError + " " + f.verifyBefore + " " + f.allowedErrors + " " + f.verifyAfter);
-            }
-        }
-        assertTrue(bad.isEmpty(), bad.size() + " of " + counters.size() + " lifetime-counter flips mattered:\n" + summarize(bad));
+        assertHealthyAfterFlipsOf(Kind.LIFETIME_COUNTER, error -> false, "lifetime-counter flips mattered");
     }
 
-    /** A flipped quota is a (strange) quota: requests beyond it are refused naming it, nothing else changes. */
+    /** A flipped quota (or quota generation) is a (strange) quota: requests beyond it are refused naming it, nothing else changes. */
     @Test
     void shouldOnlyEnforceAFlippedQuota() {
-        List<Flip> quota = select(f -> f.kind == Kind.QUOTA);
-        assertFalse(quota.isEmpty());
+        assertHealthyAfterFlipsOf(Kind.QUOTA, error -> error.contains("per-process quota"), "quota flips did more than limit requests");
+    }
+
+    /** Every flip of {@code kind} opened, verified before and after, and failed operations only with {@code allowed} errors. */
+    private static void assertHealthyAfterFlipsOf(Kind kind, Predicate<String> allowed, String what) {
+        List<Flip> flips = select(f -> f.kind == kind);
+        assertFalse(flips.isEmpty());
         List<String> bad = new ArrayList<>();
-        for (Flip f : quota) {
+        for (Flip f : flips) {
             if (!f.opened || f.verifyBefore == null || !f.verifyBefore.ok() || f.verifyAfter == null || !f.verifyAfter.ok()
-                    || f.allowedErrors.stream().anyMatch(e -> !e.contains("per-process quota"))) {
+                    || !f.allowedErrors.stream().allMatch(allowed)) {
                 bad.add(f + ": " + f.openError + " " + f.verifyBefore + " " + f.allowedErrors + " " + f.verifyAfter);
             }
         }
-        assertTrue(bad.isEmpty(), bad.size() + " of " + quota.size() + " quota flips did more than limit requests:\n" + summarize(bad));
+        assertTrue(bad.isEmpty(), bad.size() + " of " + flips.size() + " " + what + ":\n" + summarize(bad));
     }
 
     @Test
