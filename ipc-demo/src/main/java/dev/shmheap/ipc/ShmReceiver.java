@@ -44,10 +44,12 @@ public final class ShmReceiver implements MessageReceiver {
 
     private final ShmChannel channel;
     private final ShmHeap heap;
+    private final ChannelMemory memory;
+    private final long base;
     private final long token;
     private final int capacity;
     private final int inlineCapacity;
-    private final long headOffset;
+    private final int slotLength;
     private final long waitingOffset;
     private final Memory timespec = new Memory(16);
     private final byte[] copyBuffer;
@@ -69,10 +71,12 @@ public final class ShmReceiver implements MessageReceiver {
     ShmReceiver(ShmChannel channel, long token, long head) {
         this.channel = channel;
         this.heap = channel.heap();
+        this.memory = channel.memory();
+        this.base = channel.base();
         this.token = token;
         this.capacity = channel.capacity();
         this.inlineCapacity = channel.inlineCapacity();
-        this.headOffset = channel.base() + HEAD_OFFSET;
+        this.slotLength = channel.slotLength();
         this.waitingOffset = channel.base() + WAITING_OFFSET;
         this.copyBuffer = new byte[inlineCapacity];
         this.head = head;
@@ -100,14 +104,15 @@ public final class ShmReceiver implements MessageReceiver {
         if (limit < 1) {
             throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
         }
+        memory.ensureMapped();
         long h = head;
         int handed = 0;
         try {
             while (handed < limit) {
-                long slot = channel.slot(h);
-                long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+                long slot = slotOffset(h, capacity, slotLength);
+                long sequence = memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
                 if (sequence == h + capacity) {
-                    long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                    long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
                     int kind = kind(header);
                     long length = length(header);
                     long position = h++;
@@ -115,9 +120,9 @@ public final class ShmReceiver implements MessageReceiver {
                         checkInline(position, kind, length);
                         handed++;
                         inlineCount++;
-                        reader.onMessage(slot + SLOT_PAYLOAD_OFFSET, length, true);
+                        reader.onMessage(base + slot + SLOT_PAYLOAD_OFFSET, length, true);
                     } else if (kind == OFFSET) {
-                        long offset = checkedCheaply(position, heap.getLong(slot + SLOT_MESSAGE_OFFSET), length);
+                        long offset = checkedCheaply(position, memory.getLong(slot + SLOT_MESSAGE_OFFSET), length);
                         handed++;
                         offsetCount++;
                         if (!reader.onMessage(offset, length, false)) {
@@ -196,14 +201,15 @@ public final class ShmReceiver implements MessageReceiver {
     private int take(MessageHandler handler, int limit) {
         ensureOpen();
         boolean checkLive = handler == taker && taker.checkLive;
+        memory.ensureMapped();
         long h = head;
         int handed = 0;
         try {
             while (handed < limit) {
-                long slot = channel.slot(h);
-                long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+                long slot = slotOffset(h, capacity, slotLength);
+                long sequence = memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
                 if (sequence == h + capacity) {
-                    long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                    long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
                     int kind = kind(header);
                     long length = length(header);
                     if (kind == INLINE) {
@@ -212,7 +218,7 @@ public final class ShmReceiver implements MessageReceiver {
                         if (block == ShmHeap.NO_SPACE) {
                             break;
                         }
-                        heap.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
+                        memory.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
                         heap.putBytes(block, copyBuffer, 0, (int) length);
                         h++;
                         handed++;
@@ -220,7 +226,7 @@ public final class ShmReceiver implements MessageReceiver {
                         handler.onMessage(block, length);
                     } else if (kind == OFFSET) {
                         long position = h++;
-                        long raw = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
+                        long raw = memory.getLong(slot + SLOT_MESSAGE_OFFSET);
                         long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
                         handed++;
                         offsetCount++;
@@ -279,7 +285,7 @@ public final class ShmReceiver implements MessageReceiver {
             announced = true;
             sleepsSinceAnnounce = 0;
         }
-        long sequence = heap.getLongVolatile(channel.slot(head) + SLOT_SEQUENCE_OFFSET);
+        long sequence = memory.getLongVolatile(slotOffset(head, capacity, slotLength) + SLOT_SEQUENCE_OFFSET);
         if (sequence == head + capacity) {
             return; // committed after all: the caller reads it
         }
@@ -326,9 +332,9 @@ public final class ShmReceiver implements MessageReceiver {
     private void endBatch(long h) {
         if (h != head) {
             head = h;
-            heap.putLongRelease(headOffset, h);
-            heap.putLongRelease(channel.base() + INLINE_COUNT_OFFSET, inlineCount);
-            heap.putLongRelease(channel.base() + OFFSET_COUNT_OFFSET, offsetCount);
+            memory.putLongRelease(HEAD_OFFSET, h);
+            memory.putLongRelease(INLINE_COUNT_OFFSET, inlineCount);
+            memory.putLongRelease(OFFSET_COUNT_OFFSET, offsetCount);
         }
         int n = toFreeCount;
         toFreeCount = 0;
@@ -372,11 +378,11 @@ public final class ShmReceiver implements MessageReceiver {
         }
         // The claimant is dead and writes no more; but it may have committed just before it died
         // (after the sequence read above): look again before overwriting the header.
-        if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
+        if (memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
             return true;
         }
-        heap.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
-        if (heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
+        memory.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
+        if (memory.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
             long skipped = channel.base() + SKIPPED_OFFSET;
             heap.putLongRelease(skipped, heap.getLong(skipped) + 1);
         }
