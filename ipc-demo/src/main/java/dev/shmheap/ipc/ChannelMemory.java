@@ -51,6 +51,36 @@ final class ChannelMemory {
         return UNSAFE.getLong(address + offset);
     }
 
+    /** Process-local address of {@code offset} in the channel's block. */
+    long address(long offset) {
+        return address + offset;
+    }
+
+    /** Plain read at a process-local address the caller has checked. */
+    static long getLongAt(long address) {
+        return UNSAFE.getLong(address);
+    }
+
+    /** Plain write at a process-local address the caller has checked. */
+    static void putLongAt(long address, long value) {
+        UNSAFE.putLong(address, value);
+    }
+
+    /** Copies {@code count} bytes of {@code src} to a process-local address the caller has checked. */
+    static void putBytesAt(long address, byte[] src, int srcIndex, int count) {
+        UNSAFE.copyMemory(src, Unsafe.ARRAY_BYTE_BASE_OFFSET + srcIndex, null, address, count);
+    }
+
+    /** Copies {@code count} bytes from a process-local address the caller has checked to {@code dst}. */
+    static void getBytesAt(long address, byte[] dst, int dstIndex, int count) {
+        UNSAFE.copyMemory(null, address, dst, Unsafe.ARRAY_BYTE_BASE_OFFSET + dstIndex, count);
+    }
+
+    /** Copies {@code count} bytes between process-local addresses the caller has checked. */
+    static void copyAt(long from, long to, long count) {
+        UNSAFE.copyMemory(from, to, count);
+    }
+
     long getLongVolatile(long offset) {
         return UNSAFE.getLongVolatile(null, address + offset);
     }

@@ -83,7 +83,8 @@ public final class ShmSender implements MessageSender {
             if (position == FULL) {
                 return false;
             }
-            claim.set(this, position, channel.slot(position) + SLOT_PAYLOAD_OFFSET, length, true);
+            long payload = slotOffset(position, capacity, slotLength) + SLOT_PAYLOAD_OFFSET;
+            claim.set(this, position, channel.base() + payload, length, true, memory.address(payload));
             active = claim;
             return true;
         }
@@ -100,7 +101,7 @@ public final class ShmSender implements MessageSender {
             heap.free(block);
             return false;
         }
-        claim.set(this, position, block, length, false);
+        claim.set(this, position, block, length, false, heap.address(block));
         active = claim;
         return true;
     }
@@ -230,6 +231,11 @@ public final class ShmSender implements MessageSender {
      */
     long claimWithoutPublishing() {
         return claim();
+    }
+
+    /** Throws {@link IllegalStateException} if the heap has been closed. */
+    void ensureMapped() {
+        memory.ensureMapped();
     }
 
     private void checkMessage(long offset, long length) {

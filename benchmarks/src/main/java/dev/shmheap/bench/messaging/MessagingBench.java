@@ -68,6 +68,7 @@ public final class MessagingBench {
                 case "--dir" -> directory = Path.of(args[++i]);
                 case "--slot" -> OursBench.slotLength = Integer.parseInt(args[++i]);
                 case "--slots" -> OursBench.slots = Integer.parseInt(args[++i]);
+                case "--rtt-slots" -> OursBench.rttSlots = Integer.parseInt(args[++i]);
                 case "--tput-sizes" -> tputSizes = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--aeron-mtu" -> AeronBench.ipcMtu = Integer.parseInt(args[++i]);
                 default -> {
@@ -103,7 +104,7 @@ public final class MessagingBench {
         Map<String, List<RoundTrip>> rtts = new LinkedHashMap<>();
         Map<String, List<Throughput>> tputs = new LinkedHashMap<>();
         log("messaging: ours with slots of %d B (messages up to %d B inline): %d per round-trip channel, %s per throughput channel", OursBench.slotLength,
-                OursBench.slotLength - 16, OursBench.RTT_SLOTS, OursBench.slots > 0 ? Integer.toString(OursBench.slots)
+                OursBench.slotLength - 16, OursBench.rttSlots, OursBench.slots > 0 ? Integer.toString(OursBench.slots)
                         : "16 MiB of slots or blocks in flight");
         log("messaging: %d run(s); round trips %,d after %,d warm-up; throughput %s messages after %s warm-up; files in %s", c.runs(),
                 c.rttCount(), c.rttWarmup(), Arrays.toString(c.tputCount()), Arrays.toString(c.tputWarmup()), dir);

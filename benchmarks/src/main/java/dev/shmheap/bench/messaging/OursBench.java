@@ -51,7 +51,7 @@ final class OursBench {
      * Ring slots of the round-trip channels: 1 MiB rings stay in the caches, where a 16 MiB one
      * makes every round trip touch cold lines (measured: p99 about 2 us instead of 0.85 us).
      */
-    static final int RTT_SLOTS = 4096;
+    static int rttSlots = 4096;
     /** Bytes of one ring slot; messages up to this minus 16 travel inline. Set by {@code --slot}. */
     static int slotLength = ChannelDescriptor.DEFAULT_SLOT_LENGTH;
     /** Most messages the throughput receiver takes per read (Aeron's side polls 16 fragments). */
@@ -84,21 +84,21 @@ final class OursBench {
         Path path = newHeapPath(directory, "rtt");
         try (ShmHeap heap = ShmHeap.create(path, HEAP_CAPACITY)) {
             long usedBefore = heap.stats().usedBytes();
-            ShmChannel ping = createChannel(heap, PING, RTT_SLOTS);
-            ShmChannel pong = createChannel(heap, PONG, RTT_SLOTS);
+            ShmChannel ping = createChannel(heap, PING, rttSlots);
+            ShmChannel pong = createChannel(heap, PONG, rttSlots);
             Histogram histogram = RoundTrip.newHistogram();
             try (ShmReceiver in = pong.newReceiver(); ShmSender out = ping.newExclusiveSender();
                  PeerJvm peer = PeerJvm.start(Peer.OURS_PONG, path.toString())) {
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first pong", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a pong", peer);
                 ShmClaim claim = new ShmClaim();
-                ReplyChecker reply = new ReplyChecker(heap, size);
+                ReplyChecker reply = new ReplyChecker(in, size);
                 for (long i = 0; i < warmup + count; i++) {
                     long start = System.nanoTime();
                     while (!out.tryClaim(size, claim)) {
                         spin.spin();
                     }
-                    write(heap, claim.offset(), size, i);
+                    write(claim, size, i);
                     claim.commit();
                     Spin wait = i == 0 ? first : spin;
                     reply.expected = i;
@@ -129,19 +129,19 @@ final class OursBench {
 
     /** Checks the reply to ping {@link #expected} in place. */
     private static final class ReplyChecker implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver in;
         private final int size;
         long expected;
 
-        ReplyChecker(ShmHeap heap, int size) {
-            this.heap = heap;
+        ReplyChecker(ShmReceiver in, int size) {
+            this.in = in;
             this.size = size;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            long front = heap.getLong(offset);
-            long trailer = heap.getLong(offset + Payload.trailer(size));
+            long front = in.getLong(0);
+            long trailer = in.getLong(Payload.trailer(size));
             if (length != size || front != expected || trailer != expected) {
                 throw Payload.mismatch("ours round trip (" + length + " B at " + offset + (inline ? ", inline)" : ", by offset)"),
                         expected, front, trailer);
@@ -157,7 +157,7 @@ final class OursBench {
             ShmChannel pong = ShmChannel.attach(heap, PONG, Duration.ofSeconds(30));
             try (ShmReceiver in = ping.newReceiver(); ShmSender out = pong.newExclusiveSender()) {
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a ping");
-                Echo echo = new Echo(heap, out, spin);
+                Echo echo = new Echo(in, out, spin);
                 while (!echo.stopped) {
                     if (in.read(echo, 1) == 0) {
                         spin.spin();
@@ -171,22 +171,22 @@ final class OursBench {
 
     /** Sends what it reads back: an inline message copied into a claim, an offset message by its offset. */
     private static final class Echo implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver in;
         private final ShmSender out;
         private final Spin spin;
         private final ShmClaim claim = new ShmClaim();
         private final byte[] copy = new byte[Payload.MAX_SIZE];
         boolean stopped;
 
-        Echo(ShmHeap heap, ShmSender out, Spin spin) {
-            this.heap = heap;
+        Echo(ShmReceiver in, ShmSender out, Spin spin) {
+            this.in = in;
             this.out = out;
             this.spin = spin;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            if (heap.getLong(offset) == Payload.STOP) {
+            if (in.getLong(0) == Payload.STOP) {
                 stopped = true;
                 return false;
             }
@@ -199,8 +199,8 @@ final class OursBench {
             while (!out.tryClaim(length, claim)) {
                 spin.spin();
             }
-            heap.getBytes(offset, copy, 0, (int) length);
-            heap.putBytes(claim.offset(), copy, 0, (int) length);
+            in.getBytes(0, copy, 0, (int) length);
+            claim.putBytes(0, copy, 0, (int) length);
             claim.commit();
             return false;
         }
@@ -228,7 +228,7 @@ final class OursBench {
                  PeerJvm peer = PeerJvm.start(Peer.OURS_SEND, path.toString(), Integer.toString(size), Long.toString(total))) {
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first message", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a message", peer);
-                Checker checker = new Checker(heap, size, warmup);
+                Checker checker = new Checker(in, size, warmup);
                 while (checker.expected < total) {
                     if (in.read(checker, BATCH) == 0) {
                         (checker.expected == 0 ? first : spin).spin();
@@ -259,7 +259,7 @@ final class OursBench {
                     while (!out.tryClaim(size, claim)) {
                         spin.spin();
                     }
-                    write(heap, claim.offset(), size, seq);
+                    write(claim, size, seq);
                     claim.commit();
                     spin.reset();
                 }
@@ -270,22 +270,22 @@ final class OursBench {
 
     /** Checks both sequence words of each message in place; the receiver frees offset blocks. */
     static final class Checker implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver in;
         private final int size;
         private final long warmup;
         long expected;
         long start;
 
-        Checker(ShmHeap heap, int size, long warmup) {
-            this.heap = heap;
+        Checker(ShmReceiver in, int size, long warmup) {
+            this.in = in;
             this.size = size;
             this.warmup = warmup;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            long front = heap.getLong(offset);
-            long back = heap.getLong(offset + Payload.trailer(size));
+            long front = in.getLong(0);
+            long back = in.getLong(Payload.trailer(size));
             if (length != size || front != expected || back != expected) {
                 throw Payload.mismatch("ours throughput (" + length + " B at " + offset + (inline ? ", inline)" : ", by offset)"),
                         expected, front, back);
@@ -297,11 +297,11 @@ final class OursBench {
         }
     }
 
-    /** Writes the whole payload of message {@code seq} at {@code at}, in place. */
-    static void write(ShmHeap heap, long at, int size, long seq) {
-        heap.putLong(at, seq);
-        heap.putBytes(at + Long.BYTES, Payload.TEMPLATE, Long.BYTES, Payload.body(size));
-        heap.putLong(at + Payload.trailer(size), seq);
+    /** Writes the whole payload of message {@code seq} into {@code claim}, in place, with the claim's accessors. */
+    static void write(ShmClaim claim, int size, long seq) {
+        claim.putLong(0, seq);
+        claim.putBytes(Long.BYTES, Payload.TEMPLATE, Long.BYTES, Payload.body(size));
+        claim.putLong(Payload.trailer(size), seq);
     }
 
     private static void checkNoLeak(ShmHeap heap, long usedBefore) {
