@@ -106,7 +106,7 @@ public final class MessagingBench {
         Map<String, List<Throughput>> tputs = new LinkedHashMap<>();
         log("messaging: ours with slots of %d B (messages up to %d B inline): %d per round-trip channel, %s per throughput channel", OursBench.slotLength,
                 OursBench.slotLength - 16, OursBench.rttSlots, OursBench.slots > 0 ? Integer.toString(OursBench.slots)
-                        : "16 MiB of slots or blocks in flight");
+                        : "32 MiB of slots or blocks in flight");
         log("messaging: %d run(s); round trips %,d after %,d warm-up; throughput %s messages after %s warm-up; files in %s", c.runs(),
                 c.rttCount(), c.rttWarmup(), Arrays.toString(c.tputCount()), Arrays.toString(c.tputWarmup()), dir);
         for (int run = 1; run <= c.runs(); run++) {

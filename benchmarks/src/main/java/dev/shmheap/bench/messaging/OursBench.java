@@ -29,22 +29,27 @@ final class OursBench {
     static final String PONG = "pong";
     static final String DATA = "data";
     /**
-     * Bytes the throughput sender may have in flight (committed, not yet read): 16 MiB, as
-     * Aeron's publisher may run up to its 32 MiB term window ahead. On a machine whose cores are
-     * shared with other work, this slack decides how long one side can go on while the other is
-     * descheduled; beyond it, messages no longer stay in the caches.
+     * Bytes the throughput sender may have in flight (committed, not yet read): 32 MiB, the
+     * window Aeron's publisher may run ahead of its subscriber (half its 64 MiB IPC term). On a
+     * machine whose cores are shared with other work, this slack decides how long one side can
+     * go on while the other is descheduled (measured at 64 B, load 6 to 9: 65536 slots of 256 B
+     * gave a median 0.59x Aeron, 131072 slots 1.07x, in four interleaved quick runs each). At
+     * 64 B Aeron's 96-byte frames still fit about 2.7 times as many messages in it as our
+     * 256-byte slots.
      */
-    static final long IN_FLIGHT_BYTES = 16L << 20;
+    static final long IN_FLIGHT_BYTES = 32L << 20;
+    /** Most slots a throughput channel gets without {@code --slots}: 32 MiB of 256-byte slots. */
+    static final int MAX_THROUGHPUT_SLOTS = 1 << 17;
     /** Ring slots of the throughput channel; 0 (the default) derives them from {@link #IN_FLIGHT_BYTES}. Set by {@code --slots}. */
     static int slots;
 
-    /** Slots of the throughput channel for messages of {@code size} bytes: 16 MiB of slots or of message blocks. */
+    /** Slots of the throughput channel for messages of {@code size} bytes: 32 MiB of slots or of message blocks. */
     static int throughputSlots(int size) {
         if (slots > 0) {
             return slots;
         }
         long perMessage = Math.max(size, slotLength);
-        return (int) Math.min(1 << 16, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+        return (int) Math.min(MAX_THROUGHPUT_SLOTS, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
     }
 
     /**
