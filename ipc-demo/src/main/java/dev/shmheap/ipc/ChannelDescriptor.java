@@ -4,8 +4,10 @@ package dev.shmheap.ipc;
  * Layout of a shared-memory channel (format version 2): one heap block holding a header, a
  * producer table and a ring of {@code capacity} slots of {@code slotLength} bytes each. All
  * offsets are relative to the start of the block (found by name through
- * {@code ShmHeap.lookup}); every field is a native-order {@code long} accessed through the
- * heap's bounds-checked accessors. This is the channel's own format inside one heap block; the
+ * {@code ShmHeap.lookup}); every field is a native-order {@code long}. The block's size is
+ * checked once when a process attaches; the hot paths then access these offsets without a check
+ * per access ({@code ChannelMemory}: the offsets come from the constants below and
+ * {@code position & (capacity - 1)}, never from the file). This is the channel's own format inside one heap block; the
  * heap file format (docs/FORMAT.md) does not change with it.
  *
  * <p>Header: each contended word sits in its own 128-byte region (two cache lines, so that

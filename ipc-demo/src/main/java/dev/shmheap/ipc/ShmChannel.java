@@ -91,6 +91,7 @@ public final class ShmChannel {
     private final int capacity;
     private final int slotLength;
     private final long futexAddress;
+    private final ChannelMemory memory;
 
     private ShmChannel(ShmHeap heap, String name, long base, int capacity, int slotLength) {
         this.heap = heap;
@@ -101,6 +102,7 @@ public final class ShmChannel {
         long waiting = heap.address(base + WAITING_OFFSET);
         // The futex word is the low half of the waiting long, wherever the byte order puts it.
         this.futexAddress = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? waiting : waiting + Integer.BYTES;
+        this.memory = new ChannelMemory(heap, base, SLOTS_OFFSET + (long) capacity * slotLength);
     }
 
     /**
@@ -392,8 +394,14 @@ public final class ShmChannel {
         return base;
     }
 
+    /** Heap offset of the slot that serves {@code position}. */
     long slot(long position) {
         return base + slotOffset(position, capacity, slotLength);
+    }
+
+    /** The channel's block, for accesses at offsets relative to it (see {@link ChannelMemory}). */
+    ChannelMemory memory() {
+        return memory;
     }
 
     long futexAddress() {
@@ -406,8 +414,7 @@ public final class ShmChannel {
      * one producer issue the system call per sleep.
      */
     void wakeConsumer() {
-        long waiting = base + WAITING_OFFSET;
-        if (heap.getLongVolatile(waiting) != 0 && heap.compareAndSetLong(waiting, 1, 0)) {
+        if (memory.getLongVolatile(WAITING_OFFSET) != 0 && memory.compareAndSetLong(WAITING_OFFSET, 1, 0)) {
             if (Futex.AVAILABLE) {
                 Futex.wake(futexAddress, 1);
             }

@@ -1,5 +1,7 @@
 package dev.shmheap.ipc;
 
+import java.util.Objects;
+
 /**
  * A region of a channel that {@link ShmSender#tryClaim(long, ShmClaim)} reserved for one
  * message: write the message's {@link #length()} bytes at heap offset {@link #offset()}, then
@@ -9,6 +11,12 @@ package dev.shmheap.ipc;
  * <p>The region is either inside the ring ({@link #isInline()}: the message's slot) or a heap
  * block allocated for the message (then only its offset travels; the receiver frees it).
  * Writers do not need to know which.
+ *
+ * <p>Write the message either with the heap's accessors at {@link #offset()} or, faster, with
+ * this claim's own ({@link #putLong}, {@link #putBytes}): their index is relative to the claimed
+ * region and checked against {@link #length()} only (the region was checked when it was
+ * claimed), where each heap accessor checks the heap's data region, its sparse extents and the
+ * mapping (as Aeron's {@code BufferClaim} hands out a buffer over exactly the claimed range).
  */
 public final class ShmClaim {
     private ShmSender sender;
@@ -16,9 +24,12 @@ public final class ShmClaim {
     private long offset;
     private long length;
     private boolean inline;
+    /** Process-local address of {@link #offset}. */
+    private long address;
 
-    void set(ShmSender sender, long position, long offset, long length, boolean inline) {
+    void set(ShmSender sender, long position, long offset, long length, boolean inline, long address) {
         this.sender = sender;
+        this.address = address;
         this.position = position;
         this.offset = offset;
         this.length = length;
@@ -62,6 +73,47 @@ public final class ShmClaim {
         long at = position;
         position = -1;
         sender.abort(at, offset, inline);
+    }
+
+    /**
+     * Writes {@code value} (native byte order) at byte {@code index} of the claimed region.
+     *
+     * @throws IndexOutOfBoundsException if the 8 bytes are not all inside the claim
+     * @throws IllegalStateException     if the claim is not active, or the heap has been closed
+     */
+    public void putLong(long index, long value) {
+        ChannelMemory.putLongAt(checkedAddress(index, Long.BYTES), value);
+    }
+
+    /**
+     * Reads the long (native byte order) at byte {@code index} of the claimed region.
+     *
+     * @throws IndexOutOfBoundsException if the 8 bytes are not all inside the claim
+     * @throws IllegalStateException     if the claim is not active, or the heap has been closed
+     */
+    public long getLong(long index) {
+        return ChannelMemory.getLongAt(checkedAddress(index, Long.BYTES));
+    }
+
+    /**
+     * Copies {@code count} bytes of {@code src} from {@code srcIndex} to byte {@code index} of the
+     * claimed region.
+     *
+     * @throws IndexOutOfBoundsException if the bytes are not all inside the claim, or not all in {@code src}
+     * @throws IllegalStateException     if the claim is not active, or the heap has been closed
+     */
+    public void putBytes(long index, byte[] src, int srcIndex, int count) {
+        Objects.checkFromIndexSize(srcIndex, count, src.length);
+        ChannelMemory.putBytesAt(checkedAddress(index, count), src, srcIndex, count);
+    }
+
+    private long checkedAddress(long index, long size) {
+        ensureActive();
+        if (index < 0 || index > length - size) {
+            throw new IndexOutOfBoundsException("index=" + index + " and size=" + size + " reach outside the claim's length=" + length);
+        }
+        sender.ensureMapped();
+        return address + index;
     }
 
     long position() {

@@ -41,13 +41,23 @@ public final class ShmReceiver implements MessageReceiver {
     private static final long FALLBACK_PARK_NANOS = 50_000;
     /** Messages {@link #poll()} and {@link #poll(long, TimeUnit)} take per call. */
     private static final int ONE = 1;
+    /** {@link #messageLength} outside {@link MessageReader#onMessage}. */
+    private static final long NO_MESSAGE = -1;
+    /**
+     * While spinning, {@link #skipDeadClaim} reads the clock once per this many empty polls of
+     * one position (a clock read per poll would add its cost to every message's latency; 64
+     * polls last microseconds against a liveness interval of a millisecond).
+     */
+    private static final int CLOCK_POLL_MASK = 63;
 
     private final ShmChannel channel;
     private final ShmHeap heap;
+    private final ChannelMemory memory;
+    private final long base;
     private final long token;
     private final int capacity;
     private final int inlineCapacity;
-    private final long headOffset;
+    private final int slotLength;
     private final long waitingOffset;
     private final Memory timespec = new Memory(16);
     private final byte[] copyBuffer;
@@ -62,17 +72,28 @@ public final class ShmReceiver implements MessageReceiver {
     private boolean announced;
     /** Futex sleeps since the waiting word was last set. */
     private int sleepsSinceAnnounce;
+    /** Process-local address of the message being handed to a reader, and its length (-1: none). */
+    private long messageAddress;
+    private long messageLength = NO_MESSAGE;
     private long stuckPosition = -1;
+    /** Empty polls of {@link #stuckPosition}. */
+    private int stuckPolls;
+    /** True while the timed forms sleep between polls: then every poll reads the clock. */
+    private boolean sleeping;
+    /** Whether {@link #nextLivenessCheck} has been set for {@link #stuckPosition}. */
+    private boolean livenessTimerStarted;
     private long nextLivenessCheck;
     private boolean closed;
 
     ShmReceiver(ShmChannel channel, long token, long head) {
         this.channel = channel;
         this.heap = channel.heap();
+        this.memory = channel.memory();
+        this.base = channel.base();
         this.token = token;
         this.capacity = channel.capacity();
         this.inlineCapacity = channel.inlineCapacity();
-        this.headOffset = channel.base() + HEAD_OFFSET;
+        this.slotLength = channel.slotLength();
         this.waitingOffset = channel.base() + WAITING_OFFSET;
         this.copyBuffer = new byte[inlineCapacity];
         this.head = head;
@@ -100,14 +121,15 @@ public final class ShmReceiver implements MessageReceiver {
         if (limit < 1) {
             throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
         }
+        memory.ensureMapped();
         long h = head;
         int handed = 0;
         try {
             while (handed < limit) {
-                long slot = channel.slot(h);
-                long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+                long slot = slotOffset(h, capacity, slotLength);
+                long sequence = memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
                 if (sequence == h + capacity) {
-                    long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                    long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
                     int kind = kind(header);
                     long length = length(header);
                     long position = h++;
@@ -115,11 +137,15 @@ public final class ShmReceiver implements MessageReceiver {
                         checkInline(position, kind, length);
                         handed++;
                         inlineCount++;
-                        reader.onMessage(slot + SLOT_PAYLOAD_OFFSET, length, true);
+                        messageAddress = memory.address(slot + SLOT_PAYLOAD_OFFSET);
+                        messageLength = length;
+                        reader.onMessage(base + slot + SLOT_PAYLOAD_OFFSET, length, true);
                     } else if (kind == OFFSET) {
-                        long offset = checkedCheaply(position, heap.getLong(slot + SLOT_MESSAGE_OFFSET), length);
+                        long offset = checkedCheaply(position, memory.getLong(slot + SLOT_MESSAGE_OFFSET), length);
                         handed++;
                         offsetCount++;
+                        messageAddress = heap.address(offset);
+                        messageLength = length;
                         if (!reader.onMessage(offset, length, false)) {
                             freeLater(offset);
                         }
@@ -131,9 +157,47 @@ public final class ShmReceiver implements MessageReceiver {
                 }
             }
         } finally {
+            messageLength = NO_MESSAGE;
             endBatch(h);
         }
         return handed;
+    }
+
+    /**
+     * Reads the long (native byte order) at byte {@code index} of the message being handed to a
+     * {@link MessageReader} by {@link #read(MessageReader, int)}; valid only inside
+     * {@code onMessage}. Faster than the heap's accessors at the message's offset: the index is
+     * checked against the message's length only (its region was checked before it was handed over).
+     *
+     * @throws IndexOutOfBoundsException if the 8 bytes are not all inside the message
+     * @throws IllegalStateException     if no message is being read, or the heap has been closed
+     */
+    public long getLong(long index) {
+        return ChannelMemory.getLongAt(messageAddress(index, Long.BYTES));
+    }
+
+    /**
+     * Copies {@code count} bytes from byte {@code index} of the message being read (see
+     * {@link #getLong(long)}) into {@code dst} from {@code dstIndex}.
+     *
+     * @throws IndexOutOfBoundsException if the bytes are not all inside the message, or not all in {@code dst}
+     * @throws IllegalStateException     if no message is being read, or the heap has been closed
+     */
+    public void getBytes(long index, byte[] dst, int dstIndex, int count) {
+        java.util.Objects.checkFromIndexSize(dstIndex, count, dst.length);
+        ChannelMemory.getBytesAt(messageAddress(index, count), dst, dstIndex, count);
+    }
+
+    private long messageAddress(long index, long size) {
+        if (messageLength == NO_MESSAGE) {
+            throw new IllegalStateException("no message is being read: the receiver's accessors work only inside MessageReader.onMessage");
+        }
+        if (index < 0 || index > messageLength - size) {
+            throw new IndexOutOfBoundsException("index=" + index + " and size=" + size + " reach outside the message's length="
+                    + messageLength);
+        }
+        memory.ensureMapped();
+        return messageAddress + index;
     }
 
     /**
@@ -196,14 +260,15 @@ public final class ShmReceiver implements MessageReceiver {
     private int take(MessageHandler handler, int limit) {
         ensureOpen();
         boolean checkLive = handler == taker && taker.checkLive;
+        memory.ensureMapped();
         long h = head;
         int handed = 0;
         try {
             while (handed < limit) {
-                long slot = channel.slot(h);
-                long sequence = heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
+                long slot = slotOffset(h, capacity, slotLength);
+                long sequence = memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
                 if (sequence == h + capacity) {
-                    long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                    long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
                     int kind = kind(header);
                     long length = length(header);
                     if (kind == INLINE) {
@@ -212,7 +277,7 @@ public final class ShmReceiver implements MessageReceiver {
                         if (block == ShmHeap.NO_SPACE) {
                             break;
                         }
-                        heap.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
+                        memory.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
                         heap.putBytes(block, copyBuffer, 0, (int) length);
                         h++;
                         handed++;
@@ -220,7 +285,7 @@ public final class ShmReceiver implements MessageReceiver {
                         handler.onMessage(block, length);
                     } else if (kind == OFFSET) {
                         long position = h++;
-                        long raw = heap.getLong(slot + SLOT_MESSAGE_OFFSET);
+                        long raw = memory.getLong(slot + SLOT_MESSAGE_OFFSET);
                         long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
                         heap.takeOver(offset); // the handler holds it now: reclaimed if this process dies before freeing it
                         handed++;
@@ -267,6 +332,7 @@ public final class ShmReceiver implements MessageReceiver {
             backoff.idle();
             return;
         }
+        sleeping = true;
         if (Thread.interrupted()) {
             throw new InterruptedException("waiting on channel '" + channel.name() + "'");
         }
@@ -280,7 +346,7 @@ public final class ShmReceiver implements MessageReceiver {
             announced = true;
             sleepsSinceAnnounce = 0;
         }
-        long sequence = heap.getLongVolatile(channel.slot(head) + SLOT_SEQUENCE_OFFSET);
+        long sequence = memory.getLongVolatile(slotOffset(head, capacity, slotLength) + SLOT_SEQUENCE_OFFSET);
         if (sequence == head + capacity) {
             return; // committed after all: the caller reads it
         }
@@ -299,6 +365,7 @@ public final class ShmReceiver implements MessageReceiver {
 
     /** Clears the waiting word if this receiver set it, so that producers stop waking it. */
     private void wakeUp() {
+        sleeping = false;
         if (announced) {
             announced = false;
             clearSleep();
@@ -327,9 +394,10 @@ public final class ShmReceiver implements MessageReceiver {
     private void endBatch(long h) {
         if (h != head) {
             head = h;
-            heap.putLongRelease(headOffset, h);
-            heap.putLongRelease(channel.base() + INLINE_COUNT_OFFSET, inlineCount);
-            heap.putLongRelease(channel.base() + OFFSET_COUNT_OFFSET, offsetCount);
+            sleeping = false;
+            memory.putLongRelease(HEAD_OFFSET, h);
+            memory.putLongRelease(INLINE_COUNT_OFFSET, inlineCount);
+            memory.putLongRelease(OFFSET_COUNT_OFFSET, offsetCount);
         }
         int n = toFreeCount;
         toFreeCount = 0;
@@ -350,15 +418,26 @@ public final class ShmReceiver implements MessageReceiver {
      * {@link ShmChannel#LIVENESS_CHECK_NANOS}, and no live producer's intent says {@code h},
      * its claimant is dead: store a padding header and CAS the sequence from {@code h} to
      * committed, and return true (the caller looks at the slot again and passes it). False if
-     * the slot is simply not ready. Checks at most once per interval.
+     * the slot is simply not ready. Checks at most once per interval; while spinning it reads
+     * the clock only once per {@code CLOCK_POLL_MASK + 1} polls, while sleeping at every poll.
+     * {@code slot} is relative to the channel's block.
      */
     private boolean skipDeadClaim(long h, long slot, long sequence) {
         if (sequence != h) {
             return false;
         }
-        long now = System.nanoTime();
         if (stuckPosition != h) {
             stuckPosition = h;
+            stuckPolls = 0;
+            livenessTimerStarted = false;
+            return false;
+        }
+        if (!sleeping && (++stuckPolls & CLOCK_POLL_MASK) != 0) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (!livenessTimerStarted) {
+            livenessTimerStarted = true;
             nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
             return false;
         }
@@ -373,11 +452,11 @@ public final class ShmReceiver implements MessageReceiver {
         }
         // The claimant is dead and writes no more; but it may have committed just before it died
         // (after the sequence read above): look again before overwriting the header.
-        if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
+        if (memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
             return true;
         }
-        heap.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
-        if (heap.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
+        memory.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
+        if (memory.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
             long skipped = channel.base() + SKIPPED_OFFSET;
             heap.putLongRelease(skipped, heap.getLong(skipped) + 1);
         }
@@ -403,6 +482,7 @@ public final class ShmReceiver implements MessageReceiver {
         }
         try {
             heap.address(offset);
+            heap.address(offset + length - 1); // the whole message lies in the data region
         } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new IllegalStateException("channel '" + channel.name() + "' position " + position + " carried offset=" + offset
                     + " outside the heap's data region: " + e.getMessage(), e);

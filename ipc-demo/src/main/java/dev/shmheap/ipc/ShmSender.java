@@ -22,16 +22,19 @@ public final class ShmSender implements MessageSender {
 
     private final ShmChannel channel;
     private final ShmHeap heap;
+    private final ChannelMemory memory;
     private final int index;
     private final long token;
     private final int capacity;
     private final int inlineCapacity;
-    private final long tailOffset;
-    private final long headOffset;
+    private final int slotLength;
     private final long entryOffset;
+    /** This producer's intent word, relative to the channel's block. */
     private final long intentOffset;
     /** Last head read from the channel; head only grows, so it is a lower bound of the real one. */
     private long cachedHead;
+    /** An exclusive producer's copy of tail: nobody else writes tail, so it never re-reads it. */
+    private long exclusiveTail;
     /** The only producer of the channel: tail is advanced with an ordered store, not a CAS. */
     private final boolean exclusive;
     /** The claim between tryClaim and its commit or abort; closing the sender aborts it. */
@@ -42,15 +45,16 @@ public final class ShmSender implements MessageSender {
         this.exclusive = exclusive;
         this.channel = channel;
         this.heap = channel.heap();
+        this.memory = channel.memory();
         this.index = index;
         this.token = token;
         this.capacity = channel.capacity();
         this.inlineCapacity = channel.inlineCapacity();
-        this.tailOffset = channel.base() + TAIL_OFFSET;
-        this.headOffset = channel.base() + HEAD_OFFSET;
+        this.slotLength = channel.slotLength();
         this.entryOffset = channel.base() + producerEntryOffset(index);
-        this.intentOffset = channel.base() + intentOffset(index);
-        this.cachedHead = heap.getLongVolatile(headOffset);
+        this.intentOffset = intentOffset(index);
+        this.cachedHead = memory.getLongVolatile(HEAD_OFFSET);
+        this.exclusiveTail = memory.getLongVolatile(TAIL_OFFSET);
     }
 
     /**
@@ -79,7 +83,8 @@ public final class ShmSender implements MessageSender {
             if (position == FULL) {
                 return false;
             }
-            claim.set(this, position, channel.slot(position) + SLOT_PAYLOAD_OFFSET, length, true);
+            long payload = slotOffset(position, capacity, slotLength) + SLOT_PAYLOAD_OFFSET;
+            claim.set(this, position, channel.base() + payload, length, true, memory.address(payload));
             active = claim;
             return true;
         }
@@ -96,7 +101,7 @@ public final class ShmSender implements MessageSender {
             heap.free(block);
             return false;
         }
-        claim.set(this, position, block, length, false);
+        claim.set(this, position, block, length, false, heap.address(block));
         active = claim;
         return true;
     }
@@ -150,11 +155,11 @@ public final class ShmSender implements MessageSender {
 
     /** True if the position at tail is within one lap of head (re-reads head only when the cached one says no). */
     private boolean hasSpace() {
-        long position = heap.getLongVolatile(tailOffset);
+        long position = exclusive ? exclusiveTail : memory.getLongVolatile(TAIL_OFFSET);
         if (position - cachedHead < capacity) {
             return true;
         }
-        cachedHead = heap.getLongVolatile(headOffset);
+        cachedHead = memory.getLongVolatile(HEAD_OFFSET);
         return position - cachedHead < capacity;
     }
 
@@ -167,10 +172,11 @@ public final class ShmSender implements MessageSender {
      */
     long claim() {
         ensureOpen();
+        memory.ensureMapped();
         for (;;) {
-            long position = heap.getLongVolatile(tailOffset);
+            long position = exclusive ? exclusiveTail : memory.getLongVolatile(TAIL_OFFSET);
             if (position - cachedHead >= capacity) {
-                cachedHead = heap.getLongVolatile(headOffset);
+                cachedHead = memory.getLongVolatile(HEAD_OFFSET);
                 if (position - cachedHead >= capacity) {
                     return FULL;
                 }
@@ -178,19 +184,20 @@ public final class ShmSender implements MessageSender {
             if (position >= POSITION_MASK - capacity) {
                 throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
             }
-            heap.putLong(intentOffset, position);
+            memory.putLong(intentOffset, position);
             if (exclusive) {
                 // Ordered after the intent store, as the CAS would be; nobody else writes tail.
-                heap.putLongRelease(tailOffset, position + 1);
+                exclusiveTail = position + 1;
+                memory.putLongRelease(TAIL_OFFSET, position + 1);
                 return position;
             }
-            if (heap.compareAndSetLong(tailOffset, position, position + 1)) {
+            if (memory.compareAndSetLong(TAIL_OFFSET, position, position + 1)) {
                 return position;
             }
             // Another producer took the position: this intent names a claim that is not ours.
             // Withdraw it at once, or a consumer waiting at that position (its real claimant
             // dead) would take this live process for the claimant and wait for good.
-            heap.putLongRelease(intentOffset, NO_INTENT);
+            memory.putLongRelease(intentOffset, NO_INTENT);
         }
     }
 
@@ -205,12 +212,13 @@ public final class ShmSender implements MessageSender {
         if (kind == OFFSET) {
             handOff(position, offset);
         }
-        long slot = channel.slot(position);
-        heap.putLong(slot + SLOT_HEADER_OFFSET, header(kind, length));
+        memory.ensureMapped();
+        long slot = slotOffset(position, capacity, slotLength);
+        memory.putLong(slot + SLOT_HEADER_OFFSET, header(kind, length));
         if (kind == OFFSET) {
-            heap.putLong(slot + SLOT_MESSAGE_OFFSET, offset);
+            memory.putLong(slot + SLOT_MESSAGE_OFFSET, offset);
         }
-        heap.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, position + capacity);
+        memory.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, position + capacity);
         channel.wakeConsumer();
     }
 
@@ -243,6 +251,11 @@ public final class ShmSender implements MessageSender {
      */
     long claimWithoutPublishing() {
         return claim();
+    }
+
+    /** Throws {@link IllegalStateException} if the heap has been closed. */
+    void ensureMapped() {
+        memory.ensureMapped();
     }
 
     private void checkMessage(long offset, long length) {

@@ -316,6 +316,57 @@ class ShmChannelTest {
         assertEquals(0, channel.destroy(Duration.ZERO));
     }
 
+    /**
+     * The claim's and the receiver's own accessors write and read exactly the bytes the heap's
+     * accessors see, inline and by offset, and refuse any index outside the message, or use
+     * outside a claim or outside {@code onMessage}.
+     */
+    @Test
+    void shouldWriteAndReadMessagesThroughClaimAndReceiverAccessors() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "accessors", 8);
+        try (ShmSender sender = channel.newSender(); ShmReceiver receiver = channel.newReceiver()) {
+            ShmClaim claim = new ShmClaim();
+            byte[] body = new byte[4100];
+            for (int i = 0; i < body.length; i++) {
+                body[i] = (byte) (i * 31 + 7);
+            }
+            for (int length : new int[] {16, channel.inlineCapacity(), channel.inlineCapacity() + 8, 4016}) {
+                assertTrue(sender.tryClaim(length, claim));
+                assertEquals(length <= channel.inlineCapacity(), claim.isInline());
+                claim.putLong(0, length);
+                claim.putBytes(8, body, 3, length - 16);
+                claim.putLong(length - 8, ~length);
+                assertEquals(~length, heap.getLong(claim.offset() + length - 8), "the heap sees what the claim wrote");
+                assertEquals(length, claim.getLong(0));
+                assertThrows(IndexOutOfBoundsException.class, () -> claim.putLong(length - 7, 1), "past the end");
+                assertThrows(IndexOutOfBoundsException.class, () -> claim.putLong(-1, 1), "before the start");
+                assertThrows(IndexOutOfBoundsException.class, () -> claim.putBytes(8, body, 0, length - 7), "past the end");
+                assertThrows(IndexOutOfBoundsException.class, () -> claim.putBytes(0, body, body.length - 1, 2), "past the source");
+                claim.commit();
+                assertThrows(IllegalStateException.class, () -> claim.putLong(0, 1), "a committed claim");
+            }
+            List<Integer> seen = new ArrayList<>();
+            MessageReader reader = (offset, length, inline) -> {
+                assertEquals(length, receiver.getLong(0));
+                assertEquals(heap.getLong(offset + 8), receiver.getLong(8), "the receiver reads what the heap reads");
+                byte[] got = new byte[(int) length - 16];
+                receiver.getBytes(8, got, 0, got.length);
+                for (int i = 0; i < got.length; i++) {
+                    assertEquals(body[3 + i], got[i], "byte " + i + " of the " + length + "-byte message");
+                }
+                assertEquals(~length, receiver.getLong(length - 8));
+                assertThrows(IndexOutOfBoundsException.class, () -> receiver.getLong(length - 7), "past the end");
+                assertThrows(IndexOutOfBoundsException.class, () -> receiver.getBytes(-1, got, 0, 1), "before the start");
+                seen.add((int) length);
+                return false;
+            };
+            assertEquals(4, receiver.read(reader, 10));
+            assertEquals(List.of(16, channel.inlineCapacity(), channel.inlineCapacity() + 8, 4016), seen);
+            assertThrows(IllegalStateException.class, () -> receiver.getLong(0), "outside onMessage");
+        }
+        assertEquals(0, channel.destroy(Duration.ZERO));
+    }
+
     /** An aborted claim, inline or by offset, is passed by the consumer; the block of the latter is freed. */
     @Test
     void shouldPassAbortedClaimsAndFreeTheirBlocks() throws Exception {

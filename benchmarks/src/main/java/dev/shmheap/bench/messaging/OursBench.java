@@ -29,29 +29,34 @@ final class OursBench {
     static final String PONG = "pong";
     static final String DATA = "data";
     /**
-     * Bytes the throughput sender may have in flight (committed, not yet read): 16 MiB, as
-     * Aeron's publisher may run up to its 32 MiB term window ahead. On a machine whose cores are
-     * shared with other work, this slack decides how long one side can go on while the other is
-     * descheduled; beyond it, messages no longer stay in the caches.
+     * Bytes the throughput sender may have in flight (committed, not yet read): 32 MiB, the
+     * window Aeron's publisher may run ahead of its subscriber (half its 64 MiB IPC term). On a
+     * machine whose cores are shared with other work, this slack decides how long one side can
+     * go on while the other is descheduled (measured at 64 B, load 6 to 9: 65536 slots of 256 B
+     * gave a median 0.59x Aeron, 131072 slots 1.07x, in four interleaved quick runs each). At
+     * 64 B Aeron's 96-byte frames still fit about 2.7 times as many messages in it as our
+     * 256-byte slots.
      */
-    static final long IN_FLIGHT_BYTES = 16L << 20;
+    static final long IN_FLIGHT_BYTES = 32L << 20;
+    /** Most slots a throughput channel gets without {@code --slots}: 32 MiB of 256-byte slots. */
+    static final int MAX_THROUGHPUT_SLOTS = 1 << 17;
     /** Ring slots of the throughput channel; 0 (the default) derives them from {@link #IN_FLIGHT_BYTES}. Set by {@code --slots}. */
     static int slots;
 
-    /** Slots of the throughput channel for messages of {@code size} bytes: 16 MiB of slots or of message blocks. */
+    /** Slots of the throughput channel for messages of {@code size} bytes: 32 MiB of slots or of message blocks. */
     static int throughputSlots(int size) {
         if (slots > 0) {
             return slots;
         }
         long perMessage = Math.max(size, slotLength);
-        return (int) Math.min(1 << 16, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+        return (int) Math.min(MAX_THROUGHPUT_SLOTS, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
     }
 
     /**
      * Ring slots of the round-trip channels: 1 MiB rings stay in the caches, where a 16 MiB one
      * makes every round trip touch cold lines (measured: p99 about 2 us instead of 0.85 us).
      */
-    static final int RTT_SLOTS = 4096;
+    static int rttSlots = 4096;
     /** Bytes of one ring slot; messages up to this minus 16 travel inline. Set by {@code --slot}. */
     static int slotLength = ChannelDescriptor.DEFAULT_SLOT_LENGTH;
     /** Most messages the throughput receiver takes per read (Aeron's side polls 16 fragments). */
@@ -84,21 +89,21 @@ final class OursBench {
         Path path = newHeapPath(directory, "rtt");
         try (ShmHeap heap = ShmHeap.create(path, HEAP_CAPACITY)) {
             long usedBefore = heap.stats().usedBytes();
-            ShmChannel ping = createChannel(heap, PING, RTT_SLOTS);
-            ShmChannel pong = createChannel(heap, PONG, RTT_SLOTS);
+            ShmChannel ping = createChannel(heap, PING, rttSlots);
+            ShmChannel pong = createChannel(heap, PONG, rttSlots);
             Histogram histogram = RoundTrip.newHistogram();
             try (ShmReceiver in = pong.newReceiver(); ShmSender out = ping.newExclusiveSender();
                  PeerJvm peer = PeerJvm.start(Peer.OURS_PONG, path.toString())) {
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first pong", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a pong", peer);
                 ShmClaim claim = new ShmClaim();
-                ReplyChecker reply = new ReplyChecker(heap, size);
+                ReplyChecker reply = new ReplyChecker(in, size);
                 for (long i = 0; i < warmup + count; i++) {
                     long start = System.nanoTime();
                     while (!out.tryClaim(size, claim)) {
                         spin.spin();
                     }
-                    write(heap, claim.offset(), size, i);
+                    write(claim, size, i);
                     claim.commit();
                     Spin wait = i == 0 ? first : spin;
                     reply.expected = i;
@@ -129,19 +134,19 @@ final class OursBench {
 
     /** Checks the reply to ping {@link #expected} in place. */
     private static final class ReplyChecker implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver in;
         private final int size;
         long expected;
 
-        ReplyChecker(ShmHeap heap, int size) {
-            this.heap = heap;
+        ReplyChecker(ShmReceiver in, int size) {
+            this.in = in;
             this.size = size;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            long front = heap.getLong(offset);
-            long trailer = heap.getLong(offset + Payload.trailer(size));
+            long front = in.getLong(0);
+            long trailer = in.getLong(Payload.trailer(size));
             if (length != size || front != expected || trailer != expected) {
                 throw Payload.mismatch("ours round trip (" + length + " B at " + offset + (inline ? ", inline)" : ", by offset)"),
                         expected, front, trailer);
@@ -157,7 +162,7 @@ final class OursBench {
             ShmChannel pong = ShmChannel.attach(heap, PONG, Duration.ofSeconds(30));
             try (ShmReceiver in = ping.newReceiver(); ShmSender out = pong.newExclusiveSender()) {
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a ping");
-                Echo echo = new Echo(heap, out, spin);
+                Echo echo = new Echo(in, out, spin);
                 while (!echo.stopped) {
                     if (in.read(echo, 1) == 0) {
                         spin.spin();
@@ -171,22 +176,22 @@ final class OursBench {
 
     /** Sends what it reads back: an inline message copied into a claim, an offset message by its offset. */
     private static final class Echo implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver in;
         private final ShmSender out;
         private final Spin spin;
         private final ShmClaim claim = new ShmClaim();
         private final byte[] copy = new byte[Payload.MAX_SIZE];
         boolean stopped;
 
-        Echo(ShmHeap heap, ShmSender out, Spin spin) {
-            this.heap = heap;
+        Echo(ShmReceiver in, ShmSender out, Spin spin) {
+            this.in = in;
             this.out = out;
             this.spin = spin;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            if (heap.getLong(offset) == Payload.STOP) {
+            if (in.getLong(0) == Payload.STOP) {
                 stopped = true;
                 return false;
             }
@@ -199,8 +204,8 @@ final class OursBench {
             while (!out.tryClaim(length, claim)) {
                 spin.spin();
             }
-            heap.getBytes(offset, copy, 0, (int) length);
-            heap.putBytes(claim.offset(), copy, 0, (int) length);
+            in.getBytes(0, copy, 0, (int) length);
+            claim.putBytes(0, copy, 0, (int) length);
             claim.commit();
             return false;
         }
@@ -228,7 +233,7 @@ final class OursBench {
                  PeerJvm peer = PeerJvm.start(Peer.OURS_SEND, path.toString(), Integer.toString(size), Long.toString(total))) {
                 Spin first = new Spin(PEER_WAIT_NANOS, "waiting for the first message", peer);
                 Spin spin = new Spin(IDLE_NANOS, "waiting for a message", peer);
-                Checker checker = new Checker(heap, size, warmup);
+                Checker checker = new Checker(in, size, warmup);
                 while (checker.expected < total) {
                     if (in.read(checker, BATCH) == 0) {
                         (checker.expected == 0 ? first : spin).spin();
@@ -259,7 +264,7 @@ final class OursBench {
                     while (!out.tryClaim(size, claim)) {
                         spin.spin();
                     }
-                    write(heap, claim.offset(), size, seq);
+                    write(claim, size, seq);
                     claim.commit();
                     spin.reset();
                 }
@@ -270,22 +275,22 @@ final class OursBench {
 
     /** Checks both sequence words of each message in place; the receiver frees offset blocks. */
     static final class Checker implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver in;
         private final int size;
         private final long warmup;
         long expected;
         long start;
 
-        Checker(ShmHeap heap, int size, long warmup) {
-            this.heap = heap;
+        Checker(ShmReceiver in, int size, long warmup) {
+            this.in = in;
             this.size = size;
             this.warmup = warmup;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            long front = heap.getLong(offset);
-            long back = heap.getLong(offset + Payload.trailer(size));
+            long front = in.getLong(0);
+            long back = in.getLong(Payload.trailer(size));
             if (length != size || front != expected || back != expected) {
                 throw Payload.mismatch("ours throughput (" + length + " B at " + offset + (inline ? ", inline)" : ", by offset)"),
                         expected, front, back);
@@ -297,11 +302,11 @@ final class OursBench {
         }
     }
 
-    /** Writes the whole payload of message {@code seq} at {@code at}, in place. */
-    static void write(ShmHeap heap, long at, int size, long seq) {
-        heap.putLong(at, seq);
-        heap.putBytes(at + Long.BYTES, Payload.TEMPLATE, Long.BYTES, Payload.body(size));
-        heap.putLong(at + Payload.trailer(size), seq);
+    /** Writes the whole payload of message {@code seq} into {@code claim}, in place, with the claim's accessors. */
+    static void write(ShmClaim claim, int size, long seq) {
+        claim.putLong(0, seq);
+        claim.putBytes(Long.BYTES, Payload.TEMPLATE, Long.BYTES, Payload.body(size));
+        claim.putLong(Payload.trailer(size), seq);
     }
 
     private static void checkNoLeak(ShmHeap heap, long usedBefore) {

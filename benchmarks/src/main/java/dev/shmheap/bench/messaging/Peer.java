@@ -12,6 +12,7 @@ import java.nio.file.Path;
  */
 public final class Peer {
     static final String FLOOR_PONG = "floor-pong";
+    static final String RING_PONG = "ring-pong";
     static final String OURS_PONG = "ours-pong";
     static final String OURS_SEND = "ours-send";
     static final String AERON_PONG = "aeron-pong";
@@ -37,6 +38,7 @@ public final class Peer {
         }
         switch (args[0]) {
             case FLOOR_PONG -> CacheLineFloor.pong(Path.of(args[1]));
+            case RING_PONG -> CacheLineFloor.ringPong(Path.of(args[1]));
             case OURS_PONG -> OursBench.pong(Path.of(args[1]));
             case OURS_SEND -> OursBench.send(Path.of(args[1]), Integer.parseInt(args[2]), Long.parseLong(args[3]));
             case AERON_PONG -> AeronBench.pong(args[1]);
