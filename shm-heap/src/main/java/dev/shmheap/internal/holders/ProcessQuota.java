@@ -33,9 +33,15 @@ public final class ProcessQuota {
         this.census = census;
     }
 
-    /** The quota in bytes, 0 when none is set: on every allocation, so one unchecked read of a fixed header word. */
+    /**
+     * The quota in bytes, 0 when none is set. On every allocation and free, so one plain,
+     * unchecked read of a fixed header word: not volatile, which would order every later load
+     * after it; the stores each allocation and free make to the mapping keep the JIT from
+     * hoisting the read out of a caller's loop, so a quota set by another process is seen by the
+     * next call.
+     */
     public long limit() {
-        return memory.getLongVolatileUnchecked(HeaderDescriptor.PROCESS_QUOTA_OFFSET);
+        return memory.getLongUnchecked(HeaderDescriptor.PROCESS_QUOTA_OFFSET);
     }
 
     /**
