@@ -1,5 +1,6 @@
 package dev.shmheap.stress.chaos;
 
+import dev.shmheap.testkit.BlockPattern;
 import dev.shmheap.HeapStats;
 import dev.shmheap.JvmFlags;
 import dev.shmheap.RecoveryReport;
@@ -567,7 +568,7 @@ public final class ChaosRun {
     /** Frees one block of a gone worker's ledger after checking its pattern; returns its usable size. */
     private long reclaim(Worker w, long offset, long meta) {
         long size = ControlBlock.sizeOf(meta);
-        long base = ChaosPattern.base(w.id, ControlBlock.seqOf(meta));
+        long base = BlockPattern.base(w.id, ControlBlock.seqOf(meta));
         long usable;
         try {
             usable = heap.usableSize(offset);
@@ -575,7 +576,7 @@ public final class ChaosRun {
             workerFailure("reclaim: ledger of worker " + w.id + " lists offset " + offset + ", which is not a live block: " + e.getMessage());
             return 0;
         }
-        String problem = ControlBlock.written(meta) ? ChaosPattern.check(heap, offset, size, usable, base) : null;
+        String problem = ControlBlock.written(meta) ? BlockPattern.check(heap, offset, size, usable, base) : null;
         if (problem != null) {
             patternViolations++;
             failures.add("a block of killed worker " + w.id + " was overwritten after its death: " + problem);
