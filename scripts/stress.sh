@@ -30,8 +30,9 @@ cpfile=stress-tests/target/chaos.classpath
 flagsfile=shm-heap/target/classes/dev/shmheap/jvm-flags.properties
 if [ "$build" = 1 ] || [ ! -f "$cpfile" ] || [ ! -f "$flagsfile" ]; then
   command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+" >&2; exit 1; }
-  # compile (not install): the reactor resolves shm-heap to shm-heap/target/classes.
-  run_mvn -q -ntp -pl stress-tests -am compile dependency:build-classpath \
+  # test-compile (not install): the reactor resolves shm-heap to shm-heap/target/classes and its
+  # test-jar (BlockPattern) to shm-heap/target/test-classes, which only test-compile fills.
+  run_mvn -q -ntp -pl stress-tests -am test-compile dependency:build-classpath \
       -Dmdep.outputFile=target/chaos.classpath -DincludeScope=runtime >&2
 fi
 
