@@ -70,7 +70,7 @@ public final class ChaosWorker {
                 // first liveness check of a reaped lock owner would (see CHAOS.md).
                 dev.shmheap.internal.memory.NativeIo.processExists((int) ProcessHandle.current().pid());
             }
-            TakeoverLog takeovers = TakeoverLog.install(false);
+            TakeoverLog takeovers = TakeoverLog.install(true);
             try (ShmHeap heap = ShmHeap.open(Path.of(args[0]))) {
                 Loop loop = new Loop(heap, takeovers, Integer.parseInt(args[1]), Integer.parseInt(args[2]),
                         new Random(Long.parseLong(args[3])), Long.parseLong(args[4]));

@@ -2,7 +2,9 @@ package dev.shmheap.stress.chaos;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,8 +17,8 @@ class ChaosRunTest {
 
     @Test
     void shouldSurviveKillNineOfRandomWorkers() throws Exception {
-        ChaosRun.Config config = ChaosRun.Config.defaults().withWorkers(4).withSeconds(60).withSeed(20240611L);
-        ChaosRun.Result result = ChaosRun.run(config);
+        ChaosConfig config = ChaosConfig.defaults().withWorkers(4).withSeconds(60).withSeed(20240611L);
+        ChaosResult result = ChaosRun.run(config);
         String report = String.join("\n", result.details()) + "\n" + result.line();
         System.out.println(result.line());
 
@@ -34,10 +36,10 @@ class ChaosRunTest {
     @Test
     void shouldComputeNearestRankPercentiles() {
         double[] sorted = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-        assertEquals(5, ChaosRun.percentile(sorted, 50));
-        assertEquals(10, ChaosRun.percentile(sorted, 99));
-        assertEquals(1, ChaosRun.percentile(new double[] {1}, 99));
-        assertTrue(Double.isNaN(ChaosRun.percentile(new double[0], 50)));
+        assertEquals(5, RecoveryTimes.percentile(sorted, 50));
+        assertEquals(10, RecoveryTimes.percentile(sorted, 99));
+        assertEquals(1, RecoveryTimes.percentile(new double[] {1}, 99));
+        assertTrue(Double.isNaN(RecoveryTimes.percentile(new double[0], 50)));
     }
 
     @Test
@@ -60,11 +62,44 @@ class ChaosRunTest {
 
     @Test
     void shouldRecogniseTheSpinLockTakeoverMessages() {
-        TakeoverLog log = TakeoverLog.install(true);
+        TakeoverLog log = TakeoverLog.install(false);
         log.onMessage("took over buddy lock of /dev/shm/h from dead pid 1234 (start 99, dead)", 7);
         log.onMessage("repairing lock of class 128 of /dev/shm/h, marked for repair", 8);
         log.onMessage("waiting 10 s for buddy lock held by pid 1 (start 2, alive)", 9);
         assertEquals(java.util.List.of(new TakeoverLog.Event(1234, 7, "buddy lock of /dev/shm/h"),
                 new TakeoverLog.Event(0, 8, "lock of class 128 of /dev/shm/h")), log.drain());
+    }
+
+    @Test
+    void shouldParseTheCommandLineAndNameWhatIsWrong() {
+        ChaosConfig c = ChaosConfig.parse(new String[] {"/tmp/x.heap", "--workers", "3", "--minutes", "2", "--seed", "9", "--reclaim", "none"});
+        assertEquals(java.nio.file.Path.of("/tmp/x.heap"), c.heap());
+        assertEquals(3, c.workers());
+        assertEquals(120, c.seconds());
+        assertEquals(9, c.seed());
+        assertEquals(ChaosConfig.Reclaim.NONE, c.reclaim());
+        assertEquals(ChaosConfig.Reclaim.NONE, ChaosConfig.parse(new String[] {"--no-reclaim"}).reclaim());
+        assertEquals(ChaosConfig.Reclaim.LEDGER, ChaosConfig.parse(new String[0]).reclaim());
+        assertEquals(64L << 20, c.capacityBytes());
+        assertEquals((64L << 20) / 12, c.heldLimit());
+        for (String[] bad : new String[][] {{"--workers"}, {"--workers", "0"}, {"--reclaim", "maybe"}, {"--seconds", "x"}, {"a", "b"},
+                {"--kill-min-ms", "900", "--kill-max-ms", "800"}, {"--frobnicate"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChaosConfig.parse(bad), String.join(" ", bad));
+            assertTrue(e.getMessage().contains(bad[bad.length - 1]) || e.getMessage().contains(bad[0]), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldExplainALeakByWhatEachReclamationLeaves() {
+        Reclamation none = Reclamation.of(ChaosConfig.Reclaim.NONE, null, null, () -> { });
+        assertArrayEquals(new long[] {1000, 1000}, none.leakRange(1000, 0, 0));
+        assertArrayEquals(new long[] {1000, 1064}, none.leakRange(1000, 0, 64), "killed while allocating 64 usable bytes");
+        assertArrayEquals(new long[] {936, 1000}, none.leakRange(1000, 0, -64), "killed while freeing a listed block of 64");
+        assertArrayEquals(new long[] {0, 64}, none.leakRange(0, 0, 64));
+        assertArrayEquals(new long[] {0, 0}, none.leakRange(0, 0, -64), "never negative");
+        assertFalse(none.reclaim(1, 4096, ControlBlock.meta(10, 1), 64));
+        Reclamation ledger = Reclamation.of(ChaosConfig.Reclaim.LEDGER, null, null, () -> { });
+        assertArrayEquals(new long[] {0, 64}, ledger.leakRange(1000, 1000, 64), "all listed blocks freed, one allocation in flight");
+        assertArrayEquals(new long[] {0, 0}, ledger.leakRange(1000, 1000, -64));
     }
 }
