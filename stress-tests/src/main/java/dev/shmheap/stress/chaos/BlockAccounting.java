@@ -136,6 +136,9 @@ final class BlockAccounting implements Reclamation.Problems {
                 continue;
             }
             blocks++;
+            if (reclamation.leavesBlocksToTheHeap()) {
+                continue;
+            }
             long usable;
             try {
                 usable = heap.usableSize(offset);
@@ -206,7 +209,7 @@ final class BlockAccounting implements Reclamation.Problems {
             details.add("chaos: note: verify recounted " + verify.usedBytes() + " used bytes, stats say " + stats.usedBytes());
         }
         failures.forEach(f -> details.add("chaos: FAILURE " + f));
-        return new End(recovery, verify, new Bytes(reclaimedBytes, deadHeldBytes, killsInFlight, stats.usedBytes(), explainedLow,
-                explainedHigh, buddyLeakMatches));
+        return new End(recovery, verify, new Bytes(reclaimedBytes + reclamation.reclaimedByTheHeap(stats), deadHeldBytes, killsInFlight,
+                stats.usedBytes(), explainedLow, explainedHigh, buddyLeakMatches));
     }
 }

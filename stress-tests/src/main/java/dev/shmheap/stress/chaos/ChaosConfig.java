@@ -18,7 +18,7 @@ public record ChaosConfig(Path heap, int workers, long seconds, long seed, long 
                           long killMinMillis, long killMaxMillis, long minAgeMillis, Reclaim reclaim, boolean warmNative,
                           long dumpStallsMillis, boolean keep, boolean verbose) {
     static final String USAGE = "usage: ChaosRun [HEAP_FILE_OR_DIR] [--workers N] [--seconds S | --minutes M] [--seed X]"
-            + " [--capacity-mib M] [--held-kib K] [--kill-min-ms A] [--kill-max-ms B] [--min-age-ms C] [--reclaim ledger|none]"
+            + " [--capacity-mib M] [--held-kib K] [--kill-min-ms A] [--kill-max-ms B] [--min-age-ms C] [--reclaim heap|ledger|none]"
             + " [--no-reclaim] [--warm-native] [--dump-stalls-ms D] [--keep] [--verbose]";
     /** Worker ids are pattern owners, at most 65535 over a run; 64 slots is far below what two cores can run anyway. */
     static final int MAX_WORKERS = 64;
@@ -27,6 +27,12 @@ public record ChaosConfig(Path heap, int workers, long seconds, long seed, long 
 
     /** Who gives the blocks of a killed worker back to the heap; see {@link Reclamation}. */
     public enum Reclaim {
+        /**
+         * The heap, created with {@link CreateOption#RECLAIM_DEAD}, frees what a dead worker held
+         * (when a replacement opens the heap, before a HeapFullException, in the final
+         * {@code recover()}); the coordinator never touches a dead worker's blocks.
+         */
+        HEAP,
         /** The coordinator frees the blocks listed in the dead worker's ledger (see {@link ControlBlock}). */
         LEDGER,
         /** Nobody: the blocks stay used, and the accounting checks that the leak is what the slots say. */
@@ -34,7 +40,7 @@ public record ChaosConfig(Path heap, int workers, long seconds, long seed, long 
 
         /** The options the run's heap is created with. */
         CreateOption[] createOptions() {
-            return new CreateOption[0];
+            return this == HEAP ? new CreateOption[] {CreateOption.RECLAIM_DEAD} : new CreateOption[0];
         }
 
         String label() {
@@ -47,7 +53,7 @@ public record ChaosConfig(Path heap, int workers, long seconds, long seed, long 
                     return r;
                 }
             }
-            throw new IllegalArgumentException("--reclaim " + label + ": expected one of ledger, none");
+            throw new IllegalArgumentException("--reclaim " + label + ": expected one of heap, ledger, none");
         }
     }
 
@@ -73,9 +79,9 @@ public record ChaosConfig(Path heap, int workers, long seconds, long seed, long 
         }
     }
 
-    /** 4 workers for 60 s on a 64 MiB heap, a kill every 0.5-2 s, ledger reclaim, a seed from the clock. */
+    /** 4 workers for 60 s on a 64 MiB heap, a kill every 0.5-2 s, the heap reclaims, a seed from the clock. */
     public static ChaosConfig defaults() {
-        return new ChaosConfig(null, 4, 60, System.nanoTime() & 0xFFFF_FFFFL, 64L << 20, 0, 500, 2000, 1000, Reclaim.LEDGER, false, 0,
+        return new ChaosConfig(null, 4, 60, System.nanoTime() & 0xFFFF_FFFFL, 64L << 20, 0, 500, 2000, 1000, Reclaim.HEAP, false, 0,
                 false, false);
     }
 

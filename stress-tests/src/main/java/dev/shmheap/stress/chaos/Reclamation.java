@@ -1,18 +1,14 @@
 package dev.shmheap.stress.chaos;
 
+import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.testkit.BlockPattern;
 
 /**
  * Who gives the blocks of a dead worker back to the heap: the one part of the accounting that
- * depends on {@code --reclaim}. {@link BlockAccounting} reads a gone worker's ledger and offers
- * each listed block, already checked to be a live block of that usable size, to
- * {@link #reclaim}; what is not reclaimed is expected to stay used.
- *
- * <p>A mode in which the heap reclaims the dead's blocks itself ({@code CreateOption.RECLAIM_DEAD})
- * is one more implementation: its create options on {@link ChaosConfig.Reclaim}, a
- * {@code reclaim} that leaves every block to the heap, and a {@link #leakRange} of 0..0, since
- * the final {@code recover()} frees everything a dead process held.
+ * depends on {@code --reclaim}. Unless {@link #leavesBlocksToTheHeap()}, {@link BlockAccounting}
+ * reads a gone worker's ledger and offers each listed block, already checked to be a live block
+ * of that usable size, to {@link #reclaim}; what is not reclaimed is expected to stay used.
  */
 interface Reclamation {
     /** Reports what the coordinator finds while reclaiming; {@link BlockAccounting} counts it. */
@@ -36,11 +32,54 @@ interface Reclamation {
      */
     long[] leakRange(long held, long reclaimed, long pending);
 
+    /**
+     * True when the heap frees a dead worker's blocks by itself, at any moment after the death:
+     * the coordinator must then not look at them (a listed block may already be free, or
+     * another worker's), and {@link #reclaim} is never called.
+     */
+    default boolean leavesBlocksToTheHeap() {
+        return false;
+    }
+
+    /** Bytes the heap itself reclaimed from dead processes, as its stats count them since creation. */
+    default long reclaimedByTheHeap(HeapStats stats) {
+        return 0;
+    }
+
     static Reclamation of(ChaosConfig.Reclaim mode, ShmHeap heap, Problems problems, Runnable afterHeapCall) {
         return switch (mode) {
+            case HEAP -> new Heap();
             case LEDGER -> new Ledger(heap, problems, afterHeapCall);
             case NONE -> new None();
         };
+    }
+
+    /**
+     * The heap was created with {@code RECLAIM_DEAD}: it frees every block a dead worker held
+     * (the control block is bound, so shared, and never reclaimed). After the final
+     * {@code recover()} nothing a dead worker held may be left: the leak must be 0, kills in the
+     * middle of an allocate or free included, since the heap's holder record is exact.
+     */
+    final class Heap implements Reclamation {
+        @Override
+        public boolean leavesBlocksToTheHeap() {
+            return true;
+        }
+
+        @Override
+        public boolean reclaim(int workerId, long offset, long meta, long usable) {
+            throw new IllegalStateException("the heap reclaims the blocks of worker " + workerId + "; offset " + offset + " is not ours to free");
+        }
+
+        @Override
+        public long[] leakRange(long held, long reclaimed, long pending) {
+            return new long[] {0, 0};
+        }
+
+        @Override
+        public long reclaimedByTheHeap(HeapStats stats) {
+            return stats.reclaimedBytes();
+        }
     }
 
     /**

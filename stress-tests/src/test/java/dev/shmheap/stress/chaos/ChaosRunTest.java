@@ -9,19 +9,42 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CI chaos run (about 60 s): four worker JVMs churn on one heap while one of them is SIGKILLed every
- * 0.5-2 s and replaced. The heap must verify, no block may have been handed to two processes
- * (pattern checks), and the survivors must keep making progress.
+ * The CI chaos runs: worker JVMs churn on one heap while one of them is SIGKILLed every 0.5-2 s
+ * and replaced. The heap must verify, no block may have been handed to two processes (pattern
+ * checks), the survivors must keep making progress, and the bytes must add up: with the heap
+ * reclaiming (RECLAIM_DEAD, the default) nothing may stay used, with the harness's ledger the
+ * leak must be what the killed workers' slots explain.
  */
 class ChaosRunTest {
 
     @Test
-    void shouldSurviveKillNineOfRandomWorkers() throws Exception {
+    void shouldSurviveKillNineOfRandomWorkersAndLoseNoByteWhenTheHeapReclaims() throws Exception {
         ChaosConfig config = ChaosConfig.defaults().withWorkers(4).withSeconds(60).withSeed(20240611L);
+        assertEquals(ChaosConfig.Reclaim.HEAP, config.reclaim());
         ChaosResult result = ChaosRun.run(config);
+        String report = assertSurvived(result);
+
+        assertTrue(result.line().contains(" unaccounted_bytes=0 "), report);
+        assertEquals(0, result.bytes().unaccounted(), report);
+        assertTrue(result.bytes().reclaimed() > 0, "the heap reclaimed nothing: " + report);
+        assertTrue(result.leakExplained(), report);
+    }
+
+    @Test
+    void shouldAccountForEveryByteWhenTheLedgerReclaims() throws Exception {
+        ChaosConfig config = ChaosConfig.defaults().withWorkers(3).withSeconds(20).withSeed(20240612L).withReclaim(ChaosConfig.Reclaim.LEDGER);
+        ChaosResult result = ChaosRun.run(config);
+        String report = assertSurvived(result);
+
+        assertTrue(result.line().contains(" reclaim=ledger"), report);
+        assertTrue(result.bytes().reclaimed() > 0, "the ledger reclaimed nothing: " + report);
+        assertTrue(result.leakExplained(), report);
+    }
+
+    /** The checks every run must pass; returns the report for messages. */
+    private static String assertSurvived(ChaosResult result) {
         String report = String.join("\n", result.details()) + "\n" + result.line();
         System.out.println(result.line());
-
         assertTrue(result.line().contains(" verify=OK "), report);
         assertTrue(result.line().contains(" pattern_violations=0 "), report);
         assertEquals(0, result.patternViolations(), report);
@@ -31,6 +54,7 @@ class ChaosRunTest {
         assertTrue(result.kills() > 0, "no worker was killed: " + report);
         assertTrue(result.ops() > 0, "no operation completed: " + report);
         assertTrue(result.passed(), report);
+        return report;
     }
 
     @Test
@@ -79,7 +103,8 @@ class ChaosRunTest {
         assertEquals(9, c.seed());
         assertEquals(ChaosConfig.Reclaim.NONE, c.reclaim());
         assertEquals(ChaosConfig.Reclaim.NONE, ChaosConfig.parse(new String[] {"--no-reclaim"}).reclaim());
-        assertEquals(ChaosConfig.Reclaim.LEDGER, ChaosConfig.parse(new String[0]).reclaim());
+        assertEquals(ChaosConfig.Reclaim.HEAP, ChaosConfig.parse(new String[0]).reclaim());
+        assertEquals(ChaosConfig.Reclaim.LEDGER, ChaosConfig.parse(new String[] {"--reclaim", "ledger"}).reclaim());
         assertEquals(64L << 20, c.capacityBytes());
         assertEquals((64L << 20) / 12, c.heldLimit());
         for (String[] bad : new String[][] {{"--workers"}, {"--workers", "0"}, {"--reclaim", "maybe"}, {"--seconds", "x"}, {"a", "b"},
@@ -101,5 +126,11 @@ class ChaosRunTest {
         Reclamation ledger = Reclamation.of(ChaosConfig.Reclaim.LEDGER, null, null, () -> { });
         assertArrayEquals(new long[] {0, 64}, ledger.leakRange(1000, 1000, 64), "all listed blocks freed, one allocation in flight");
         assertArrayEquals(new long[] {0, 0}, ledger.leakRange(1000, 1000, -64));
+        Reclamation heap = Reclamation.of(ChaosConfig.Reclaim.HEAP, null, null, () -> { });
+        assertTrue(heap.leavesBlocksToTheHeap());
+        assertArrayEquals(new long[] {0, 0}, heap.leakRange(1000, 0, 64), "the heap's holder record is exact: nothing may be left");
+        assertThrows(IllegalStateException.class, () -> heap.reclaim(1, 4096, ControlBlock.meta(10, 1), 64));
+        assertFalse(none.leavesBlocksToTheHeap());
+        assertFalse(ledger.leavesBlocksToTheHeap());
     }
 }
