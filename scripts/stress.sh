@@ -9,7 +9,8 @@
 #   scripts/stress.sh --workers 6 --seconds 120 --seed 42 --verbose
 #
 # Other options go to dev.shmheap.stress.chaos.ChaosRun as they are: a heap file or directory,
-# --seed X, --capacity-mib M, --held-kib K, --kill-min-ms A, --kill-max-ms B, --no-reclaim,
+# --seed X, --capacity-mib M, --held-kib K, --kill-min-ms A, --kill-max-ms B,
+# --reclaim heap|ledger|none (who frees a killed worker's blocks; heap is the default),
 # --keep, --verbose. --no-build skips the (incremental) Maven build. See stress-tests/CHAOS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
