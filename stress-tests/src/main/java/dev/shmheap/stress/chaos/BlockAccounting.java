@@ -45,6 +45,9 @@ final class BlockAccounting implements Reclamation.Problems {
     record End(RecoveryReport recovery, VerifyReport verify, Bytes bytes) {
     }
 
+    /** Lines of a failed worker's stderr quoted in the report: its exception and stack trace. */
+    private static final int STDERR_TAIL_LINES = 20;
+
     private final ShmHeap heap;
     private final long control;
     private final Reclamation reclamation;
@@ -107,7 +110,7 @@ final class BlockAccounting implements Reclamation.Problems {
     void exitedOnItsOwn(WorkerJvms.Worker w) {
         int code = w.process().exitValue();
         List<String> lines = RecoveryTimes.lines(w.err());
-        String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - STDERR_TAIL_LINES), lines.size()));
         if (code == ChaosWorker.EXIT_PATTERN) {
             patternViolation("worker " + w.id() + " (pid " + w.pid() + ") found a broken pattern:\n" + tail);
         } else {

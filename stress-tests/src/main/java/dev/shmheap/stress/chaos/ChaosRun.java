@@ -35,6 +35,8 @@ import java.util.stream.Stream;
 public final class ChaosRun {
     /** The loop's period: how late a kill or a stall can be noticed. Recovery times do not depend on it (they start at the kill). */
     static final long LOOP_PAUSE_MILLIS = 2;
+    /** The run gives up once more workers failed than this many per slot: the failures are reported, more add nothing. */
+    static final int MAX_FAILURES_PER_SLOT = 4;
 
     private final ChaosConfig config;
     private final ShmHeap heap;
@@ -108,7 +110,7 @@ public final class ChaosRun {
         boolean watchdog = false;
         for (long now = System.nanoTime(); now - deadline < 0; now = System.nanoTime()) {
             replaceWorkersThatExited();
-            if (accounting.failedWorkers() > 4L * config.workers()) {
+            if (accounting.failedWorkers() > (long) MAX_FAILURES_PER_SLOT * config.workers()) {
                 accounting.note("run stopped early: " + accounting.failedWorkers() + " workers failed");
                 break;
             }

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * lock, a repair, or a machine too busy to run the workers.
  */
 final class StallWatch {
-    /** No operation for this long means something is wedged: far above any repair or start-up seen (1-5 s under load). */
+    /** No operation for this long means something is wedged: far above any repair or worker start-up seen under load (CHAOS.md). */
     static final long WATCHDOG_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** Before the first operation of any worker the watchdog allows JVM start-up this long. */
     static final long STARTUP_GRACE_NANOS = TimeUnit.SECONDS.toNanos(60);

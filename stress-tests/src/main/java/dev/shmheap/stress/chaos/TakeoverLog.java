@@ -71,7 +71,8 @@ final class TakeoverLog {
      * <p>Why not the console handler: the spinlock logs while it holds the lock it has just
      * taken over, before the repair, and the first record through the console handler's
      * {@code SimpleFormatter} in a fresh JVM (date formatting, caller lookup, class loading)
-     * took 15-20 ms here, added to every recovery the run measures. A plain println does not.
+     * costs tens of milliseconds, which every recovery the run measures would include
+     * (CHAOS.md, "Recovery time, precisely"). A plain println does not.
      *
      * <p>The returned object holds the logger strongly, as java.util.logging requires.
      */

@@ -2,6 +2,7 @@ package dev.shmheap.stress.chaos;
 
 import dev.shmheap.JvmFlags;
 import dev.shmheap.ShmHeap;
+import dev.shmheap.testkit.BlockPattern;
 
 import java.io.File;
 import java.io.IOException;
@@ -26,12 +27,16 @@ import static dev.shmheap.stress.chaos.ControlBlock.WORKER_ID_OFFSET;
  * leaves none running.
  */
 final class WorkerJvms implements AutoCloseable {
-    /** A SIGKILLed JVM that has not exited after this long is a failure (it took 20 ms to 1.1 s under load). */
+    /** A SIGKILLed JVM that has not exited after this long is a failure: far above the teardown times seen under load (CHAOS.md). */
     static final long EXIT_AFTER_KILL_SECONDS = 10;
     /** After the stop word, a worker checks and frees everything it holds; far more than that takes. */
     static final long STOP_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
     /** Time for the JVMs to write their thread dumps after SIGQUIT before they are killed. */
     static final long DUMP_SETTLE_MILLIS = 1000;
+    /** How long {@code kill -3} itself may take. */
+    private static final long SIGQUIT_TIMEOUT_SECONDS = 5;
+    /** Mixes the run's seed with a worker id into the worker's own seed (the 64-bit golden ratio, as SplitMix64). */
+    private static final long SEED_MIX = 0x9E37_79B9_7F4A_7C15L;
     /** Small, quick-starting JVMs: the machine may have two cores. */
     private static final List<String> WORKER_JVM_FLAGS = List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
 
@@ -143,7 +148,7 @@ final class WorkerJvms implements AutoCloseable {
 
     private Worker start(int slot) throws IOException {
         int id = nextId++;
-        if (id > 0xFFFF) {
+        if (id > BlockPattern.MAX_OWNER) {
             throw new IllegalStateException("more than 65535 workers: pattern owner ids would repeat");
         }
         heap.putLongRelease(slotOffset(slot) + WORKER_ID_OFFSET, id);
@@ -152,7 +157,7 @@ final class WorkerJvms implements AutoCloseable {
         command.addAll(JvmFlags.required());
         command.addAll(WORKER_JVM_FLAGS);
         command.addAll(List.of("-cp", classPath, ChaosWorker.class.getName(), heap.path().toString(), Integer.toString(slot),
-                Integer.toString(id), Long.toString(config.seed() * 0x9E37_79B9_7F4A_7C15L + id), Long.toString(config.heldLimit())));
+                Integer.toString(id), Long.toString(config.seed() * SEED_MIX + id), Long.toString(config.heldLimit())));
         if (config.warmNative()) {
             command.add(ChaosWorker.WARM_NATIVE);
         }
@@ -227,7 +232,7 @@ final class WorkerJvms implements AutoCloseable {
         for (Worker w : slots) {
             if (w.process.isAlive()) {
                 try {
-                    new ProcessBuilder("kill", "-3", Long.toString(w.pid())).start().waitFor(5, TimeUnit.SECONDS);
+                    new ProcessBuilder("kill", "-3", Long.toString(w.pid())).start().waitFor(SIGQUIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
                 } catch (IOException e) {
                     details.add("chaos: cannot send SIGQUIT to " + w.pid() + ": " + e);
                 }
