@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -65,17 +66,20 @@ final class RecoveryTimes {
     Summary summarise(List<WorkerJvms.Worker> everyWorker, List<String> details) {
         coordinatorCallDone(System.nanoTime());
         List<TakeoverLog.Completed> all = new ArrayList<>(coordinatorTakeovers);
+        List<WorkerJvms.Worker> takers = new ArrayList<>(Collections.nCopies(coordinatorTakeovers.size(), null));
         for (WorkerJvms.Worker w : everyWorker) {
             for (String line : lines(w.out())) {
                 TakeoverLog.Completed c = TakeoverLog.Completed.parse(line);
                 if (c != null) {
                     all.add(c);
+                    takers.add(w);
                 }
             }
         }
         long matched = 0;
         long poisoned = 0;
-        for (TakeoverLog.Completed c : all) {
+        for (int i = 0; i < all.size(); i++) {
+            TakeoverLog.Completed c = all.get(i);
             if (c.victimPid() == 0) {
                 poisoned++; // a lock released "marked for repair": no kill to credit
                 continue;
@@ -96,8 +100,8 @@ final class RecoveryTimes {
                 best.takenNanos = c.atNanos();
             }
             details.add(String.format(Locale.ROOT, "chaos: takeover of %s from killed worker %d (reaped after %.1f ms): taken %.1f ms,"
-                    + " op done %.1f ms after the kill", c.lock(), best.kill.workerId(), millis(best.kill.reapedNanos() - best.kill.atNanos()),
-                    millis(c.atNanos() - best.kill.atNanos()), millis(c.doneNanos() - best.kill.atNanos())));
+                    + " op done %.1f ms after the kill, by %s", c.lock(), best.kill.workerId(), millis(best.kill.reapedNanos() - best.kill.atNanos()),
+                    millis(c.atNanos() - best.kill.atNanos()), millis(c.doneNanos() - best.kill.atNanos()), taker(takers.get(i), best.kill)));
         }
         List<Entry> recovered = kills.stream().filter(k -> k.recoveredNanos != Long.MAX_VALUE).toList();
         double[] total = sorted(recovered.stream().mapToDouble(k -> millis(k.recoveredNanos - k.kill.atNanos())).toArray());
@@ -111,6 +115,16 @@ final class RecoveryTimes {
         details.add(String.format(Locale.ROOT, "chaos: SIGKILL to reaped (waitFor returned): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                 percentile(reap, 50), percentile(reap, 99), percentile(reap, 100)));
         return new Summary(total.length, percentile(total, 50), percentile(total, 99), percentile(total, 100), matched, poisoned);
+    }
+
+    /** Who took a lock over: the coordinator, a worker that ran at the kill, or one started after it (e.g. the victim's replacement). */
+    private static String taker(WorkerJvms.Worker w, WorkerJvms.Kill kill) {
+        if (w == null) {
+            return "the coordinator";
+        }
+        long sinceKill = w.startedNanos() - kill.atNanos();
+        return "worker " + w.id() + (sinceKill > 0 ? String.format(Locale.ROOT, " (started %.1f ms after the kill)", millis(sinceKill))
+                : " (running at the kill)");
     }
 
     /** Nearest-rank percentile of sorted values; NaN for none. */

@@ -47,14 +47,21 @@ final class WorkerJvms implements AutoCloseable {
         private final Process process;
         private final Path out;
         private final Path err;
+        private final long startedNanos;
         private long churningSince;
 
-        private Worker(int slot, int id, Process process, Path out, Path err) {
+        private Worker(int slot, int id, Process process, Path out, Path err, long startedNanos) {
             this.slot = slot;
             this.id = id;
             this.process = process;
             this.out = out;
             this.err = err;
+            this.startedNanos = startedNanos;
+        }
+
+        /** System.nanoTime() when its JVM was started. */
+        long startedNanos() {
+            return startedNanos;
         }
 
         int slot() {
@@ -163,9 +170,10 @@ final class WorkerJvms implements AutoCloseable {
         }
         Path out = logDir.resolve("worker-" + id + ".out");
         Path err = logDir.resolve("worker-" + id + ".err");
+        long startedNanos = System.nanoTime();
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        Worker worker = new Worker(slot, id, process, out, err);
+        Worker worker = new Worker(slot, id, process, out, err, startedNanos);
         everyWorker.add(worker);
         return worker;
     }
