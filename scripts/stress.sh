@@ -9,7 +9,8 @@
 #   scripts/stress.sh --workers 6 --seconds 120 --seed 42 --verbose
 #
 # Other options go to dev.shmheap.stress.chaos.ChaosRun as they are: a heap file or directory,
-# --seed X, --capacity-mib M, --held-kib K, --kill-min-ms A, --kill-max-ms B, --no-reclaim,
+# --seed X, --capacity-mib M, --held-kib K, --kill-min-ms A, --kill-max-ms B,
+# --reclaim heap|ledger|none (who frees a killed worker's blocks; heap is the default),
 # --keep, --verbose. --no-build skips the (incremental) Maven build. See stress-tests/CHAOS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +31,9 @@ cpfile=stress-tests/target/chaos.classpath
 flagsfile=shm-heap/target/classes/dev/shmheap/jvm-flags.properties
 if [ "$build" = 1 ] || [ ! -f "$cpfile" ] || [ ! -f "$flagsfile" ]; then
   command -v mvn >/dev/null || { echo "mvn not found: install Maven 3.8+ and a JDK 17+" >&2; exit 1; }
-  # compile (not install): the reactor resolves shm-heap to shm-heap/target/classes.
-  run_mvn -q -ntp -pl stress-tests -am compile dependency:build-classpath \
+  # test-compile (not install): the reactor resolves shm-heap to shm-heap/target/classes and its
+  # test-jar (BlockPattern) to shm-heap/target/test-classes, which only test-compile fills.
+  run_mvn -q -ntp -pl stress-tests -am test-compile dependency:build-classpath \
       -Dmdep.outputFile=target/chaos.classpath -DincludeScope=runtime >&2
 fi
 

@@ -1,5 +1,7 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.BlockPattern;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;

@@ -1,5 +1,7 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.BlockPattern;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

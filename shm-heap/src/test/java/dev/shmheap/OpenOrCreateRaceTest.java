@@ -1,5 +1,6 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.BlockPattern;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -25,10 +25,16 @@ public final class ProcessIdentity {
      * zombie (a JVM's address space may take hundreds of milliseconds to tear down).
      */
     static final long PF_EXITING = 0x4;
+    /**
+     * The low 7 bits of a task's exit status in waitpid form ({@code exit_code}, field 52 of
+     * {@code /proc/PID/stat} since Linux 3.5): the signal that ended it, 0 for a normal exit.
+     */
+    static final long TERMINATING_SIGNAL_MASK = 0x7F;
     /** Indexes into {@link #readStat}'s fields, which start at field 3 of {@code /proc/PID/stat}. */
     private static final int STATE = 0;
     private static final int FLAGS = 6;
     private static final int START_TIME = 19;
+    private static final int EXIT_CODE = 49;
 
     private ProcessIdentity() {
     }
@@ -59,10 +65,21 @@ public final class ProcessIdentity {
      *
      * <p>Exiting: the flags in {@code /proc/PID/stat} are those of the process's main thread
      * (the thread group leader). A main thread that called {@code pthread_exit} while other
-     * threads run also shows as exiting, or as a zombie, yet the process lives; so the leader's
-     * state counts only when no other thread of the process runs unflagged
-     * ({@code /proc/PID/task}). The {@code java} launcher keeps its main thread waiting until
-     * the JVM exits, so for JVMs that look-up happens only while they die.
+     * threads run also shows as exiting, or as a zombie, yet the process lives. So an exiting
+     * leader proves the process dead only in one of two ways:
+     * <ol>
+     *   <li>its exit status names a signal ({@link #killedBySignal}): a fatal signal ends the
+     *       whole thread group. The kernel marked every thread for death and woke or
+     *       interrupted it when the signal arrived, before the leader could begin to exit, so
+     *       no thread returns to user code again, even though some have not yet been scheduled
+     *       to set their own {@code PF_EXITING}. This is the SIGKILL case: the answer comes as
+     *       soon as the leader has begun to exit, without waiting for every thread;</li>
+     *   <li>otherwise (a normal exit, or a main thread that ended on its own), no other thread
+     *       of the process runs unflagged ({@code /proc/PID/task}). Under load that look-up can
+     *       say "alive" until the last thread of a dying JVM got a time slice.</li>
+     * </ol>
+     * The {@code java} launcher keeps its main thread waiting until the JVM exits, so for JVMs
+     * the leader is exiting only while the whole process dies.
      */
     public static boolean isAlive(long token) {
         long pid = token >>> 32;
@@ -91,7 +108,7 @@ public final class ProcessIdentity {
             if ((Long.parseLong(stat[START_TIME]) & 0xFFFF_FFFFL) != (token & 0xFFFF_FFFFL)) {
                 return false;
             }
-            return !exitingOrZombie(stat) || anotherThreadRuns(pid);
+            return !exitingOrZombie(stat) || (!killedBySignal(stat) && anotherThreadRuns(pid));
         } catch (NumberFormatException e) {
             return true;
         }
@@ -101,6 +118,16 @@ public final class ProcessIdentity {
     static boolean exitingOrZombie(String[] stat) {
         String state = stat[STATE];
         return state.equals("Z") || state.equals("X") || (Long.parseLong(stat[FLAGS]) & PF_EXITING) != 0;
+    }
+
+    /**
+     * Whether the task's exit status names the signal that ended it. Read only together with
+     * {@link #exitingOrZombie}: a task stopped by a debugger also shows a signal there, but is
+     * not exiting. False where the field is missing (before Linux 3.5) or hidden (0 unless we
+     * may ptrace the process), so those cases take the slower, thread-by-thread proof.
+     */
+    static boolean killedBySignal(String[] stat) {
+        return stat.length > EXIT_CODE && (Long.parseLong(stat[EXIT_CODE]) & TERMINATING_SIGNAL_MASK) != 0;
     }
 
     /** Whether a thread of process {@code pid} other than its main thread runs and is not exiting. */
@@ -168,6 +195,11 @@ public final class ProcessIdentity {
     }
 
     public static String describe(long token) {
-        return "pid " + pidOf(token) + " (start " + (token & 0xFFFF_FFFFL) + ", " + (isAlive(token) ? "alive" : "dead") + ")";
+        return describe(token, isAlive(token));
+    }
+
+    /** Like {@link #describe(long)} with the liveness the caller has just found, so /proc is not read again. */
+    public static String describe(long token, boolean alive) {
+        return "pid " + pidOf(token) + " (start " + (token & 0xFFFF_FFFFL) + ", " + (alive ? "alive" : "dead") + ")";
     }
 }

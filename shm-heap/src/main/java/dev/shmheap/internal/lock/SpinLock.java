@@ -99,7 +99,7 @@ public final class SpinLock {
                         }
                         if (memory.compareAndSetLong(lockOffset, owner, token)) {
                             LOG.log(System.Logger.Level.WARNING, owner == POISONED ? "repairing " + lockName + ", marked for repair"
-                                    : "took over " + lockName + " from dead " + ProcessIdentity.describe(owner));
+                                    : "took over " + lockName + " from dead " + ProcessIdentity.describe(owner, false));
                             return Result.TAKEN_OVER;
                         }
                         continue;

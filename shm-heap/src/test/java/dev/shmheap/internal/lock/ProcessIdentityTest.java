@@ -2,20 +2,72 @@ package dev.shmheap.internal.lock;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Liveness by pid, start time and task state; exiting processes count as dead. */
 class ProcessIdentityTest {
     /** Fields of /proc/PID/stat from field 3 on: state, ppid, pgrp, session, tty, tpgid, flags, ... start time at 19. */
     private static String[] stat(String state, long flags) {
-        String[] fields = new String[22];
+        return stat(state, flags, 0);
+    }
+
+    /** With exit_code, field 52, at index 49. */
+    private static String[] stat(String state, long flags, long exitCode) {
+        String[] fields = new String[50];
         java.util.Arrays.fill(fields, "0");
         fields[0] = state;
         fields[6] = Long.toString(flags);
         fields[19] = "12345";
+        fields[49] = Long.toString(exitCode);
         return fields;
+    }
+
+    @Test
+    void shouldTakeOnlyAnExitStatusNamingASignalAsKilledBySignal() {
+        assertTrue(ProcessIdentity.killedBySignal(stat("R", ProcessIdentity.PF_EXITING, 9)), "SIGKILL");
+        assertTrue(ProcessIdentity.killedBySignal(stat("R", ProcessIdentity.PF_EXITING, 6 | 0x80)), "SIGABRT with a core dump");
+        assertFalse(ProcessIdentity.killedBySignal(stat("Z", ProcessIdentity.PF_EXITING, 0)), "pthread_exit or exit(0)");
+        assertFalse(ProcessIdentity.killedBySignal(stat("Z", ProcessIdentity.PF_EXITING, 1 << 8)), "exit(1)");
+        String[] beforeLinux35 = java.util.Arrays.copyOf(stat("R", ProcessIdentity.PF_EXITING, 9), 22);
+        assertFalse(ProcessIdentity.killedBySignal(beforeLinux35), "no exit_code field");
+    }
+
+    /**
+     * The premise of the fast path: a SIGKILLed process's main thread shows its exit status
+     * with signal 9 while it is exiting or a zombie, and isAlive says dead. The victim is a
+     * grandchild whose parent (a shell that exec'd {@code sleep}) never reaps it, so it stays
+     * a zombie for us to read: a direct child would be reaped at once by the JDK.
+     */
+    @Test
+    void shouldSeeTheKillSignalInTheExitStatusOfAKilledProcessBeforeItIsReaped() throws Exception {
+        Process shell = new ProcessBuilder("sh", "-c", "sleep 60 & echo $!; exec sleep 60").start();
+        try {
+            long pid = Long.parseLong(shell.inputReader().readLine().trim());
+            long token = ProcessIdentity.tokenOf(pid);
+            assertTrue(ProcessIdentity.isAlive(token), "the sleeping grandchild runs");
+            assertTrue(ProcessHandle.of(pid).orElseThrow().destroyForcibly(), "SIGKILL sent");
+            Path statFile = Path.of("/proc", Long.toString(pid), "stat");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String[] fields;
+            do {
+                String text = Files.readString(statFile);
+                fields = text.substring(text.lastIndexOf(')') + 2).trim().split(" ");
+                assertTrue(System.nanoTime() < deadline, "not exiting 30 s after SIGKILL: " + text);
+            } while (!ProcessIdentity.exitingOrZombie(fields));
+            assumeTrue(fields.length > 49, "this kernel has no exit_code in /proc/PID/stat (Linux < 3.5)");
+            assertEquals(9, Long.parseLong(fields[49]) & ProcessIdentity.TERMINATING_SIGNAL_MASK,
+                    "exit_code of an exiting, SIGKILLed task: " + String.join(" ", fields));
+            assertTrue(ProcessIdentity.killedBySignal(fields));
+            assertFalse(ProcessIdentity.isAlive(token));
+        } finally {
+            shell.destroyForcibly(); // the zombie goes to init (or a subreaper), which reaps it
+            shell.waitFor();
+        }
     }
 
     @Test

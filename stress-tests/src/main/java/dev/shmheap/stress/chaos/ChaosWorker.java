@@ -2,6 +2,7 @@ package dev.shmheap.stress.chaos;
 
 import dev.shmheap.HeapFullException;
 import dev.shmheap.ShmHeap;
+import dev.shmheap.testkit.BlockPattern;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ import static dev.shmheap.stress.chaos.ControlBlock.*;
  *
  * <p>Opens the heap, finds the {@link ControlBlock}, and until the coordinator sets its stop
  * word allocates and frees blocks of 1 B..1 MiB (every slab class, buddy blocks up to 1 MiB,
- * alignments up to 4096) with a seeded {@link Random}. Each block gets the {@link ChaosPattern}
+ * alignments up to 4096) with a seeded {@link Random}. Each block gets the {@link BlockPattern}
  * of (ID, sequence), checked before the block is freed and every 4096 operations for all
  * blocks held. After each operation the worker publishes, in its slot: ops, held bytes, the
  * pending word and the time, and keeps its ledger of held blocks as {@link ControlBlock}
@@ -69,7 +70,7 @@ public final class ChaosWorker {
                 // first liveness check of a reaped lock owner would (see CHAOS.md).
                 dev.shmheap.internal.memory.NativeIo.processExists((int) ProcessHandle.current().pid());
             }
-            TakeoverLog takeovers = TakeoverLog.install(false);
+            TakeoverLog takeovers = TakeoverLog.install(true);
             try (ShmHeap heap = ShmHeap.open(Path.of(args[0]))) {
                 Loop loop = new Loop(heap, takeovers, Integer.parseInt(args[1]), Integer.parseInt(args[2]),
                         new Random(Long.parseLong(args[3])), Long.parseLong(args[4]));
@@ -241,12 +242,12 @@ public final class ChaosWorker {
                         + clash.offset() + ", " + (clash.offset() + clash.usable()) + ") this worker still holds");
             }
             long blockSeq = ++seq;
-            Held block = new Held(offset, size, usable, ChaosPattern.base(id, blockSeq), freeEntries[--freeEntryCount]);
+            Held block = new Held(offset, size, usable, BlockPattern.base(id, blockSeq), freeEntries[--freeEntryCount]);
             long entry = ControlBlock.entry(slot, block.entry());
             long meta = ControlBlock.meta(size, blockSeq);
             heap.putLongRelease(entry + ENTRY_META_OFFSET, meta | UNWRITTEN);
             heap.putLongRelease(entry + ENTRY_BLOCK_OFFSET, offset);
-            ChaosPattern.write(heap, offset, size, usable, block.base());
+            BlockPattern.write(heap, offset, size, usable, block.base());
             heap.putLongRelease(entry + ENTRY_META_OFFSET, meta);
             held.add(block);
             byOffset.put(offset, block);
@@ -266,7 +267,7 @@ public final class ChaosWorker {
                 heap.free(block.offset());
             } catch (RuntimeException e) {
                 throw new Violation(EXIT_FREE_REJECTED, "worker " + id + ": free(" + block.offset() + ") of a block this worker holds (size "
-                        + block.size() + ", " + ChaosPattern.describe(block.base()) + ") failed: " + e);
+                        + block.size() + ", " + BlockPattern.describe(block.base()) + ") failed: " + e);
             }
             long done = System.nanoTime();
             reportTakeovers(done);
@@ -297,7 +298,7 @@ public final class ChaosWorker {
         }
 
         private void check(Held block) {
-            String problem = ChaosPattern.check(heap, block.offset(), block.size(), block.usable(), block.base());
+            String problem = BlockPattern.check(heap, block.offset(), block.size(), block.usable(), block.base());
             if (problem != null) {
                 throw new Violation(EXIT_PATTERN, "worker " + id + ": block at offset " + block.offset() + " (size " + block.size()
                         + ", usable " + block.usable() + ") was overwritten while this worker held it: " + problem);

@@ -53,6 +53,8 @@ import dev.shmheap.ShmHeap;
  */
 final class ControlBlock {
     static final String NAME = "chaos.control";
+    /** Ledger entries per slot: a worker holds at most this many blocks (its held limit ends most runs of allocations first). */
+    static final int LEDGER_ENTRIES = 512;
     static final long MAGIC = 0x4348_414F_5331_0001L;
 
     static final int MAGIC_OFFSET = 0;

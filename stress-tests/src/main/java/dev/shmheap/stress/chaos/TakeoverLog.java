@@ -64,16 +64,28 @@ final class TakeoverLog {
     }
 
     /**
-     * Starts listening. With {@code quiet} the messages are not also printed on stderr.
-     * The returned object holds the logger strongly, as java.util.logging requires.
+     * Starts listening, in place of the root logger's console handler. With {@code echo} each
+     * message is also printed on stderr as one plain line, so that a worker's log keeps the
+     * spinlock's warnings (and "waiting N s for LOCK held by ..." during a stall).
+     *
+     * <p>Why not the console handler: the spinlock logs while it holds the lock it has just
+     * taken over, before the repair, and the first record through the console handler's
+     * {@code SimpleFormatter} in a fresh JVM (date formatting, caller lookup, class loading)
+     * costs tens of milliseconds, which every recovery the run measures would include
+     * (CHAOS.md, "Recovery time, precisely"). A plain println does not.
+     *
+     * <p>The returned object holds the logger strongly, as java.util.logging requires.
      */
-    static TakeoverLog install(boolean quiet) {
+    static TakeoverLog install(boolean echo) {
         Logger logger = Logger.getLogger(LOGGER_NAME);
         TakeoverLog log = new TakeoverLog(logger);
         logger.addHandler(new Handler() {
             @Override
             public void publish(LogRecord record) {
                 log.onMessage(record.getMessage(), System.nanoTime());
+                if (echo) {
+                    System.err.println(record.getLevel() + " " + LOGGER_NAME + ": " + record.getMessage());
+                }
             }
 
             @Override
@@ -84,9 +96,7 @@ final class TakeoverLog {
             public void close() {
             }
         });
-        if (quiet) {
-            logger.setUseParentHandlers(false);
-        }
+        logger.setUseParentHandlers(false);
         return log;
     }
 
