@@ -48,6 +48,14 @@ class ProcessIdentityTest {
         Process shell = new ProcessBuilder("sh", "-c", "sleep 60 & echo $!; exec sleep 60").start();
         try {
             long pid = Long.parseLong(shell.inputReader().readLine().trim());
+            // Kill only once the shell has become `sleep`: a shell still running could reap the
+            // killed grandchild itself, and its /proc entry would vanish under the loop below.
+            Path shellComm = Path.of("/proc", Long.toString(shell.pid()), "comm");
+            long execDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.readString(shellComm).trim().equals("sleep")) {
+                assertTrue(System.nanoTime() < execDeadline, "the shell did not exec sleep within 30 s");
+                Thread.sleep(1);
+            }
             long token = ProcessIdentity.tokenOf(pid);
             assertTrue(ProcessIdentity.isAlive(token), "the sleeping grandchild runs");
             assertTrue(ProcessHandle.of(pid).orElseThrow().destroyForcibly(), "SIGKILL sent");
