@@ -287,9 +287,13 @@ public final class ShmReceiver implements MessageReceiver {
                         long position = h++;
                         long raw = memory.getLong(slot + SLOT_MESSAGE_OFFSET);
                         long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
-                        heap.takeOver(offset); // the handler holds it now: reclaimed if this process dies before freeing it
                         handed++;
                         offsetCount++;
+                        // Release the slot before taking the block over: a receiver killed after the
+                        // take-over must not leave a slot that delivers the block again once it is
+                        // reclaimed. Killed in between, the block stays handed off (kept, a leak).
+                        endBatch(h);
+                        heap.takeOver(offset); // the handler holds it now: reclaimed if this process dies before freeing it
                         handler.onMessage(offset, length);
                     } else if (kind == PADDING) {
                         h++;

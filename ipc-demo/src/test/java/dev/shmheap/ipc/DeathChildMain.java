@@ -14,7 +14,12 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code allocate-and-halt N}: a producer allocates and fills N messages (16 B..6 KiB) and is
  *       killed before it offers them: prints "HELD N", then sleeps;</li>
  *   <li>{@code receive-and-hold N}: a consumer polls N messages (taking each block over) and
- *       keeps them: prints "HOLDING N offsets...", then sleeps.</li>
+ *       keeps them: prints "HOLDING N offsets...", then sleeps;</li>
+ *   <li>{@code read-and-keep N}: a consumer reads N messages in place, keeps each block (its
+ *       reader returns true) and takes it over once read returns: prints "KEPT N offsets...",
+ *       then sleeps;</li>
+ *   <li>{@code offer-and-halt N}: a producer offers N long messages by offset: prints
+ *       "OFFERED N", then sleeps.</li>
  * </ul>
  */
 public final class DeathChildMain {
@@ -43,6 +48,39 @@ public final class DeathChildMain {
                     offsets.append(' ').append(message.offset());
                 }
                 System.out.println("HOLDING " + n + offsets);
+            }
+            case "read-and-keep" -> {
+                ShmReceiver receiver = channel.newReceiver();
+                StringBuilder offsets = new StringBuilder();
+                int[] kept = {0};
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (kept[0] < n) {
+                    if (System.nanoTime() - deadline > 0) {
+                        throw new IllegalStateException("read only " + kept[0] + " of " + n + " messages");
+                    }
+                    java.util.List<Long> batch = new java.util.ArrayList<>();
+                    receiver.read((offset, length, inline) -> {
+                        TestMessages.check(heap, offset, length);
+                        batch.add(offset);
+                        return true;
+                    }, n - kept[0]);
+                    for (long offset : batch) { // after read returned: the batch's slots are released
+                        heap.takeOver(offset);
+                        offsets.append(' ').append(offset);
+                        kept[0]++;
+                    }
+                }
+                System.out.println("KEPT " + n + offsets);
+            }
+            case "offer-and-halt" -> {
+                ShmSender sender = channel.newSender();
+                for (long seq = 1; seq < 2L * n; seq += 2) { // odd: long messages, by offset
+                    long block = TestMessages.allocate(heap, 4, seq);
+                    if (!sender.offer(block, TestMessages.length(4, seq), 30, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("the ring stayed full");
+                    }
+                }
+                System.out.println("OFFERED " + n);
             }
             default -> throw new IllegalArgumentException("unknown mode " + args[2]);
         }

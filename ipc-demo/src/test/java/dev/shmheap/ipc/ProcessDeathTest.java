@@ -10,7 +10,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -111,19 +110,37 @@ class ProcessDeathTest {
     }
 
     @Test
-    void messagesInFlightOutliveTheirProducer() throws Exception {
-        List<Long> sent = new java.util.ArrayList<>();
+    void aConsumerKilledHoldingBlocksItKeptFromAnInPlaceReadAndTookOverLosesNothing() throws Exception {
         try (ShmSender sender = channel.newSender()) {
-            long block = TestMessages.allocate(heap, 6, 1);
-            assertTrue(sender.offer(block, TestMessages.length(6, 1), 10, TimeUnit.SECONDS));
-            sent.add(block);
+            for (long seq = 1; seq < 2L * MESSAGES; seq += 2) { // odd: long messages, by offset
+                long block = TestMessages.allocate(heap, 5, seq);
+                assertTrue(sender.offer(block, TestMessages.length(5, seq), 10, TimeUnit.SECONDS));
+            }
         }
-        heap.reclaimDead(); // nobody is dead; a handed-off block is never reclaimed anyway
+        child = Child.start(DeathChildMain.class, path.toString(), "death", "read-and-keep", String.valueOf(MESSAGES));
+        child.awaitLine("KEPT " + MESSAGES, 60);
+        assertEquals(0, heap.holdings().handedOffBlocks(), "the reader kept every block and took it over: its process holds them");
+        assertTrue(heldBy(child.pid()) > 0);
+        child.kill();
+        RecoveryReport report = heap.recover();
+        assertEquals(MESSAGES, report.reclaimedBlocks(), report.toString());
+        assertEquals(baseline, heap.stats().usedBytes(), "back at the baseline");
+        assertChannelWorks();
+    }
+
+    @Test
+    void messagesInFlightOutliveTheirKilledProducer() throws Exception {
+        child = Child.start(DeathChildMain.class, path.toString(), "death", "offer-and-halt", String.valueOf(MESSAGES));
+        child.awaitLine("OFFERED " + MESSAGES, 60);
+        child.kill();
+        RecoveryReport report = heap.recover();
+        assertEquals(0, report.reclaimedBlocks(), "handed-off blocks are never reclaimed: " + report);
         try (ShmReceiver receiver = channel.newReceiver()) {
-            Message m = receiver.poll(10, TimeUnit.SECONDS).orElseThrow();
-            assertEquals(sent.get(0), m.offset());
-            assertEquals(6L << 40 | 1, TestMessages.check(heap, m));
-            heap.free(m.offset());
+            for (long seq = 1; seq < 2L * MESSAGES; seq += 2) {
+                Message m = receiver.poll(10, TimeUnit.SECONDS).orElseThrow(() -> new AssertionError("a message was lost"));
+                assertEquals(4L << 40 | seq, TestMessages.check(heap, m), "the message survived its producer intact");
+                heap.free(m.offset());
+            }
         }
         assertEquals(baseline, heap.stats().usedBytes());
     }
