@@ -41,13 +41,12 @@ class HoldersTest {
         long small = a.allocate(100); // 128 B
         long large = a.allocate(20_000); // 32 KiB buddy block
         long other = b.allocate(64);
-        Holdings h = a.holdings();
         assertEquals(2, of(a, 0).blocks());
         assertEquals(128 + 32768, of(a, 0).bytes());
         assertEquals(64, of(a, 1).bytes());
         a.share(small);
         a.handOff(large);
-        h = a.holdings();
+        Holdings h = a.holdings();
         assertEquals(0, of(a, 0).blocks());
         assertEquals(128, h.sharedBytes());
         assertEquals(32768, h.handedOffBytes());
