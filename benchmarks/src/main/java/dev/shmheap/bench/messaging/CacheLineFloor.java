@@ -44,24 +44,42 @@ final class CacheLineFloor {
 
     /** Runs ping here and pong in a peer JVM; removes the file it creates. */
     static RoundTrip measure(Path directory, long warmup, long count) throws IOException, InterruptedException {
-        Path file = directory.resolve("msgbench-floor-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".bin");
+        return measureWithPeer(directory, "floor", FILE_LENGTH, Peer.FLOOR_PONG, warmup, count, (map, i, spin) -> {
+            long n = 2 * i + 1;
+            LONGS.setRelease(map, WORD, n);
+            while ((long) LONGS.getAcquire(map, WORD) != n + 1) {
+                spin.spin();
+            }
+        });
+    }
+
+    /** One round trip number {@code i} against the peer, timed by {@link #measureWithPeer}. */
+    @FunctionalInterface
+    private interface RoundTripStep {
+        void run(MappedByteBuffer map, long i, Spin spin);
+    }
+
+    /**
+     * What both measurements share: maps a new file of {@code fileLength} bytes, starts the peer
+     * JVM in {@code role} and waits until it is ready, times {@code warmup + count} round trips
+     * (recording the last {@code count}), stops the peer and removes the file.
+     */
+    private static RoundTrip measureWithPeer(Path directory, String name, int fileLength, String role, long warmup, long count,
+                                             RoundTripStep step) throws IOException, InterruptedException {
+        Path file = directory.resolve("msgbench-" + name + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".bin");
         try {
-            MappedByteBuffer map = map(file, true, FILE_LENGTH);
-            try (PeerJvm peer = PeerJvm.start(Peer.FLOOR_PONG, file.toString())) {
-                Spin ready = new Spin(60_000_000_000L, "waiting for the floor's pong JVM");
+            MappedByteBuffer map = map(file, true, fileLength);
+            try (PeerJvm peer = PeerJvm.start(role, file.toString())) {
+                Spin ready = new Spin(60_000_000_000L, "waiting for the " + name + "'s pong JVM");
                 while ((long) LONGS.getVolatile(map, READY) == 0) {
                     peer.checkAlive();
                     ready.spin();
                 }
                 Histogram histogram = RoundTrip.newHistogram();
-                Spin spin = new Spin(30_000_000_000L, "waiting for the floor's pong");
-                long n = 1;
-                for (long i = 0; i < warmup + count; i++, n += 2) {
+                Spin spin = new Spin(30_000_000_000L, "waiting for the " + name + "'s pong");
+                for (long i = 0; i < warmup + count; i++) {
                     long start = System.nanoTime();
-                    LONGS.setRelease(map, WORD, n);
-                    while ((long) LONGS.getAcquire(map, WORD) != n + 1) {
-                        spin.spin();
-                    }
+                    step.run(map, i, spin);
                     long elapsed = System.nanoTime() - start;
                     spin.reset();
                     if (i >= warmup) {
@@ -106,44 +124,20 @@ final class CacheLineFloor {
      * loops. Measured the same way as {@link #measure}.
      */
     static RoundTrip measureRing(Path directory, long warmup, long count) throws IOException, InterruptedException {
-        Path file = directory.resolve("msgbench-ring-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".bin");
-        try {
-            MappedByteBuffer map = map(file, true, RING_FILE_LENGTH);
-            try (PeerJvm peer = PeerJvm.start(Peer.RING_PONG, file.toString())) {
-                Spin ready = new Spin(60_000_000_000L, "waiting for the ring's pong JVM");
-                while ((long) LONGS.getVolatile(map, READY) == 0) {
-                    peer.checkAlive();
-                    ready.spin();
-                }
-                Histogram histogram = RoundTrip.newHistogram();
-                Spin spin = new Spin(30_000_000_000L, "waiting for the ring's pong");
-                for (long i = 0; i < warmup + count; i++) {
-                    long start = System.nanoTime();
-                    int slotA = ringSlot(RING_A, i);
-                    writeRingMessage(map, slotA, i);
-                    LONGS.setRelease(map, slotA, i + 1);
-                    int slotB = ringSlot(RING_B, i);
-                    while ((long) LONGS.getAcquire(map, slotB) != i + 1) {
-                        spin.spin();
-                    }
-                    long front = (long) LONGS.get(map, slotB + RING_PAYLOAD);
-                    long back = (long) LONGS.get(map, slotB + RING_PAYLOAD + (RING_WORDS - 1) * Long.BYTES);
-                    if (front != i || back != i) {
-                        throw Payload.mismatch("two-line ring", i, front, back);
-                    }
-                    long elapsed = System.nanoTime() - start;
-                    spin.reset();
-                    if (i >= warmup) {
-                        histogram.recordValue(elapsed);
-                    }
-                }
-                LONGS.setRelease(map, WORD, Payload.STOP);
-                peer.finish();
-                return RoundTrip.of(histogram);
+        return measureWithPeer(directory, "ring", RING_FILE_LENGTH, Peer.RING_PONG, warmup, count, (map, i, spin) -> {
+            int slotA = ringSlot(RING_A, i);
+            writeRingMessage(map, slotA, i);
+            LONGS.setRelease(map, slotA, i + 1);
+            int slotB = ringSlot(RING_B, i);
+            while ((long) LONGS.getAcquire(map, slotB) != i + 1) {
+                spin.spin();
             }
-        } finally {
-            Files.deleteIfExists(file);
-        }
+            long front = (long) LONGS.get(map, slotB + RING_PAYLOAD);
+            long back = (long) LONGS.get(map, slotB + RING_PAYLOAD + (RING_WORDS - 1) * Long.BYTES);
+            if (front != i || back != i) {
+                throw Payload.mismatch("two-line ring", i, front, back);
+            }
+        });
     }
 
     /** The peer side of {@link #measureRing}: copies each message of ring A into ring B until {@link Payload#STOP}. */
