@@ -24,7 +24,7 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     Creator process token                     |   24
  *  +---------------------------------------------------------------+
- *  |                     Slot length (bytes, power of two)         |   32
+ *  |                     Slot length (bytes, multiple of 16)       |   32
  *  +---------------------------------------------------------------+
  *  |                     Exclusive producer token (0 = none)       |   40
  *  +---------------------------------------------------------------+
@@ -72,7 +72,7 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * <p>Slot ({@code slotLength} bytes, a power of two from 32 to 64 KiB; slot {@code i} serves
+ * <p>Slot ({@code slotLength} bytes, a multiple of 16 from 32 to 64 KiB; slot {@code i} serves
  * positions {@code i, i + capacity, i + 2 capacity, ...}):
  * <pre>
  *   0                   1                   2                   3
@@ -153,6 +153,13 @@ public final class ChannelDescriptor {
     public static final int SLOT_PAYLOAD_OFFSET = SLOT_HEADER_OFFSET + Long.BYTES;
     public static final int SLOT_MESSAGE_OFFSET = SLOT_PAYLOAD_OFFSET;
 
+    /**
+     * Slot lengths are multiples of 16 bytes, not necessarily powers of two: a slot sized to a
+     * fixed message (an 80-byte slot for a 64-byte message) packs the ring, so that a message
+     * moves 1.25 cache lines instead of the two of a 128-byte slot. Every word of a slot stays
+     * 8-byte aligned.
+     */
+    public static final int SLOT_ALIGNMENT = 16;
     public static final int MIN_SLOT_LENGTH = 32;
     public static final int MAX_SLOT_LENGTH = 64 << 10;
     /**
@@ -216,10 +223,15 @@ public final class ChannelDescriptor {
     }
 
     public static void checkSlotLength(long slotLength) {
-        if (slotLength < MIN_SLOT_LENGTH || slotLength > MAX_SLOT_LENGTH || Long.bitCount(slotLength) != 1) {
-            throw new IllegalArgumentException("slotLength=" + slotLength + " must be a power of two in [" + MIN_SLOT_LENGTH + ", "
-                    + MAX_SLOT_LENGTH + "]");
+        if (!isSlotLength(slotLength)) {
+            throw new IllegalArgumentException("slotLength=" + slotLength + " must be a multiple of " + SLOT_ALIGNMENT + " in ["
+                    + MIN_SLOT_LENGTH + ", " + MAX_SLOT_LENGTH + "]");
         }
+    }
+
+    /** True if {@code slotLength} is a valid slot length: a multiple of {@link #SLOT_ALIGNMENT} in [32, 64 KiB]. */
+    public static boolean isSlotLength(long slotLength) {
+        return slotLength >= MIN_SLOT_LENGTH && slotLength <= MAX_SLOT_LENGTH && slotLength % SLOT_ALIGNMENT == 0;
     }
 
     static void checkRing(long capacity, long slotLength) {

@@ -121,7 +121,7 @@ public final class ShmChannel {
      * inline, longer ones by offset.
      *
      * @throws IllegalArgumentException if the capacity is not a power of two in 2..2^24, the slot
-     *                                  length not a power of two in 32..65536, the ring larger
+     *                                  length not a multiple of 16 in 32..65536, the ring larger
      *                                  than 1 GiB, or the name is invalid
      * @throws IllegalStateException    if {@code name} is already bound
      * @throws dev.shmheap.HeapFullException if the heap has no room for the block
@@ -189,12 +189,13 @@ public final class ShmChannel {
         long tableSize = heap.getLong(base + PRODUCER_TABLE_SIZE_OFFSET);
         long slotLength = heap.getLong(base + SLOT_LENGTH_FIELD_OFFSET);
         if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1
-                || slotLength < MIN_SLOT_LENGTH || slotLength > MAX_SLOT_LENGTH || Long.bitCount(slotLength) != 1
+                || !isSlotLength(slotLength)
                 || capacity * slotLength > MAX_RING_BYTES
                 || SLOTS_OFFSET + capacity * slotLength > usable || tableSize != PRODUCER_TABLE_SIZE) {
             throw new IllegalStateException("channel '" + name + "' at offset " + base + " is corrupt: capacity=" + capacity
                     + ", slotLength=" + slotLength + ", producerTableSize=" + tableSize + ", blockSize=" + usable
-                    + "; expected power-of-two capacity and slot length whose slots fit and producerTableSize=" + PRODUCER_TABLE_SIZE);
+                    + "; expected a power-of-two capacity, a slot length that is a multiple of " + SLOT_ALIGNMENT
+                    + " in [" + MIN_SLOT_LENGTH + ", " + MAX_SLOT_LENGTH + "], slots that fit, and producerTableSize=" + PRODUCER_TABLE_SIZE);
         }
         return new ShmChannel(heap, name, base, (int) capacity, (int) slotLength);
     }

@@ -37,6 +37,8 @@ public final class MessagingBench {
     static final int[] TPUT_SIZES = {64, 4096, 65536};
     /** Sizes the throughput part runs; {@code --tput-sizes} replaces them (for the inline-threshold measurements). */
     static int[] tputSizes = TPUT_SIZES;
+    /** Messages of each throughput run when set by {@code --tput-messages} (warm-up: a tenth of it); 0 keeps the counts per size. */
+    static long tputMessages;
 
     /** Message counts of one configuration. */
     record Counts(long rttWarmup, long rttCount, long[] tputWarmup, long[] tputCount, int runs) {
@@ -72,6 +74,7 @@ public final class MessagingBench {
                 case "--rtt-slots" -> OursBench.rttSlots = Integer.parseInt(args[++i]);
                 case "--tput-sizes" -> tputSizes = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--aeron-mtu" -> AeronBench.ipcMtu = Integer.parseInt(args[++i]);
+                case "--tput-messages" -> tputMessages = Long.parseLong(args[++i]);
                 default -> {
                     System.err.println("usage: MessagingBench [--quick] [--runs N] [--only floor,rtt,tput] [--slot BYTES] [--aeron-mtu BYTES] [--dir PATH] [--header]");
                     System.exit(2);
@@ -79,6 +82,13 @@ public final class MessagingBench {
             }
         }
         Counts counts = quick ? Counts.quick() : Counts.full();
+        if (tputMessages > 0) {
+            long[] warm = new long[TPUT_SIZES.length];
+            long[] count = new long[TPUT_SIZES.length];
+            Arrays.fill(warm, Math.max(1, tputMessages / 10));
+            Arrays.fill(count, tputMessages);
+            counts = new Counts(counts.rttWarmup(), counts.rttCount(), warm, count, counts.runs());
+        }
         if (runs != null) {
             counts = new Counts(counts.rttWarmup(), counts.rttCount(), counts.tputWarmup(), counts.tputCount(), runs);
         }
