@@ -532,7 +532,7 @@ class ShmChannelTest {
 
     /** A slot length in the file that is not a multiple of 16 makes attach refuse the channel, naming it. */
     @Test
-    void shouldRefuseToAttachAChannelWithACorruptSlotLength() {
+    void shouldRefuseToAttachAChannelWithACorruptSlotLength() throws Exception {
         ShmChannel channel = ShmChannel.create(heap, "corrupt", 8, 80);
         heap.putLong(channel.base() + ChannelDescriptor.SLOT_LENGTH_FIELD_OFFSET, 88);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> ShmChannel.attach(heap, "corrupt", Duration.ZERO));
