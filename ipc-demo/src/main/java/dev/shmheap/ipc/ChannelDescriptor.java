@@ -1,7 +1,7 @@
 package dev.shmheap.ipc;
 
 /**
- * Layout of a shared-memory channel (format version 2): one heap block holding a header, a
+ * Layout of a shared-memory channel (format version 3): one heap block holding a header, a
  * producer table and a ring of {@code capacity} slots of {@code slotLength} bytes each. All
  * offsets are relative to the start of the block (found by name through
  * {@code ShmHeap.lookup}); every field is a native-order {@code long}. The block's size is
@@ -16,7 +16,7 @@ package dev.shmheap.ipc;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +---------------------------------------------------------------+
- *  |                     Magic "SHMCHAN" + version 2               |    0  written last (release):
+ *  |                     Magic "SHMCHAN" + version 3               |    0  written last (release):
  *  +---------------------------------------------------------------+       the channel is ready
  *  |                     Capacity (slots, power of two)            |    8
  *  +---------------------------------------------------------------+
@@ -110,8 +110,8 @@ package dev.shmheap.ipc;
  * 56 bits (about 7.2e16 messages per channel).
  */
 public final class ChannelDescriptor {
-    /** "SHMCHAN" followed by the format version byte 2. */
-    public static final long MAGIC = 0x5348_4D43_4841_4E02L;
+    /** "SHMCHAN" followed by the format version byte 3 (version 3: slot lengths any multiple of 16; version 2 allowed powers of two only, and its readers refuse a packed slot). */
+    public static final long MAGIC = 0x5348_4D43_4841_4E03L;
 
     /** Bytes of one header region: two 64-byte cache lines. */
     public static final int REGION_LENGTH = 128;
