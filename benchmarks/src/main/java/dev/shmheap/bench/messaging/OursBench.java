@@ -43,13 +43,29 @@ final class OursBench {
     /** Ring slots of the throughput channel; 0 (the default) derives them from {@link #IN_FLIGHT_BYTES}. Set by {@code --slots}. */
     static int slots;
 
-    /** Slots of the throughput channel for messages of {@code size} bytes: 32 MiB of slots or of message blocks. */
-    static int throughputSlots(int size) {
+    /**
+     * Slots of a throughput channel with slots of {@code slotLength} bytes, for messages of
+     * {@code size} bytes: 32 MiB of slots or of message blocks (a power of two, so at least 16 MiB).
+     * Packed slots smaller than the default get more of them, up to the same 32 MiB.
+     */
+    static int throughputSlots(int size, int slotLength) {
         if (slots > 0) {
             return slots;
         }
         long perMessage = Math.max(size, slotLength);
-        return (int) Math.min(MAX_THROUGHPUT_SLOTS, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+        long most = MAX_THROUGHPUT_SLOTS * (long) Math.max(1, ChannelDescriptor.DEFAULT_SLOT_LENGTH / slotLength);
+        return (int) Math.min(most, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+    }
+
+    /**
+     * The slot a channel made for messages of exactly {@code size} bytes would have: the smallest
+     * multiple of 16 that holds the 16-byte slot header and the message (80 B for 64 B), so that
+     * consecutive messages share cache lines as Aeron's frames do.
+     */
+    static int sizedSlotLength(int size) {
+        int needed = ChannelDescriptor.SLOT_PAYLOAD_OFFSET + size;
+        int aligned = (needed + ChannelDescriptor.SLOT_ALIGNMENT - 1) / ChannelDescriptor.SLOT_ALIGNMENT * ChannelDescriptor.SLOT_ALIGNMENT;
+        return Math.max(ChannelDescriptor.MIN_SLOT_LENGTH, aligned);
     }
 
     /**
@@ -75,6 +91,10 @@ final class OursBench {
 
     static ShmChannel createChannel(ShmHeap heap, String name, int capacity) {
         return ShmChannel.create(heap, name, capacity, slotLength);
+    }
+
+    static Throughput throughput(Path directory, int size, long warmup, long count) throws IOException, InterruptedException {
+        return throughput(directory, size, slotLength, warmup, count);
     }
 
     /**
@@ -217,7 +237,8 @@ final class OursBench {
      * frees offset blocks once per batch). Measured from the receipt of the last warm-up message
      * to the receipt of the last one.
      */
-    static Throughput throughput(Path directory, int size, long warmup, long count) throws IOException, InterruptedException {
+    /** As above, over a channel with slots of {@code slotLength} bytes. */
+    static Throughput throughput(Path directory, int size, int slotLength, long warmup, long count) throws IOException, InterruptedException {
         Payload.checkSize(size);
         if (warmup < 1 || count < 1) {
             throw new IllegalArgumentException("warmup=" + warmup + " and count=" + count + " must be at least 1");
@@ -225,7 +246,7 @@ final class OursBench {
         Path path = newHeapPath(directory, "tput");
         try (ShmHeap heap = ShmHeap.create(path, HEAP_CAPACITY)) {
             long usedBefore = heap.stats().usedBytes();
-            ShmChannel data = createChannel(heap, DATA, throughputSlots(size));
+            ShmChannel data = ShmChannel.create(heap, DATA, throughputSlots(size, slotLength), slotLength);
             long total = warmup + count;
             long start;
             long end;

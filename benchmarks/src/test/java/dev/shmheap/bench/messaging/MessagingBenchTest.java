@@ -87,7 +87,19 @@ class MessagingBenchTest {
             assertEquals(size, t.size());
             assertTrue(t.nanos() > 0);
         }
+        // Packed 80-byte slots: more messages than slots, each checked in place.
+        Throughput packed = OursBench.throughput(dir, 64, OursBench.sizedSlotLength(64), 100, 3_000);
+        assertEquals(3_000, packed.messages());
         assertNothingLeftBehind();
+    }
+
+    @Test
+    void sizedSlotsHoldTheHeaderAndTheMessageInWholeSixteens() {
+        assertEquals(80, OursBench.sizedSlotLength(64));
+        assertEquals(48, OursBench.sizedSlotLength(32));
+        assertEquals(32, OursBench.sizedSlotLength(16), "the smallest slot");
+        assertEquals(96, OursBench.sizedSlotLength(72));
+        assertEquals(256, OursBench.sizedSlotLength(240));
     }
 
     @Test
@@ -138,6 +150,7 @@ class MessagingBenchTest {
         Map<String, List<Throughput>> tputs = Map.of(
                 "ours 64", List.of(new Throughput(1_000, 64, 1_000_000)),      // 1e6 msg/s
                 "aeron 64", List.of(new Throughput(3_000, 64, 1_000_000)),     // 3e6 msg/s: 0.33x < 1x
+                "ours sized 64", List.of(new Throughput(4_000, 64, 1_000_000)), // 4e6 msg/s: 1.33x
                 "ours 4096", List.of(new Throughput(2_000, 4096, 1_000_000)),
                 "aeron 4096", List.of(new Throughput(1_000, 4096, 1_000_000)));
         List<ResultRow> rows = MessagingBench.rows(rtts, tputs);
@@ -151,6 +164,10 @@ class MessagingBenchTest {
         assertEquals("", row(rows, "round trip 64 B p50 vs two-line ring").target(), "a reference, not a target");
         assertEquals("1.13x", row(rows, "two-line ring round trip p50 vs floor").ratio(), "450 / 400");
         assertEquals("NO", row(rows, "throughput 64 B msg/s").verdict());
+        assertEquals("yes", row(rows, "throughput 64 B msg/s, slots sized to the message (80 B)").verdict());
+        assertEquals("1.33x", row(rows, "throughput 64 B msg/s, slots sized to the message (80 B)").ratio());
+        assertTrue(rows.stream().noneMatch(r -> r.benchCase().startsWith("throughput 4 KiB") && r.benchCase().contains("sized")),
+                "no sized row without its figures");
         assertEquals("yes", row(rows, "throughput 4 KiB MB/s").verdict());
         assertTrue(rows.stream().allMatch(r -> r.area().equals("messaging")));
         assertTrue(rows.stream().noneMatch(r -> r.benchCase().contains("64 KiB")), "no row without both figures");
