@@ -241,6 +241,22 @@ public final class ChannelDescriptor {
         }
     }
 
+    /**
+     * The smallest slot length that carries a message of {@code messageLength} bytes inline: the
+     * 16-byte slot header plus the message, rounded up to {@link #SLOT_ALIGNMENT} (80 for 64).
+     * A channel of fixed-size messages created with it packs them as tightly as the format allows.
+     *
+     * @throws IllegalArgumentException if no slot can carry such a message inline (more than 64 KiB - 16 bytes, or less than 1)
+     */
+    public static int slotLengthFor(long messageLength) {
+        if (messageLength < 1 || messageLength > inlineCapacity(MAX_SLOT_LENGTH)) {
+            throw new IllegalArgumentException("messageLength=" + messageLength + " must be in [1, " + inlineCapacity(MAX_SLOT_LENGTH)
+                    + "] to travel inline");
+        }
+        long aligned = (SLOT_PAYLOAD_OFFSET + messageLength + SLOT_ALIGNMENT - 1) / SLOT_ALIGNMENT * SLOT_ALIGNMENT;
+        return (int) Math.max(MIN_SLOT_LENGTH, aligned);
+    }
+
     /** Largest message that travels inline in slots of {@code slotLength} bytes. */
     public static int inlineCapacity(int slotLength) {
         return slotLength - SLOT_PAYLOAD_OFFSET;

@@ -530,6 +530,21 @@ class ShmChannelTest {
         assertTrue(heap.lookup("s").isEmpty(), "nothing is bound after a refused create");
     }
 
+    @Test
+    void shouldSizeASlotToItsMessage() throws Exception {
+        assertEquals(80, ChannelDescriptor.slotLengthFor(64));
+        assertEquals(32, ChannelDescriptor.slotLengthFor(1));
+        assertEquals(96, ChannelDescriptor.slotLengthFor(65));
+        assertEquals(ChannelDescriptor.MAX_SLOT_LENGTH, ChannelDescriptor.slotLengthFor(ChannelDescriptor.MAX_SLOT_LENGTH - 16));
+        for (long bad : new long[] {0, ChannelDescriptor.MAX_SLOT_LENGTH - 15}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChannelDescriptor.slotLengthFor(bad));
+            assertTrue(e.getMessage().contains("messageLength=" + bad), e.getMessage());
+        }
+        ShmChannel channel = ShmChannel.create(heap, "sized", 4, ChannelDescriptor.slotLengthFor(100));
+        assertEquals(100 + 12, channel.inlineCapacity(), "112-byte slots: 100 B and 12 spare");
+        channel.destroy(Duration.ZERO);
+    }
+
     /** A slot length in the file that is not a multiple of 16 makes attach refuse the channel, naming it. */
     @Test
     void shouldRefuseToAttachAChannelWithACorruptSlotLength() throws Exception {

@@ -63,9 +63,7 @@ final class OursBench {
      * consecutive messages share cache lines as Aeron's frames do.
      */
     static int sizedSlotLength(int size) {
-        int needed = ChannelDescriptor.SLOT_PAYLOAD_OFFSET + size;
-        int aligned = (needed + ChannelDescriptor.SLOT_ALIGNMENT - 1) / ChannelDescriptor.SLOT_ALIGNMENT * ChannelDescriptor.SLOT_ALIGNMENT;
-        return Math.max(ChannelDescriptor.MIN_SLOT_LENGTH, aligned);
+        return ChannelDescriptor.slotLengthFor(size);
     }
 
     /**
