@@ -107,6 +107,20 @@ public final class ShmClaim {
         ChannelMemory.putBytesAt(checkedAddress(index, count), src, srcIndex, count);
     }
 
+    /**
+     * Copies {@code count} bytes from byte {@code fromIndex} of the message {@code from} is
+     * handing to its reader (call it inside {@code MessageReader.onMessage}) to byte
+     * {@code index} of the claimed region: one copy, ring to ring, for a process that forwards
+     * what it reads.
+     *
+     * @throws IndexOutOfBoundsException if the bytes are not all inside the claim, or not all inside the message
+     * @throws IllegalStateException     if the claim is not active, {@code from} is not reading a message, or the heap has been closed
+     */
+    public void putBytes(long index, ShmReceiver from, long fromIndex, long count) {
+        long source = from.messageAddress(fromIndex, count);
+        ChannelMemory.copyAt(source, checkedAddress(index, count), count);
+    }
+
     private long checkedAddress(long index, long size) {
         ensureActive();
         if (index < 0 || index > length - size) {

@@ -188,7 +188,8 @@ public final class ShmReceiver implements MessageReceiver {
         ChannelMemory.getBytesAt(messageAddress(index, count), dst, dstIndex, count);
     }
 
-    private long messageAddress(long index, long size) {
+    /** Process-local address of byte {@code index} of the message being read, checked for {@code size} bytes. */
+    long messageAddress(long index, long size) {
         if (messageLength == NO_MESSAGE) {
             throw new IllegalStateException("no message is being read: the receiver's accessors work only inside MessageReader.onMessage");
         }

@@ -381,6 +381,51 @@ class ShmChannelTest {
         assertEquals(0, channel.destroy(Duration.ZERO));
     }
 
+    /**
+     * A forwarder copies each message it reads straight into a claim on another channel (one
+     * copy, inline or by offset on either side); indices outside the message or the claim, and a
+     * copy outside onMessage, are refused.
+     */
+    @Test
+    void shouldForwardAMessageFromAReceiverIntoAClaim() throws Exception {
+        ShmChannel in = ShmChannel.create(heap, "in", 8);
+        ShmChannel out = ShmChannel.create(heap, "out", 8, ChannelDescriptor.slotLengthFor(64));
+        try (ShmSender source = in.newSender(); ShmReceiver forwarder = in.newReceiver();
+             ShmSender onward = out.newSender(); ShmReceiver sink = out.newReceiver()) {
+            ShmClaim claim = new ShmClaim();
+            long[] seqs = {2, 3, 4}; // 35 and 49 B travel inline both ways (80-byte slots out), 494 B by offset
+            for (long seq : seqs) {
+                assertTrue(source.tryClaim(TestMessages.length(5, seq), claim));
+                TestMessages.fill(heap, claim.offset(), 5, seq);
+                claim.commit();
+            }
+            ShmClaim forward = new ShmClaim();
+            assertEquals(3, forwarder.read((offset, length, inline) -> {
+                assertTrue(onward.tryClaim(length, forward));
+                assertThrows(IndexOutOfBoundsException.class, () -> forward.putBytes(0, forwarder, 1, length), "past the message");
+                assertThrows(IndexOutOfBoundsException.class, () -> forward.putBytes(1, forwarder, 0, length), "past the claim");
+                forward.putBytes(0, forwarder, 0, length);
+                forward.commit();
+                return false;
+            }, 10));
+            assertThrows(IllegalStateException.class, () -> {
+                assertTrue(onward.tryClaim(16, forward));
+                try {
+                    forward.putBytes(0, forwarder, 0, 16);
+                } finally {
+                    forward.abort();
+                }
+            }, "outside onMessage");
+            long[] next = {0};
+            assertEquals(3, sink.read((offset, length, inline) -> {
+                assertEquals(5L << 40 | seqs[(int) next[0]++], TestMessages.check(heap, offset, length));
+                return false;
+            }, 10));
+        }
+        assertEquals(0, in.destroy(Duration.ZERO));
+        assertEquals(0, out.destroy(Duration.ZERO));
+    }
+
     /** An aborted claim, inline or by offset, is passed by the consumer; the block of the latter is freed. */
     @Test
     void shouldPassAbortedClaimsAndFreeTheirBlocks() throws Exception {
