@@ -4,6 +4,8 @@ import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -216,13 +218,15 @@ class MultiProcessChannelTest {
     /**
      * Three producer JVMs claim and write in place, short messages inline and long ones in
      * claimed blocks, interleaved; the consumer reads every one in place, checks all its bytes
-     * and the order per producer, and the receiver frees the blocks in batches.
+     * and the order per producer, and the receiver frees the blocks in batches. Also over packed
+     * 80-byte slots, where three processes write neighbouring slots that share cache lines.
      */
-    @Test
-    void shouldDeliverInlineAndOffsetMessagesInterleavedFromThreeProducerJvms() throws Exception {
+    @ParameterizedTest(name = "slots of {0} B")
+    @ValueSource(ints = {ChannelDescriptor.DEFAULT_SLOT_LENGTH, 80})
+    void shouldDeliverInlineAndOffsetMessagesInterleavedFromThreeProducerJvms(int slotLength) throws Exception {
         int producers = 3;
         long perProducer = 3_000;
-        ShmChannel channel = ShmChannel.create(heap, "mixed", 64);
+        ShmChannel channel = ShmChannel.create(heap, "mixed", 64, slotLength);
         try (ShmReceiver receiver = channel.newReceiver()) {
             for (int id = 1; id <= producers; id++) {
                 start(path.toString(), "mixed", "claim", Integer.toString(id), Long.toString(perProducer));
