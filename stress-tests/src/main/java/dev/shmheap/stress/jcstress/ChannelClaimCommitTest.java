@@ -26,7 +26,7 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * the arbiter drains what is left. Two actors each (the machines this runs on have two cores). A message seen before its commit has landed shows up as torn
  * (its check word does not match); one delivered twice or never shows up in the counts.
  *
- * <p>Each state has a channel of its own (4 slots of 32 bytes, so messages of up to 16 bytes
+ * <p>Each state has a channel of its own (4 packed slots of 48 bytes, so messages of up to 32 bytes
  * travel inline) in one {@link SharedHeap}; its name is unbound at once, because the heap's name
  * directory holds 256 names and jcstress keeps thousands of states alive. The arbiter closes the
  * state's senders and receiver and frees the channel's block.
@@ -37,7 +37,11 @@ public final class ChannelClaimCommitTest {
 
     static final long HEAP_CAPACITY = 256L << 20;
     static final int SLOTS = 4;
-    static final int SLOT_LENGTH = 32;
+    /**
+     * 48, not a power of two (channel format 3): packed slots, one of which straddles two cache
+     * lines, with its neighbours' words on both; 16-byte messages still travel inline.
+     */
+    static final int SLOT_LENGTH = 48;
     static final int MESSAGE_LENGTH = 16;
     /** XORed with the message id into the second word: a message with any other second word is torn. */
     static final long CHECK = 0x5A5A_C3C3_0F0F_9696L;
