@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
  * Exits with status 0 only if every message arrived intact and the heap is back where it started.
  */
 public final class Consumer {
-    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] --producers N"
-            + " [--timeout-seconds 120]";
+    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 256]"
+            + " --producers N [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
     /** Most messages one read hands over before head is stored and the batch's blocks freed. */
     static final int BATCH = 64;
@@ -75,13 +75,14 @@ public final class Consumer {
     }
 
     public static void main(String[] argv) throws Exception {
-        Args args = Args.parse(argv, USAGE, "heap", "capacity", "channel", "slots", "producers", "timeout-seconds");
+        Args args = Args.parse(argv, USAGE, "heap", "capacity", "channel", "slots", "slot-length", "producers",
+                "timeout-seconds");
         if (!args.has("heap") || !args.has("producers")) {
             throw new Args.UsageException("--heap and --producers are required\n" + USAGE);
         }
         System.exit(run(args.heapPath("demo"), args.getLong("capacity", 256L << 20), args.get("channel", "demo"),
-                args.getInt("slots", 1024), args.getInt("producers", 2), Duration.ofSeconds(args.getLong("timeout-seconds", 120)),
-                null));
+                args.getInt("slots", 1024), args.slotLength(), args.getInt("producers", 2),
+                Duration.ofSeconds(args.getLong("timeout-seconds", 120)), null));
     }
 
     /**
@@ -90,9 +91,9 @@ public final class Consumer {
      *
      * @return the exit status: 0 if everything arrived intact and nothing leaked
      */
-    static int run(Path path, long capacity, String channelName, int slots, int producers, Duration timeout, Runnable onReady)
-            throws Exception {
-        return measure(path, capacity, channelName, slots, producers, timeout, onReady).status();
+    static int run(Path path, long capacity, String channelName, int slots, int slotLength, int producers, Duration timeout,
+                   Runnable onReady) throws Exception {
+        return measure(path, capacity, channelName, slots, slotLength, producers, timeout, onReady).status();
     }
 
     /** What {@link #measure} found: the exit status and what was received. */
@@ -100,18 +101,18 @@ public final class Consumer {
     }
 
     /** {@link #run}, returning what was received as well. */
-    static Outcome measure(Path path, long capacity, String channelName, int slots, int producers, Duration timeout, Runnable onReady)
-            throws Exception {
+    static Outcome measure(Path path, long capacity, String channelName, int slots, int slotLength, int producers, Duration timeout,
+                           Runnable onReady) throws Exception {
         try (ShmHeap heap = ShmHeap.openOrCreate(path, capacity)) {
             HeapStats before = heap.stats();
             System.out.println("consumer: heap " + path + " (" + Units.bytes(heap.capacity()) + "); before: " + Units.heap(before));
-            ShmChannel channel = ShmChannel.create(heap, channelName, slots);
+            ShmChannel channel = ShmChannel.create(heap, channelName, slots, slotLength);
             Result result;
             ChannelStats channelStats;
             long leftover;
             try (ShmReceiver receiver = channel.newReceiver()) {
-                System.out.println("consumer: channel '" + channelName + "' (" + slots + " slots) ready; waiting for " + producers
-                        + " producers");
+                System.out.println("consumer: channel '" + channelName + "' (" + slots + " slots of " + slotLength + " B, inline up to "
+                        + channel.inlineCapacity() + " B) ready; waiting for " + producers + " producers");
                 if (onReady != null) {
                     onReady.run();
                 }

@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
  * consumer that must not burn a core would use.
  */
 public final class PingPong {
-    static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]";
+    static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]"
+            + " [--slot-length 256]";
     private static final long STOP = -1;
     private static final long IDLE_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long FIRST_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -43,7 +44,7 @@ public final class PingPong {
 
     public static void main(String[] argv) throws Exception {
         Args args = Args.parse(argv, USAGE + "\n(internal: --pong --heap PATH --mode M runs the echo side)", "heap", "size", "count",
-                "warmup", "mode", "pong");
+                "warmup", "mode", "pong", "slot-length");
         String mode = args.get("mode", "spin");
         if (!mode.equals("spin") && !mode.equals("block")) {
             throw new Args.UsageException("--mode must be spin or block: " + mode);
@@ -62,6 +63,7 @@ public final class PingPong {
         long count = args.getLong("count", 100_000);
         long warmup = args.getLong("warmup", 20_000);
         boolean spin = mode.equals("spin");
+        int slotLength = args.slotLength();
         if (size < 2 * Long.BYTES || size > MAX_SIZE) {
             throw new Args.UsageException("--size must be in [16, " + MAX_SIZE + "]: size=" + size);
         }
@@ -71,16 +73,16 @@ public final class PingPong {
         Process child = null;
         try (ShmHeap heap = ShmHeap.openOrCreate(path, 64L << 20)) {
             HeapStats before = heap.stats();
-            ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS);
-            ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS);
+            ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS, slotLength);
+            ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS, slotLength);
             Histogram rtt = new Histogram(3);
             ChannelStats pingStats;
             ChannelStats pongStats;
             try (ShmReceiver receiver = pong.newReceiver(); ShmSender sender = ping.newSender()) {
                 child = ChildJvm.start(PingPong.class, List.of("-Xmx128m"), List.of("--pong", "--heap", path.toString(), "--mode", mode));
                 System.out.println("pingpong: " + size + "-byte messages (" + (size <= ping.inlineCapacity() ? "inline, in the ring"
-                        : "by offset, in heap blocks") + "), " + Units.count(count) + " round trips after " + Units.count(warmup)
-                        + " warm-up, mode " + mode + ", heap " + path);
+                        : "by offset, in heap blocks") + "; " + slotLength + "-byte slots), " + Units.count(count)
+                        + " round trips after " + Units.count(warmup) + " warm-up, mode " + mode + ", heap " + path);
                 ShmClaim claim = new ShmClaim();
                 Reply reply = new Reply(heap, size);
                 for (long i = 0; i < warmup + count; i++) {
