@@ -3,8 +3,9 @@
 # The pinger claims room on "ping" and writes a sequence number in place (a message of up to
 # slot length - 16 bytes, 240 B by default, inside the ring, a longer one in a heap block); the
 # ponger (a child JVM) reads it in place and sends it back on "pong" (copied into the ring if
-# inline, forwarded by offset if not); the pinger records the round trip. Prints p50/p99/p99.9/max of the round trip and of
-# round trip / 2, and as its last line:  rtt_p50_ns=... rtt_p99_ns=... rtt_p999_ns=...
+# inline, forwarded by offset if not); the pinger records the round trip. Prints
+# p50/p99/p99.9/max of the round trip and of round trip / 2, and as its last line:
+#   rtt_p50_ns=... rtt_p99_ns=... rtt_p999_ns=...
 #
 # usage: scripts/pingpong.sh [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]
 #                             [--slot-length 256]

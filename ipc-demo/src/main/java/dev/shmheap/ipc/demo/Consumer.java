@@ -140,6 +140,7 @@ public final class Consumer {
             return read(heap, shm, producers, timeout);
         }
         Result result = new Result();
+        DemoMessage.HeapView view = new DemoMessage.HeapView(heap);
         long idleDeadline = System.nanoTime() + timeout.toNanos();
         while (result.announced.size() < producers) {
             Optional<Message> polled;
@@ -162,7 +163,7 @@ public final class Consumer {
             idleDeadline = now + timeout.toNanos();
             Message message = polled.get();
             result.byOffset++;
-            check(heap, message.offset(), message.length(), result, now);
+            check(view.at(message.offset()), message.offset(), message.length(), result, now);
             heap.free(message.offset());
         }
         return finish(result);
@@ -170,10 +171,12 @@ public final class Consumer {
 
     /**
      * The shared-memory form of {@link #receive}: reads up to {@link #BATCH} messages at a time in
-     * place, inline or by offset; the receiver frees the offset blocks after each batch.
+     * place, inline or by offset, through the receiver's accessors; the receiver frees the offset
+     * blocks after each batch.
      */
     private static Result read(ShmHeap heap, ShmReceiver receiver, int producers, Duration timeout) throws InterruptedException {
         Result result = new Result();
+        DemoMessage.View view = new DemoMessage.ReceiverView(receiver);
         long idleDeadline = System.nanoTime() + timeout.toNanos();
         MessageReader reader = (offset, length, inline) -> {
             if (inline) {
@@ -181,7 +184,7 @@ public final class Consumer {
             } else {
                 result.byOffset++;
             }
-            check(heap, offset, length, result, System.nanoTime());
+            check(view, offset, length, result, System.nanoTime());
             return false;
         };
         while (result.announced.size() < producers) {
@@ -217,15 +220,16 @@ public final class Consumer {
         return result;
     }
 
-    private static void check(ShmHeap heap, long offset, long length, Result result, long now) {
-        if (length < DemoMessage.HEADER_LENGTH || heap.getInt(offset + DemoMessage.MAGIC_OFFSET) != DemoMessage.MAGIC) {
+    /** Checks one message of {@code length} bytes read through {@code message}; {@code offset} only names it in errors. */
+    private static void check(DemoMessage.View message, long offset, long length, Result result, long now) {
+        if (length < DemoMessage.HEADER_LENGTH || DemoMessage.magic(message) != DemoMessage.MAGIC) {
             result.error("message at offset " + offset + " (length " + length + ") is not a demo message");
             return;
         }
-        int producer = heap.getInt(offset + DemoMessage.PRODUCER_OFFSET);
-        long sequence = heap.getLong(offset + DemoMessage.SEQUENCE_OFFSET);
-        boolean end = (heap.getInt(offset + DemoMessage.FLAGS_OFFSET) & DemoMessage.FLAG_END) != 0;
-        if (!DemoMessage.checksumOk(heap, offset, length)) {
+        int producer = DemoMessage.producer(message);
+        long sequence = DemoMessage.sequence(message);
+        boolean end = (DemoMessage.flags(message) & DemoMessage.FLAG_END) != 0;
+        if (!DemoMessage.checksumOk(message, length)) {
             result.checksumFailures++;
             result.error("checksum mismatch: producer " + producer + " sequence " + sequence + " at offset " + offset + ", length " + length);
             return;
@@ -250,12 +254,12 @@ public final class Consumer {
         }
         result.nextSequence.put(producer, sequence + 1);
         if (result.messages == 0) {
-            result.firstNanos = heap.getLong(offset + DemoMessage.SEND_NANOS_OFFSET);
+            result.firstNanos = DemoMessage.sendNanos(message);
         }
         result.messages++;
         result.bytes += length;
         result.lastNanos = now;
-        result.latency.recordValue(Math.max(0, now - heap.getLong(offset + DemoMessage.SEND_NANOS_OFFSET)));
+        result.latency.recordValue(Math.max(0, now - DemoMessage.sendNanos(message)));
     }
 
     static void print(Result result, int producers, ChannelStats channel, long leftover) {

@@ -84,12 +84,12 @@ public final class PingPong {
                         : "by offset, in heap blocks") + "; " + slotLength + "-byte slots), " + Units.count(count)
                         + " round trips after " + Units.count(warmup) + " warm-up, mode " + mode + ", heap " + path);
                 ShmClaim claim = new ShmClaim();
-                Reply reply = new Reply(heap, size);
+                Reply reply = new Reply(receiver, size);
                 for (long i = 0; i < warmup + count; i++) {
                     long start = System.nanoTime();
                     send(sender, claim, size);
-                    heap.putLong(claim.offset(), i);
-                    heap.putLong(claim.offset() + size - Long.BYTES, i);
+                    claim.putLong(0, i);
+                    claim.putLong(size - Long.BYTES, i);
                     claim.commit();
                     reply.expected = i;
                     receive(receiver, reply, spin, i == 0 ? FIRST_LIMIT_NANOS : IDLE_LIMIT_NANOS);
@@ -99,7 +99,7 @@ public final class PingPong {
                     }
                 }
                 send(sender, claim, size);
-                heap.putLong(claim.offset(), STOP);
+                claim.putLong(0, STOP);
                 claim.commit();
                 if (!child.waitFor(30, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("the pong JVM did not exit");
@@ -170,22 +170,28 @@ public final class PingPong {
         }
     }
 
-    /** Checks a reply in place: the sequence number of the ping it answers, at both ends. */
+    /**
+     * Checks a reply in place, through the receiver's accessors: its length and the sequence
+     * number of the ping it answers, at both ends.
+     */
     private static final class Reply implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver receiver;
         private final int size;
         long expected;
 
-        Reply(ShmHeap heap, int size) {
-            this.heap = heap;
+        Reply(ShmReceiver receiver, int size) {
+            this.receiver = receiver;
             this.size = size;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            long front = heap.getLong(offset);
-            long back = heap.getLong(offset + size - Long.BYTES);
-            if (length != size || front != expected || back != expected) {
+            if (length != size) {
+                throw new IllegalStateException("round trip " + expected + " returned " + length + " B; sent " + size + " B");
+            }
+            long front = receiver.getLong(0);
+            long back = receiver.getLong(size - Long.BYTES);
+            if (front != expected || back != expected) {
                 throw new IllegalStateException("round trip " + expected + " returned " + length + " B holding " + front + " and "
                         + back + "; sent " + size + " B");
             }
@@ -199,7 +205,7 @@ public final class PingPong {
             ShmChannel ping = ShmChannel.attach(heap, "ping", Duration.ofSeconds(30));
             ShmChannel pong = ShmChannel.attach(heap, "pong", Duration.ofSeconds(30));
             try (ShmReceiver receiver = ping.newReceiver(); ShmSender sender = pong.newSender()) {
-                Echo echo = new Echo(heap, sender);
+                Echo echo = new Echo(receiver, sender);
                 while (!echo.stopped) {
                     receive(receiver, echo, spin, IDLE_LIMIT_NANOS);
                 }
@@ -207,23 +213,27 @@ public final class PingPong {
         }
     }
 
-    /** Sends back what it reads: an inline message copied into a claim, an offset message by its offset. */
+    /**
+     * Sends back what it reads: an inline message copied into a claim (the receiver's and the
+     * claim's accessors), an offset message by its offset. Both channels have the same slot
+     * length, so an inline ping fits inline in a pong slot and in {@link #copy}.
+     */
     private static final class Echo implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver receiver;
         private final ShmSender sender;
         private final ShmClaim claim = new ShmClaim();
         private final byte[] copy;
         boolean stopped;
 
-        Echo(ShmHeap heap, ShmSender sender) {
-            this.heap = heap;
+        Echo(ShmReceiver receiver, ShmSender sender) {
+            this.receiver = receiver;
             this.sender = sender;
             this.copy = new byte[sender.channel().inlineCapacity()];
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            if (heap.getLong(offset) == STOP) {
+            if (receiver.getLong(0) == STOP) {
                 stopped = true;
                 return false;
             }
@@ -234,8 +244,8 @@ public final class PingPong {
                 return true;
             }
             send(sender, claim, length);
-            heap.getBytes(offset, copy, 0, (int) length);
-            heap.putBytes(claim.offset(), copy, 0, (int) length);
+            receiver.getBytes(0, copy, 0, (int) length);
+            claim.putBytes(0, copy, 0, (int) length);
             claim.commit();
             return false;
         }
