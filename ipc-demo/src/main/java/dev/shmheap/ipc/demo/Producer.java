@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
  * in place: inside the ring if it is short enough (inline), else in a heap block the claim
  * allocates (by offset; the consumer frees it); the slot length the channel was created with
  * decides which. When the ring or the heap is full it waits (counted as backpressure in the
- * summary). Over any other {@link MessageSender} it allocates
- * and fills a heap block and offers its offset.
+ * summary). Over any other {@link MessageSender} it allocates and fills a heap block and offers
+ * its offset.
  */
 public final class Producer {
     static final String USAGE = "producer --heap PATH [--capacity 256m] [--channel demo] --id N [--count 100000]"
