@@ -1,5 +1,7 @@
 package dev.shmheap.ipc.demo;
 
+import dev.shmheap.ipc.ChannelDescriptor;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -69,6 +71,21 @@ final class Args {
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be a number (suffixes k, m, g allowed): '" + value + "'");
         }
+    }
+
+    /**
+     * The channel slot length given with {@code --slot-length}, else
+     * {@link ChannelDescriptor#DEFAULT_SLOT_LENGTH}. Checked here, before any heap or child JVM
+     * exists, so that a bad value is a usage error naming it rather than a failed channel create.
+     */
+    int slotLength() {
+        long slotLength = getLong("slot-length", ChannelDescriptor.DEFAULT_SLOT_LENGTH);
+        if (!ChannelDescriptor.isSlotLength(slotLength)) {
+            throw new UsageException("--slot-length must be a multiple of " + ChannelDescriptor.SLOT_ALIGNMENT + " from "
+                    + ChannelDescriptor.MIN_SLOT_LENGTH + " to " + ChannelDescriptor.MAX_SLOT_LENGTH + " bytes: '"
+                    + get("slot-length", "") + "'");
+        }
+        return (int) slotLength;
     }
 
     /** The heap path given with --heap, or a new unique one under /dev/shm (else java.io.tmpdir). */

@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
  * Exits with status 0 only if every message arrived intact and the heap is back where it started.
  */
 public final class Consumer {
-    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] --producers N"
-            + " [--timeout-seconds 120]";
+    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 256]"
+            + " --producers N [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
     /** Most messages one read hands over before head is stored and the batch's blocks freed. */
     static final int BATCH = 64;
@@ -75,13 +75,14 @@ public final class Consumer {
     }
 
     public static void main(String[] argv) throws Exception {
-        Args args = Args.parse(argv, USAGE, "heap", "capacity", "channel", "slots", "producers", "timeout-seconds");
+        Args args = Args.parse(argv, USAGE, "heap", "capacity", "channel", "slots", "slot-length", "producers",
+                "timeout-seconds");
         if (!args.has("heap") || !args.has("producers")) {
             throw new Args.UsageException("--heap and --producers are required\n" + USAGE);
         }
         System.exit(run(args.heapPath("demo"), args.getLong("capacity", 256L << 20), args.get("channel", "demo"),
-                args.getInt("slots", 1024), args.getInt("producers", 2), Duration.ofSeconds(args.getLong("timeout-seconds", 120)),
-                null));
+                args.getInt("slots", 1024), args.slotLength(), args.getInt("producers", 2),
+                Duration.ofSeconds(args.getLong("timeout-seconds", 120)), null));
     }
 
     /**
@@ -90,9 +91,9 @@ public final class Consumer {
      *
      * @return the exit status: 0 if everything arrived intact and nothing leaked
      */
-    static int run(Path path, long capacity, String channelName, int slots, int producers, Duration timeout, Runnable onReady)
-            throws Exception {
-        return measure(path, capacity, channelName, slots, producers, timeout, onReady).status();
+    static int run(Path path, long capacity, String channelName, int slots, int slotLength, int producers, Duration timeout,
+                   Runnable onReady) throws Exception {
+        return measure(path, capacity, channelName, slots, slotLength, producers, timeout, onReady).status();
     }
 
     /** What {@link #measure} found: the exit status and what was received. */
@@ -100,18 +101,18 @@ public final class Consumer {
     }
 
     /** {@link #run}, returning what was received as well. */
-    static Outcome measure(Path path, long capacity, String channelName, int slots, int producers, Duration timeout, Runnable onReady)
-            throws Exception {
+    static Outcome measure(Path path, long capacity, String channelName, int slots, int slotLength, int producers, Duration timeout,
+                           Runnable onReady) throws Exception {
         try (ShmHeap heap = ShmHeap.openOrCreate(path, capacity)) {
             HeapStats before = heap.stats();
             System.out.println("consumer: heap " + path + " (" + Units.bytes(heap.capacity()) + "); before: " + Units.heap(before));
-            ShmChannel channel = ShmChannel.create(heap, channelName, slots);
+            ShmChannel channel = ShmChannel.create(heap, channelName, slots, slotLength);
             Result result;
             ChannelStats channelStats;
             long leftover;
             try (ShmReceiver receiver = channel.newReceiver()) {
-                System.out.println("consumer: channel '" + channelName + "' (" + slots + " slots) ready; waiting for " + producers
-                        + " producers");
+                System.out.println("consumer: channel '" + channelName + "' (" + slots + " slots of " + slotLength + " B, inline up to "
+                        + channel.inlineCapacity() + " B) ready; waiting for " + producers + " producers");
                 if (onReady != null) {
                     onReady.run();
                 }
@@ -139,6 +140,7 @@ public final class Consumer {
             return read(heap, shm, producers, timeout);
         }
         Result result = new Result();
+        DemoMessage.HeapView view = new DemoMessage.HeapView(heap);
         long idleDeadline = System.nanoTime() + timeout.toNanos();
         while (result.announced.size() < producers) {
             Optional<Message> polled;
@@ -161,7 +163,7 @@ public final class Consumer {
             idleDeadline = now + timeout.toNanos();
             Message message = polled.get();
             result.byOffset++;
-            check(heap, message.offset(), message.length(), result, now);
+            check(view.at(message.offset()), message.offset(), message.length(), result, now);
             heap.free(message.offset());
         }
         return finish(result);
@@ -169,10 +171,12 @@ public final class Consumer {
 
     /**
      * The shared-memory form of {@link #receive}: reads up to {@link #BATCH} messages at a time in
-     * place, inline or by offset; the receiver frees the offset blocks after each batch.
+     * place, inline or by offset, through the receiver's accessors; the receiver frees the offset
+     * blocks after each batch.
      */
     private static Result read(ShmHeap heap, ShmReceiver receiver, int producers, Duration timeout) throws InterruptedException {
         Result result = new Result();
+        DemoMessage.View view = new DemoMessage.ReceiverView(receiver);
         long idleDeadline = System.nanoTime() + timeout.toNanos();
         MessageReader reader = (offset, length, inline) -> {
             if (inline) {
@@ -180,7 +184,7 @@ public final class Consumer {
             } else {
                 result.byOffset++;
             }
-            check(heap, offset, length, result, System.nanoTime());
+            check(view, offset, length, result, System.nanoTime());
             return false;
         };
         while (result.announced.size() < producers) {
@@ -216,15 +220,16 @@ public final class Consumer {
         return result;
     }
 
-    private static void check(ShmHeap heap, long offset, long length, Result result, long now) {
-        if (length < DemoMessage.HEADER_LENGTH || heap.getInt(offset + DemoMessage.MAGIC_OFFSET) != DemoMessage.MAGIC) {
+    /** Checks one message of {@code length} bytes read through {@code message}; {@code offset} only names it in errors. */
+    private static void check(DemoMessage.View message, long offset, long length, Result result, long now) {
+        if (length < DemoMessage.HEADER_LENGTH || DemoMessage.magic(message) != DemoMessage.MAGIC) {
             result.error("message at offset " + offset + " (length " + length + ") is not a demo message");
             return;
         }
-        int producer = heap.getInt(offset + DemoMessage.PRODUCER_OFFSET);
-        long sequence = heap.getLong(offset + DemoMessage.SEQUENCE_OFFSET);
-        boolean end = (heap.getInt(offset + DemoMessage.FLAGS_OFFSET) & DemoMessage.FLAG_END) != 0;
-        if (!DemoMessage.checksumOk(heap, offset, length)) {
+        int producer = DemoMessage.producer(message);
+        long sequence = DemoMessage.sequence(message);
+        boolean end = (DemoMessage.flags(message) & DemoMessage.FLAG_END) != 0;
+        if (!DemoMessage.checksumOk(message, length)) {
             result.checksumFailures++;
             result.error("checksum mismatch: producer " + producer + " sequence " + sequence + " at offset " + offset + ", length " + length);
             return;
@@ -249,12 +254,12 @@ public final class Consumer {
         }
         result.nextSequence.put(producer, sequence + 1);
         if (result.messages == 0) {
-            result.firstNanos = heap.getLong(offset + DemoMessage.SEND_NANOS_OFFSET);
+            result.firstNanos = DemoMessage.sendNanos(message);
         }
         result.messages++;
         result.bytes += length;
         result.lastNanos = now;
-        result.latency.recordValue(Math.max(0, now - heap.getLong(offset + DemoMessage.SEND_NANOS_OFFSET)));
+        result.latency.recordValue(Math.max(0, now - DemoMessage.sendNanos(message)));
     }
 
     static void print(Result result, int producers, ChannelStats channel, long leftover) {

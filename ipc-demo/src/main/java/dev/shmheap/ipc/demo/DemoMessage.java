@@ -1,9 +1,11 @@
 package dev.shmheap.ipc.demo;
 
-import com.sun.jna.Pointer;
 import dev.shmheap.ShmHeap;
+import dev.shmheap.ipc.ShmClaim;
+import dev.shmheap.ipc.ShmReceiver;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
 /**
@@ -30,7 +32,13 @@ import java.util.zip.CRC32C;
  *  +---------------------------------------------------------------+
  * </pre>
  * An end-of-stream message has no payload and carries the number of messages the producer
- * sent before it as its sequence.
+ * sent before it as its sequence. Fields are in native byte order.
+ *
+ * <p>On a shared-memory channel both sides use the channel's own accessors ({@link ShmClaim}'s
+ * when writing, {@link ShmReceiver}'s inside {@code onMessage} when reading): they check an
+ * index against the message's length only, where the heap's check the data region, its extents
+ * and the mapping on every access. Those accessors move longs and bytes, so the header's int
+ * pairs (magic and flags, producer and checksum) are written and read as one long each.
  */
 final class DemoMessage {
     static final int MAGIC = 0x3147_534D; // "MSG1" in little-endian byte order
@@ -44,7 +52,65 @@ final class DemoMessage {
     static final int SEND_NANOS_OFFSET = SEQUENCE_OFFSET + Long.BYTES;
     static final int HEADER_LENGTH = SEND_NANOS_OFFSET + Long.BYTES;
 
+    /** Decides which half of a header long ({@link #pair}) holds the int at the lower address. */
+    private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    /** Payload bytes copied out per step while checksumming: small enough to stay in L1. */
+    private static final int CHUNK = 4096;
+
     private DemoMessage() {
+    }
+
+    /** Read access to one message, by index from its first byte. */
+    abstract static class View {
+        private final byte[] chunk = new byte[CHUNK];
+
+        abstract long getLong(long index);
+
+        abstract void getBytes(long index, byte[] dst, int dstIndex, int count);
+    }
+
+    /** A view through the heap's accessors, for messages the caller owns as heap blocks; {@link #at} moves it. */
+    static final class HeapView extends View {
+        private final ShmHeap heap;
+        private long offset;
+
+        HeapView(ShmHeap heap) {
+            this.heap = heap;
+        }
+
+        HeapView at(long offset) {
+            this.offset = offset;
+            return this;
+        }
+
+        @Override
+        long getLong(long index) {
+            return heap.getLong(offset + index);
+        }
+
+        @Override
+        void getBytes(long index, byte[] dst, int dstIndex, int count) {
+            heap.getBytes(offset + index, dst, dstIndex, count);
+        }
+    }
+
+    /** A view of the message a {@link ShmReceiver} is handing to its reader: valid only inside {@code onMessage}. */
+    static final class ReceiverView extends View {
+        private final ShmReceiver receiver;
+
+        ReceiverView(ShmReceiver receiver) {
+            this.receiver = receiver;
+        }
+
+        @Override
+        long getLong(long index) {
+            return receiver.getLong(index);
+        }
+
+        @Override
+        void getBytes(long index, byte[] dst, int dstIndex, int count) {
+            receiver.getBytes(index, dst, dstIndex, count);
+        }
     }
 
     /**
@@ -53,50 +119,107 @@ final class DemoMessage {
      */
     static void write(ShmHeap heap, long offset, int length, int producer, long sequence, byte[] source, int sourceIndex) {
         int payload = length - HEADER_LENGTH;
-        CRC32C crc = new CRC32C();
-        crc.update(source, sourceIndex, payload);
-        crc.update(identity(producer, sequence));
-        heap.putInt(offset + MAGIC_OFFSET, MAGIC);
-        heap.putInt(offset + FLAGS_OFFSET, 0);
-        heap.putInt(offset + PRODUCER_OFFSET, producer);
-        heap.putInt(offset + CRC_OFFSET, (int) crc.getValue());
+        heap.putLong(offset + MAGIC_OFFSET, pair(MAGIC, 0));
+        heap.putLong(offset + PRODUCER_OFFSET, pair(producer, crc(source, sourceIndex, payload, producer, sequence)));
         heap.putLong(offset + SEQUENCE_OFFSET, sequence);
         heap.putLong(offset + SEND_NANOS_OFFSET, 0);
         heap.putBytes(offset + HEADER_LENGTH, source, sourceIndex, payload);
     }
 
+    /** {@link #write(ShmHeap, long, int, int, long, byte[], int)} into a claim of {@code length} bytes, without the send time ({@link #stamp(ShmClaim)} writes it). */
+    static void write(ShmClaim claim, int length, int producer, long sequence, byte[] source, int sourceIndex) {
+        int payload = length - HEADER_LENGTH;
+        claim.putLong(MAGIC_OFFSET, pair(MAGIC, 0));
+        claim.putLong(PRODUCER_OFFSET, pair(producer, crc(source, sourceIndex, payload, producer, sequence)));
+        claim.putLong(SEQUENCE_OFFSET, sequence);
+        claim.putBytes(HEADER_LENGTH, source, sourceIndex, payload);
+    }
+
     /** Writes an end-of-stream message (exactly {@link #HEADER_LENGTH} bytes). */
     static void writeEnd(ShmHeap heap, long offset, int producer, long sent) {
-        CRC32C crc = new CRC32C();
-        crc.update(identity(producer, sent));
-        heap.putInt(offset + MAGIC_OFFSET, MAGIC);
-        heap.putInt(offset + FLAGS_OFFSET, FLAG_END);
-        heap.putInt(offset + PRODUCER_OFFSET, producer);
-        heap.putInt(offset + CRC_OFFSET, (int) crc.getValue());
+        heap.putLong(offset + MAGIC_OFFSET, pair(MAGIC, FLAG_END));
+        heap.putLong(offset + PRODUCER_OFFSET, pair(producer, crc(null, 0, 0, producer, sent)));
         heap.putLong(offset + SEQUENCE_OFFSET, sent);
         heap.putLong(offset + SEND_NANOS_OFFSET, 0);
+    }
+
+    /** {@link #writeEnd(ShmHeap, long, int, long)} into a claim, without the send time. */
+    static void writeEnd(ShmClaim claim, int producer, long sent) {
+        claim.putLong(MAGIC_OFFSET, pair(MAGIC, FLAG_END));
+        claim.putLong(PRODUCER_OFFSET, pair(producer, crc(null, 0, 0, producer, sent)));
+        claim.putLong(SEQUENCE_OFFSET, sent);
     }
 
     static void stamp(ShmHeap heap, long offset) {
         heap.putLong(offset + SEND_NANOS_OFFSET, System.nanoTime());
     }
 
+    static void stamp(ShmClaim claim) {
+        claim.putLong(SEND_NANOS_OFFSET, System.nanoTime());
+    }
+
+    static int magic(View message) {
+        return first(message.getLong(MAGIC_OFFSET));
+    }
+
+    static int flags(View message) {
+        return second(message.getLong(MAGIC_OFFSET));
+    }
+
+    static int producer(View message) {
+        return first(message.getLong(PRODUCER_OFFSET));
+    }
+
+    static long sequence(View message) {
+        return message.getLong(SEQUENCE_OFFSET);
+    }
+
+    static long sendNanos(View message) {
+        return message.getLong(SEND_NANOS_OFFSET);
+    }
+
     /**
-     * Recomputes the checksum of the message in place: the payload is read through a direct
-     * buffer over the mapping (no copy). The caller has checked that {@code length} bytes at
-     * {@code offset} lie inside a live block (the receiver does, against {@code usableSize}).
+     * Recomputes the checksum of the message of {@code length} bytes in {@code message}; the
+     * payload is copied out a chunk at a time. The caller has checked that {@code length} is at
+     * least {@link #HEADER_LENGTH}.
      */
-    static boolean checksumOk(ShmHeap heap, long offset, long length) {
-        int producer = heap.getInt(offset + PRODUCER_OFFSET);
-        long sequence = heap.getLong(offset + SEQUENCE_OFFSET);
+    static boolean checksumOk(View message, long length) {
+        long word = message.getLong(PRODUCER_OFFSET);
+        int producer = first(word);
+        long sequence = message.getLong(SEQUENCE_OFFSET);
         CRC32C crc = new CRC32C();
-        long payload = length - HEADER_LENGTH;
-        if (payload > 0) {
-            ByteBuffer view = new Pointer(heap.address(offset + HEADER_LENGTH)).getByteBuffer(0, payload);
-            crc.update(view);
+        for (long at = HEADER_LENGTH; at < length; ) {
+            int n = (int) Math.min(CHUNK, length - at);
+            message.getBytes(at, message.chunk, 0, n);
+            crc.update(message.chunk, 0, n);
+            at += n;
         }
         crc.update(identity(producer, sequence));
-        return (int) crc.getValue() == heap.getInt(offset + CRC_OFFSET);
+        return (int) crc.getValue() == second(word);
+    }
+
+    private static int crc(byte[] source, int sourceIndex, int payload, int producer, long sequence) {
+        CRC32C crc = new CRC32C();
+        if (payload > 0) {
+            crc.update(source, sourceIndex, payload);
+        }
+        crc.update(identity(producer, sequence));
+        return (int) crc.getValue();
+    }
+
+    /** The long whose native-order bytes are {@code first}'s followed by {@code second}'s. */
+    static long pair(int first, int second) {
+        return LITTLE_ENDIAN ? (first & 0xFFFF_FFFFL) | (long) second << 32 : (long) first << 32 | (second & 0xFFFF_FFFFL);
+    }
+
+    /** The int in the first four bytes of {@code word} (native order). */
+    static int first(long word) {
+        return (int) (LITTLE_ENDIAN ? word : word >>> 32);
+    }
+
+    /** The int in the last four bytes of {@code word} (native order). */
+    static int second(long word) {
+        return (int) (LITTLE_ENDIAN ? word >>> 32 : word);
     }
 
     private static byte[] identity(int producer, long sequence) {

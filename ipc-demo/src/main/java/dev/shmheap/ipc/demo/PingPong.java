@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
  * consumer that must not burn a core would use.
  */
 public final class PingPong {
-    static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]";
+    static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]"
+            + " [--slot-length 256]";
     private static final long STOP = -1;
     private static final long IDLE_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long FIRST_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -43,7 +44,7 @@ public final class PingPong {
 
     public static void main(String[] argv) throws Exception {
         Args args = Args.parse(argv, USAGE + "\n(internal: --pong --heap PATH --mode M runs the echo side)", "heap", "size", "count",
-                "warmup", "mode", "pong");
+                "warmup", "mode", "pong", "slot-length");
         String mode = args.get("mode", "spin");
         if (!mode.equals("spin") && !mode.equals("block")) {
             throw new Args.UsageException("--mode must be spin or block: " + mode);
@@ -62,6 +63,7 @@ public final class PingPong {
         long count = args.getLong("count", 100_000);
         long warmup = args.getLong("warmup", 20_000);
         boolean spin = mode.equals("spin");
+        int slotLength = args.slotLength();
         if (size < 2 * Long.BYTES || size > MAX_SIZE) {
             throw new Args.UsageException("--size must be in [16, " + MAX_SIZE + "]: size=" + size);
         }
@@ -71,23 +73,23 @@ public final class PingPong {
         Process child = null;
         try (ShmHeap heap = ShmHeap.openOrCreate(path, 64L << 20)) {
             HeapStats before = heap.stats();
-            ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS);
-            ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS);
+            ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS, slotLength);
+            ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS, slotLength);
             Histogram rtt = new Histogram(3);
             ChannelStats pingStats;
             ChannelStats pongStats;
             try (ShmReceiver receiver = pong.newReceiver(); ShmSender sender = ping.newSender()) {
                 child = ChildJvm.start(PingPong.class, List.of("-Xmx128m"), List.of("--pong", "--heap", path.toString(), "--mode", mode));
                 System.out.println("pingpong: " + size + "-byte messages (" + (size <= ping.inlineCapacity() ? "inline, in the ring"
-                        : "by offset, in heap blocks") + "), " + Units.count(count) + " round trips after " + Units.count(warmup)
-                        + " warm-up, mode " + mode + ", heap " + path);
+                        : "by offset, in heap blocks") + "; " + slotLength + "-byte slots), " + Units.count(count)
+                        + " round trips after " + Units.count(warmup) + " warm-up, mode " + mode + ", heap " + path);
                 ShmClaim claim = new ShmClaim();
-                Reply reply = new Reply(heap, size);
+                Reply reply = new Reply(receiver, size);
                 for (long i = 0; i < warmup + count; i++) {
                     long start = System.nanoTime();
                     send(sender, claim, size);
-                    heap.putLong(claim.offset(), i);
-                    heap.putLong(claim.offset() + size - Long.BYTES, i);
+                    claim.putLong(0, i);
+                    claim.putLong(size - Long.BYTES, i);
                     claim.commit();
                     reply.expected = i;
                     receive(receiver, reply, spin, i == 0 ? FIRST_LIMIT_NANOS : IDLE_LIMIT_NANOS);
@@ -97,7 +99,7 @@ public final class PingPong {
                     }
                 }
                 send(sender, claim, size);
-                heap.putLong(claim.offset(), STOP);
+                claim.putLong(0, STOP);
                 claim.commit();
                 if (!child.waitFor(30, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("the pong JVM did not exit");
@@ -168,22 +170,28 @@ public final class PingPong {
         }
     }
 
-    /** Checks a reply in place: the sequence number of the ping it answers, at both ends. */
+    /**
+     * Checks a reply in place, through the receiver's accessors: its length and the sequence
+     * number of the ping it answers, at both ends.
+     */
     private static final class Reply implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver receiver;
         private final int size;
         long expected;
 
-        Reply(ShmHeap heap, int size) {
-            this.heap = heap;
+        Reply(ShmReceiver receiver, int size) {
+            this.receiver = receiver;
             this.size = size;
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            long front = heap.getLong(offset);
-            long back = heap.getLong(offset + size - Long.BYTES);
-            if (length != size || front != expected || back != expected) {
+            if (length != size) {
+                throw new IllegalStateException("round trip " + expected + " returned " + length + " B; sent " + size + " B");
+            }
+            long front = receiver.getLong(0);
+            long back = receiver.getLong(size - Long.BYTES);
+            if (front != expected || back != expected) {
                 throw new IllegalStateException("round trip " + expected + " returned " + length + " B holding " + front + " and "
                         + back + "; sent " + size + " B");
             }
@@ -197,7 +205,7 @@ public final class PingPong {
             ShmChannel ping = ShmChannel.attach(heap, "ping", Duration.ofSeconds(30));
             ShmChannel pong = ShmChannel.attach(heap, "pong", Duration.ofSeconds(30));
             try (ShmReceiver receiver = ping.newReceiver(); ShmSender sender = pong.newSender()) {
-                Echo echo = new Echo(heap, sender);
+                Echo echo = new Echo(receiver, sender);
                 while (!echo.stopped) {
                     receive(receiver, echo, spin, IDLE_LIMIT_NANOS);
                 }
@@ -205,23 +213,27 @@ public final class PingPong {
         }
     }
 
-    /** Sends back what it reads: an inline message copied into a claim, an offset message by its offset. */
+    /**
+     * Sends back what it reads: an inline message copied into a claim (the receiver's and the
+     * claim's accessors), an offset message by its offset. Both channels have the same slot
+     * length, so an inline ping fits inline in a pong slot and in {@link #copy}.
+     */
     private static final class Echo implements MessageReader {
-        private final ShmHeap heap;
+        private final ShmReceiver receiver;
         private final ShmSender sender;
         private final ShmClaim claim = new ShmClaim();
         private final byte[] copy;
         boolean stopped;
 
-        Echo(ShmHeap heap, ShmSender sender) {
-            this.heap = heap;
+        Echo(ShmReceiver receiver, ShmSender sender) {
+            this.receiver = receiver;
             this.sender = sender;
             this.copy = new byte[sender.channel().inlineCapacity()];
         }
 
         @Override
         public boolean onMessage(long offset, long length, boolean inline) {
-            if (heap.getLong(offset) == STOP) {
+            if (receiver.getLong(0) == STOP) {
                 stopped = true;
                 return false;
             }
@@ -232,8 +244,8 @@ public final class PingPong {
                 return true;
             }
             send(sender, claim, length);
-            heap.getBytes(offset, copy, 0, (int) length);
-            heap.putBytes(claim.offset(), copy, 0, (int) length);
+            receiver.getBytes(0, copy, 0, (int) length);
+            claim.putBytes(0, copy, 0, (int) length);
             claim.commit();
             return false;
         }

@@ -16,9 +16,10 @@ import java.util.concurrent.TimeUnit;
  * Sends {@code --count} messages of mixed sizes into a channel, then an end-of-stream message.
  * On a shared-memory channel each message is claimed with {@code ShmSender.tryClaim} and written
  * in place: inside the ring if it is short enough (inline), else in a heap block the claim
- * allocates (by offset; the consumer frees it). When the ring or the heap is full it waits
- * (counted as backpressure in the summary). Over any other {@link MessageSender} it allocates
- * and fills a heap block and offers its offset.
+ * allocates (by offset; the consumer frees it); the slot length the channel was created with
+ * decides which. When the ring or the heap is full it waits (counted as backpressure in the
+ * summary). Over any other {@link MessageSender} it allocates and fills a heap block and offers
+ * its offset.
  */
 public final class Producer {
     static final String USAGE = "producer --heap PATH [--capacity 256m] [--channel demo] --id N [--count 100000]"
@@ -75,7 +76,7 @@ public final class Producer {
         new SplittableRandom(0x5eed_0000L + id).nextBytes(source);
         long[] waits = new long[2];
         if (sender instanceof ShmSender shm) {
-            return runClaims(heap, shm, id, count, sizes, timeout, source, waits);
+            return runClaims(shm, id, count, sizes, timeout, source, waits);
         }
         long bytes = 0;
         long start = System.nanoTime();
@@ -93,8 +94,11 @@ public final class Producer {
         return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
     }
 
-    /** The shared-memory form: every message claimed and written in place, inline or in a claimed block. */
-    private static Result runClaims(ShmHeap heap, ShmSender sender, int id, long count, SizeMix sizes, Duration timeout, byte[] source,
+    /**
+     * The shared-memory form: every message claimed and written in place, inline or in a claimed
+     * block, through the claim's accessors.
+     */
+    private static Result runClaims(ShmSender sender, int id, long count, SizeMix sizes, Duration timeout, byte[] source,
                                     long[] waits) {
         ShmClaim claim = new ShmClaim();
         long bytes = 0;
@@ -103,14 +107,14 @@ public final class Producer {
             int length = sizes.next();
             claim(sender, claim, length, timeout, waits);
             int sourceIndex = (int) ((sequence * 7919) & (SOURCE_LENGTH / 2 - 1));
-            DemoMessage.write(heap, claim.offset(), length, id, sequence, source, sourceIndex);
-            DemoMessage.stamp(heap, claim.offset());
+            DemoMessage.write(claim, length, id, sequence, source, sourceIndex);
+            DemoMessage.stamp(claim);
             claim.commit();
             bytes += length;
         }
         claim(sender, claim, DemoMessage.HEADER_LENGTH, timeout, waits);
-        DemoMessage.writeEnd(heap, claim.offset(), id, count);
-        DemoMessage.stamp(heap, claim.offset());
+        DemoMessage.writeEnd(claim, id, count);
+        DemoMessage.stamp(claim);
         claim.commit();
         return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
     }

@@ -11,29 +11,33 @@ import java.util.concurrent.TimeUnit;
 /**
  * Messages/s and MB/s for one message size and a number of producer JVMs: this process
  * consumes (and checks every message), {@code --producers} child JVMs produce
- * {@code --count} messages each. The last line of output is {@code msgs_per_s=... mb_per_s=...}
+ * {@code --count} messages each. Messages of up to {@code --slot-length} - 16 bytes travel
+ * inline in the ring's slots, longer ones by offset. The last line of output is {@code msgs_per_s=... mb_per_s=...}
  * (payload megabytes, 10^6 bytes), for scripts.
  */
 public final class Throughput {
     static final String USAGE = "throughput [--heap PATH] [--capacity 256m] [--producers 2] [--size 1k] [--count 200000]"
-            + " [--slots 1024]";
+            + " [--slots 1024] [--slot-length 256]";
 
     private Throughput() {
     }
 
     public static void main(String[] argv) throws Exception {
-        Args args = Args.parse(argv, USAGE, "heap", "capacity", "producers", "size", "count", "slots");
+        Args args = Args.parse(argv, USAGE, "heap", "capacity", "producers", "size", "count", "slots",
+                "slot-length");
         Path path = args.heapPath("throughput");
         boolean ownHeap = !args.has("heap") && !Files.exists(path);
         int producers = args.getInt("producers", 2);
         int size = args.getInt("size", 1024);
         long count = args.getLong("count", 200_000);
         long capacity = args.getLong("capacity", 256L << 20);
-        System.out.println("throughput: " + producers + " producer JVM(s) x " + Units.count(count) + " messages of " + size + " B");
+        int slotLength = args.slotLength();
+        System.out.println("throughput: " + producers + " producer JVM(s) x " + Units.count(count) + " messages of " + size + " B, "
+                + slotLength + "-byte slots (" + (size <= slotLength - 16 ? "inline" : "by offset") + ")");
         List<Process> children = new ArrayList<>();
         int status;
         try {
-            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.getInt("slots", 1024), producers,
+            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.getInt("slots", 1024), slotLength, producers,
                     Duration.ofSeconds(60), () -> {
                 for (int id = 1; id <= producers; id++) {
                     try {

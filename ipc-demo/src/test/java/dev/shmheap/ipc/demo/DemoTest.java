@@ -1,6 +1,7 @@
 package dev.shmheap.ipc.demo;
 
 import dev.shmheap.ShmHeap;
+import dev.shmheap.ipc.ChannelDescriptor;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmSender;
 import org.junit.jupiter.api.Test;
@@ -21,7 +22,7 @@ class DemoTest {
         Path path = Args.defaultDirectory().resolve("shmheap-ipc-demotest-" + ProcessHandle.current().pid() + ".heap");
         List<Process> producers = new ArrayList<>();
         try {
-            int status = Consumer.run(path, 32L << 20, "demo", 256, 2, Duration.ofSeconds(30), () -> {
+            int status = Consumer.run(path, 32L << 20, "demo", 256, ChannelDescriptor.DEFAULT_SLOT_LENGTH, 2, Duration.ofSeconds(30), () -> {
                 for (int id = 1; id <= 2; id++) {
                     try {
                         producers.add(ChildJvm.start(Producer.class, List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
