@@ -1,6 +1,7 @@
 package dev.shmheap.bench.messaging;
 
 import dev.shmheap.bench.report.ResultRow;
+import dev.shmheap.ipc.ChannelDescriptor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -139,8 +140,9 @@ public final class MessagingBench {
                 for (int size : tputSizes) {
                     int k = countIndex(size);
                     record(tputs, "ours " + size, run, OursBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
-                    int sized = OursBench.sizedSlotLength(size);
-                    if (sized < OursBench.slotLength) {
+                    // Only sizes that travel inline have a slot of their own size smaller than ours.
+                    if (size < ChannelDescriptor.inlineCapacity(OursBench.slotLength)) {
+                        int sized = OursBench.sizedSlotLength(size);
                         record(tputs, "ours sized " + size, run, OursBench.throughput(dir, size, sized, c.tputWarmup()[k], c.tputCount()[k]));
                     }
                     record(tputs, "aeron " + size, run, AeronBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
@@ -235,8 +237,10 @@ public final class MessagingBench {
             List<Throughput> aeron = tputs.get("aeron " + size);
             if (aeron != null) {
                 addThroughputRows(rows, size, "", tputs.get("ours " + size), aeron);
-                addThroughputRows(rows, size, ", slots sized to the message (" + OursBench.sizedSlotLength(size) + " B)",
-                        tputs.get("ours sized " + size), aeron);
+                List<Throughput> sized = tputs.get("ours sized " + size);
+                if (sized != null) {
+                    addThroughputRows(rows, size, ", slots sized to the message (" + OursBench.sizedSlotLength(size) + " B)", sized, aeron);
+                }
             }
         }
         return rows;
