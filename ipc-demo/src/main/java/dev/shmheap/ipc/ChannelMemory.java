@@ -76,10 +76,28 @@ final class ChannelMemory {
         UNSAFE.copyMemory(null, address, dst, Unsafe.ARRAY_BYTE_BASE_OFFSET + dstIndex, count);
     }
 
-    /** Copies {@code count} bytes between process-local addresses the caller has checked. */
+    /**
+     * Copies {@code count} bytes between process-local addresses the caller has checked. Up to
+     * {@link #WORD_COPY_LIMIT} bytes move as 8-byte loads and stores: {@code Unsafe.copyMemory}
+     * between two native addresses cost about 0.1 us more per 64-byte echo in the round-trip
+     * benchmark than the same bytes copied through a byte array, and more than the copy itself.
+     */
     static void copyAt(long from, long to, long count) {
-        UNSAFE.copyMemory(from, to, count);
+        if (count > WORD_COPY_LIMIT) {
+            UNSAFE.copyMemory(from, to, count);
+            return;
+        }
+        long i = 0;
+        for (; i + Long.BYTES <= count; i += Long.BYTES) {
+            UNSAFE.putLong(to + i, UNSAFE.getLong(from + i));
+        }
+        for (; i < count; i++) {
+            UNSAFE.putByte(to + i, UNSAFE.getByte(from + i));
+        }
     }
+
+    /** Longest copy {@link #copyAt} makes word by word. */
+    static final int WORD_COPY_LIMIT = 1024;
 
     long getLongVolatile(long offset) {
         return UNSAFE.getLongVolatile(null, address + offset);

@@ -393,14 +393,16 @@ class ShmChannelTest {
         try (ShmSender source = in.newSender(); ShmReceiver forwarder = in.newReceiver();
              ShmSender onward = out.newSender(); ShmReceiver sink = out.newReceiver()) {
             ShmClaim claim = new ShmClaim();
-            long[] seqs = {2, 3, 4}; // 35 and 49 B travel inline both ways (80-byte slots out), 494 B by offset
+            // 35 and 49 B travel inline both ways (80-byte slots out), 494 and 1280 B by offset;
+            // 1280 B is above the word-by-word copy's limit.
+            long[] seqs = {2, 3, 4, 9};
             for (long seq : seqs) {
                 assertTrue(source.tryClaim(TestMessages.length(5, seq), claim));
                 TestMessages.fill(heap, claim.offset(), 5, seq);
                 claim.commit();
             }
             ShmClaim forward = new ShmClaim();
-            assertEquals(3, forwarder.read((offset, length, inline) -> {
+            assertEquals(seqs.length, forwarder.read((offset, length, inline) -> {
                 assertTrue(onward.tryClaim(length, forward));
                 assertThrows(IndexOutOfBoundsException.class, () -> forward.putBytes(0, forwarder, 1, length), "past the message");
                 assertThrows(IndexOutOfBoundsException.class, () -> forward.putBytes(1, forwarder, 0, length), "past the claim");
@@ -417,7 +419,7 @@ class ShmChannelTest {
                 }
             }, "outside onMessage");
             long[] next = {0};
-            assertEquals(3, sink.read((offset, length, inline) -> {
+            assertEquals(seqs.length, sink.read((offset, length, inline) -> {
                 assertEquals(5L << 40 | seqs[(int) next[0]++], TestMessages.check(heap, offset, length));
                 return false;
             }, 10));
