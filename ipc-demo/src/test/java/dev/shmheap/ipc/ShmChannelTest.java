@@ -592,6 +592,23 @@ class ShmChannelTest {
         channel.destroy(Duration.ZERO);
     }
 
+    /**
+     * A channel of format version 2 (which allowed powers of two only) is refused by attach with
+     * both magics in the message, not read with this version's rules.
+     */
+    @Test
+    void shouldRefuseAChannelOfTheEarlierFormatVersion() throws Exception {
+        ShmChannel channel = ShmChannel.create(heap, "v2", 8);
+        long version2 = (ChannelDescriptor.MAGIC & ~0xFFL) | 2;
+        heap.putLong(channel.base() + ChannelDescriptor.MAGIC_OFFSET, version2);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ShmChannel.attach(heap, "v2", Duration.ZERO));
+        assertTrue(e.getMessage().contains(Long.toHexString(version2)) && e.getMessage().contains(Long.toHexString(ChannelDescriptor.MAGIC)),
+                e.getMessage());
+        assertTrue(Long.toHexString(ChannelDescriptor.MAGIC).endsWith("4e03"), "format version 3");
+        heap.putLong(channel.base() + ChannelDescriptor.MAGIC_OFFSET, ChannelDescriptor.MAGIC);
+        channel.destroy(Duration.ZERO);
+    }
+
     /** A slot length in the file that is not a multiple of 16 makes attach refuse the channel, naming it. */
     @Test
     void shouldRefuseToAttachAChannelWithACorruptSlotLength() throws Exception {
