@@ -113,49 +113,81 @@ final class DemoMessage {
         }
     }
 
+    /** Write access to one message, by index from its first byte. */
+    abstract static class Sink {
+        abstract void putLong(long index, long value);
+
+        abstract void putBytes(long index, byte[] src, int srcIndex, int count);
+    }
+
+    /** A sink through the heap's accessors, for messages written into heap blocks; {@link #at} moves it. */
+    static final class HeapSink extends Sink {
+        private final ShmHeap heap;
+        private long offset;
+
+        HeapSink(ShmHeap heap) {
+            this.heap = heap;
+        }
+
+        HeapSink at(long offset) {
+            this.offset = offset;
+            return this;
+        }
+
+        @Override
+        void putLong(long index, long value) {
+            heap.putLong(offset + index, value);
+        }
+
+        @Override
+        void putBytes(long index, byte[] src, int srcIndex, int count) {
+            heap.putBytes(offset + index, src, srcIndex, count);
+        }
+    }
+
+    /** A sink through a {@link ShmClaim}'s accessors: the region the claim holds, inline or a block. */
+    static final class ClaimSink extends Sink {
+        private final ShmClaim claim;
+
+        ClaimSink(ShmClaim claim) {
+            this.claim = claim;
+        }
+
+        @Override
+        void putLong(long index, long value) {
+            claim.putLong(index, value);
+        }
+
+        @Override
+        void putBytes(long index, byte[] src, int srcIndex, int count) {
+            claim.putBytes(index, src, srcIndex, count);
+        }
+    }
+
     /**
-     * Writes a data message into the block at {@code offset}: header (send time 0 for now) and
-     * {@code length - HEADER_LENGTH} payload bytes taken from {@code source} at {@code sourceIndex}.
+     * Writes a data message of {@code length} bytes: header (send time 0 until {@link #stamp})
+     * and {@code length - HEADER_LENGTH} payload bytes taken from {@code source} at {@code sourceIndex}.
      */
-    static void write(ShmHeap heap, long offset, int length, int producer, long sequence, byte[] source, int sourceIndex) {
+    static void write(Sink message, int length, int producer, long sequence, byte[] source, int sourceIndex) {
         int payload = length - HEADER_LENGTH;
-        heap.putLong(offset + MAGIC_OFFSET, pair(MAGIC, 0));
-        heap.putLong(offset + PRODUCER_OFFSET, pair(producer, crc(source, sourceIndex, payload, producer, sequence)));
-        heap.putLong(offset + SEQUENCE_OFFSET, sequence);
-        heap.putLong(offset + SEND_NANOS_OFFSET, 0);
-        heap.putBytes(offset + HEADER_LENGTH, source, sourceIndex, payload);
+        message.putLong(MAGIC_OFFSET, pair(MAGIC, 0));
+        message.putLong(PRODUCER_OFFSET, pair(producer, crc(source, sourceIndex, payload, producer, sequence)));
+        message.putLong(SEQUENCE_OFFSET, sequence);
+        message.putLong(SEND_NANOS_OFFSET, 0);
+        message.putBytes(HEADER_LENGTH, source, sourceIndex, payload);
     }
 
-    /** {@link #write(ShmHeap, long, int, int, long, byte[], int)} into a claim of {@code length} bytes, without the send time ({@link #stamp(ShmClaim)} writes it). */
-    static void write(ShmClaim claim, int length, int producer, long sequence, byte[] source, int sourceIndex) {
-        int payload = length - HEADER_LENGTH;
-        claim.putLong(MAGIC_OFFSET, pair(MAGIC, 0));
-        claim.putLong(PRODUCER_OFFSET, pair(producer, crc(source, sourceIndex, payload, producer, sequence)));
-        claim.putLong(SEQUENCE_OFFSET, sequence);
-        claim.putBytes(HEADER_LENGTH, source, sourceIndex, payload);
+    /** Writes an end-of-stream message (exactly {@link #HEADER_LENGTH} bytes), send time 0 until {@link #stamp}. */
+    static void writeEnd(Sink message, int producer, long sent) {
+        message.putLong(MAGIC_OFFSET, pair(MAGIC, FLAG_END));
+        message.putLong(PRODUCER_OFFSET, pair(producer, crc(null, 0, 0, producer, sent)));
+        message.putLong(SEQUENCE_OFFSET, sent);
+        message.putLong(SEND_NANOS_OFFSET, 0);
     }
 
-    /** Writes an end-of-stream message (exactly {@link #HEADER_LENGTH} bytes). */
-    static void writeEnd(ShmHeap heap, long offset, int producer, long sent) {
-        heap.putLong(offset + MAGIC_OFFSET, pair(MAGIC, FLAG_END));
-        heap.putLong(offset + PRODUCER_OFFSET, pair(producer, crc(null, 0, 0, producer, sent)));
-        heap.putLong(offset + SEQUENCE_OFFSET, sent);
-        heap.putLong(offset + SEND_NANOS_OFFSET, 0);
-    }
-
-    /** {@link #writeEnd(ShmHeap, long, int, long)} into a claim, without the send time. */
-    static void writeEnd(ShmClaim claim, int producer, long sent) {
-        claim.putLong(MAGIC_OFFSET, pair(MAGIC, FLAG_END));
-        claim.putLong(PRODUCER_OFFSET, pair(producer, crc(null, 0, 0, producer, sent)));
-        claim.putLong(SEQUENCE_OFFSET, sent);
-    }
-
-    static void stamp(ShmHeap heap, long offset) {
-        heap.putLong(offset + SEND_NANOS_OFFSET, System.nanoTime());
-    }
-
-    static void stamp(ShmClaim claim) {
-        claim.putLong(SEND_NANOS_OFFSET, System.nanoTime());
+    /** Writes the send time, just before the message is offered or committed. */
+    static void stamp(Sink message) {
+        message.putLong(SEND_NANOS_OFFSET, System.nanoTime());
     }
 
     static int magic(View message) {

@@ -78,19 +78,20 @@ public final class Producer {
         if (sender instanceof ShmSender shm) {
             return runClaims(shm, id, count, sizes, timeout, source, waits);
         }
+        DemoMessage.HeapSink sink = new DemoMessage.HeapSink(heap);
         long bytes = 0;
         long start = System.nanoTime();
         for (long sequence = 0; sequence < count; sequence++) {
             int length = sizes.next();
             long offset = allocate(heap, length, timeout, waits);
             int sourceIndex = (int) ((sequence * 7919) & (SOURCE_LENGTH / 2 - 1));
-            DemoMessage.write(heap, offset, length, id, sequence, source, sourceIndex);
-            send(heap, sender, offset, length, timeout, waits);
+            DemoMessage.write(sink.at(offset), length, id, sequence, source, sourceIndex);
+            send(heap, sink, sender, offset, length, timeout, waits);
             bytes += length;
         }
         long end = allocate(heap, DemoMessage.HEADER_LENGTH, timeout, waits);
-        DemoMessage.writeEnd(heap, end, id, count);
-        send(heap, sender, end, DemoMessage.HEADER_LENGTH, timeout, waits);
+        DemoMessage.writeEnd(sink.at(end), id, count);
+        send(heap, sink, sender, end, DemoMessage.HEADER_LENGTH, timeout, waits);
         return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
     }
 
@@ -101,20 +102,21 @@ public final class Producer {
     private static Result runClaims(ShmSender sender, int id, long count, SizeMix sizes, Duration timeout, byte[] source,
                                     long[] waits) {
         ShmClaim claim = new ShmClaim();
+        DemoMessage.Sink sink = new DemoMessage.ClaimSink(claim);
         long bytes = 0;
         long start = System.nanoTime();
         for (long sequence = 0; sequence < count; sequence++) {
             int length = sizes.next();
             claim(sender, claim, length, timeout, waits);
             int sourceIndex = (int) ((sequence * 7919) & (SOURCE_LENGTH / 2 - 1));
-            DemoMessage.write(claim, length, id, sequence, source, sourceIndex);
-            DemoMessage.stamp(claim);
+            DemoMessage.write(sink, length, id, sequence, source, sourceIndex);
+            DemoMessage.stamp(sink);
             claim.commit();
             bytes += length;
         }
         claim(sender, claim, DemoMessage.HEADER_LENGTH, timeout, waits);
-        DemoMessage.writeEnd(claim, id, count);
-        DemoMessage.stamp(claim);
+        DemoMessage.writeEnd(sink, id, count);
+        DemoMessage.stamp(sink);
         claim.commit();
         return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
     }
@@ -152,9 +154,9 @@ public final class Producer {
         return offset;
     }
 
-    private static void send(ShmHeap heap, MessageSender sender, long offset, int length, Duration timeout, long[] waits)
-            throws InterruptedException {
-        DemoMessage.stamp(heap, offset);
+    private static void send(ShmHeap heap, DemoMessage.HeapSink sink, MessageSender sender, long offset, int length, Duration timeout,
+                             long[] waits) throws InterruptedException {
+        DemoMessage.stamp(sink.at(offset));
         if (sender.offer(offset, length)) {
             return;
         }

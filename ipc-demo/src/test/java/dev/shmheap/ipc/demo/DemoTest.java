@@ -55,14 +55,14 @@ class DemoTest {
                 byte[] source = new byte[4096];
                 for (long seq = 0; seq < 3; seq++) {
                     long block = heap.allocate(1000);
-                    DemoMessage.write(heap, block, 1000, 1, seq, source, 0);
+                    DemoMessage.write(new DemoMessage.HeapSink(heap).at(block), 1000, 1, seq, source, 0);
                     if (seq == 1) {
                         heap.putByte(block + 500, (byte) 1);
                     }
                     assertTrue(sender.offer(block, 1000));
                 }
                 long end = heap.allocate(DemoMessage.HEADER_LENGTH);
-                DemoMessage.writeEnd(heap, end, 1, 3);
+                DemoMessage.writeEnd(new DemoMessage.HeapSink(heap).at(end), 1, 3);
                 assertTrue(sender.offer(end, DemoMessage.HEADER_LENGTH));
                 result = Consumer.receive(heap, receiver, 1, Duration.ofSeconds(5));
             }

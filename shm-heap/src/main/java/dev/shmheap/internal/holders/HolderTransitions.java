@@ -1,5 +1,6 @@
 package dev.shmheap.internal.holders;
 
+import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.lock.ProcessTable;
@@ -29,12 +30,12 @@ public final class HolderTransitions {
     public static final int NOT_LIVE = -1;
 
     private final MappedMemory memory;
-    private final dev.shmheap.internal.layout.HeapLayout layout;
+    private final HeapLayout layout;
     private final PageMap pages;
     private final ProcessTable processTable;
     private final byte mine;
 
-    public HolderTransitions(MappedMemory memory, dev.shmheap.internal.layout.HeapLayout layout, PageMap pages, ProcessTable processTable,
+    public HolderTransitions(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable,
                              byte mine) {
         this.memory = memory;
         this.layout = layout;
