@@ -214,21 +214,19 @@ public final class PingPong {
     }
 
     /**
-     * Sends back what it reads: an inline message copied into a claim (the receiver's and the
-     * claim's accessors), an offset message by its offset. Both channels have the same slot
-     * length, so an inline ping fits inline in a pong slot and in {@link #copy}.
+     * Sends back what it reads: an inline message copied once, ring to ring, into a claim
+     * ({@link ShmClaim#putBytes(long, ShmReceiver, long, long)}), an offset message by its offset.
+     * Both channels have the same slot length, so an inline ping fits inline in a pong slot.
      */
     private static final class Echo implements MessageReader {
         private final ShmReceiver receiver;
         private final ShmSender sender;
         private final ShmClaim claim = new ShmClaim();
-        private final byte[] copy;
         boolean stopped;
 
         Echo(ShmReceiver receiver, ShmSender sender) {
             this.receiver = receiver;
             this.sender = sender;
-            this.copy = new byte[sender.channel().inlineCapacity()];
         }
 
         @Override
@@ -244,8 +242,7 @@ public final class PingPong {
                 return true;
             }
             send(sender, claim, length);
-            receiver.getBytes(0, copy, 0, (int) length);
-            claim.putBytes(0, copy, 0, (int) length);
+            claim.putBytes(0, receiver, 0, length);
             claim.commit();
             return false;
         }

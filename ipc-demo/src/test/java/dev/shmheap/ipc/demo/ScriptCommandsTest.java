@@ -13,10 +13,11 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@code throughput --slot-length}, as scripts/throughput.sh runs it: the jar's entry point in a
- * child JVM (it exits with the result), which starts its producer JVMs itself.
+ * {@code throughput} and {@code pingpong} as scripts/throughput.sh and scripts/pingpong.sh run
+ * them: the jar's entry point in a child JVM (it exits with the result), which starts its peer
+ * JVMs itself.
  */
-class ThroughputTest {
+class ScriptCommandsTest {
     /** Bounds a hung child only: a run of a few thousand messages takes seconds. */
     private static final long CHILD_LIMIT_SECONDS = 120;
 
@@ -25,8 +26,8 @@ class ThroughputTest {
     }
 
     private static Run ipcDemo(String... args) throws Exception {
-        Path out = Files.createTempFile("shmheap-throughputtest-", ".out");
-        Path err = Files.createTempFile("shmheap-throughputtest-", ".err");
+        Path out = Files.createTempFile("shmheap-scriptcommandstest-", ".out");
+        Path err = Files.createTempFile("shmheap-scriptcommandstest-", ".err");
         Process child = null;
         try {
             child = new ProcessBuilder(ChildJvm.command(IpcDemo.class, List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
@@ -43,7 +44,7 @@ class ThroughputTest {
     }
 
     private static Path heapPath(String label) {
-        return Args.defaultDirectory().resolve("shmheap-throughputtest-" + label + "-" + ProcessHandle.current().pid() + ".heap");
+        return Args.defaultDirectory().resolve("shmheap-scriptcommandstest-" + label + "-" + ProcessHandle.current().pid() + ".heap");
     }
 
     @Test
@@ -62,6 +63,30 @@ class ThroughputTest {
             assertTrue(last.matches("msgs_per_s=\\d+ mb_per_s=\\d+\\.\\d"), last);
         } finally {
             Files.deleteIfExists(heap);
+        }
+    }
+
+    /**
+     * Round trips inline (64 B in 80-byte slots: the echo copies ring to ring) and by offset
+     * (200 B); ping checks the length and both sequence words of every reply and exits non-zero
+     * on a mismatch (the copy's every byte is checked by ShmChannelTest's forwarding test).
+     */
+    @Test
+    void shouldRunRoundTripsInlineAndByOffset() throws Exception {
+        for (String size : List.of("64", "200")) {
+            Path heap = heapPath("pingpong" + size);
+            try {
+                Run run = ipcDemo("pingpong", "--heap", heap.toString(), "--size", size, "--count", "2000", "--warmup", "200",
+                        "--slot-length", "80");
+                String all = String.join("\n", run.out());
+                assertEquals(0, run.status(), () -> "stdout:\n" + all + "\nstderr:\n" + run.err());
+                assertTrue(all.contains(size.equals("64") ? "inline, in the ring; 80-byte slots" : "by offset, in heap blocks; 80-byte slots"),
+                        all);
+                String last = run.out().get(run.out().size() - 1);
+                assertTrue(last.matches("rtt_p50_ns=\\d+ rtt_p99_ns=\\d+ rtt_p999_ns=\\d+"), last);
+            } finally {
+                Files.deleteIfExists(heap);
+            }
         }
     }
 
