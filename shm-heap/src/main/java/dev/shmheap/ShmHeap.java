@@ -78,6 +78,8 @@ public final class ShmHeap implements AutoCloseable {
     private final NameDirectory names;
     private final DeadHolders deadHolders;
     private final HolderTransitions holders;
+    /** This attachment's holder byte (0..255): what the holder map says of the blocks it holds. */
+    private final int myHolder;
     private final ProcessQuota quota;
     private final long token = ProcessIdentity.current();
     private final int processSlot;
@@ -105,7 +107,8 @@ public final class ShmHeap implements AutoCloseable {
         this.figures = new HeapFigures(memory, layout, pages);
         this.bounds = new DataBounds(layout, pages.reservations(), path.toString());
         this.deadHolders = new DeadHolders(memory, layout, pages, processTable, allocator, processSlot);
-        this.holders = new HolderTransitions(memory, layout, pages, processTable, HolderMap.ofSlot(processSlot));
+        this.myHolder = HolderMap.ofSlot(processSlot) & 0xFF;
+        this.holders = new HolderTransitions(memory, layout, pages, processTable, (byte) myHolder);
         this.quota = new ProcessQuota(memory, () -> figures.heldBytes(processSlot));
         if (!readOnly) {
             // dead processes' slots: free those that hold nothing, reclaim (RECLAIM_DEAD) or keep the rest
@@ -374,7 +377,7 @@ public final class ShmHeap implements AutoCloseable {
 
     /** The size of the live block at {@code offset} if this process holds it, else 0 (for the quota's estimate). */
     private long heldByMe(long offset) {
-        return holders.holderOf(offset) == (HolderMap.ofSlot(processSlot) & 0xFF) ? pages.liveBlockSize(offset) : 0;
+        return holders.holderOf(offset) == myHolder ? pages.liveBlockSize(offset) : 0;
     }
 
     // ---- who holds a block: share, hand off, take over, reclaim ----
@@ -432,7 +435,7 @@ public final class ShmHeap implements AutoCloseable {
         if (before == HolderTransitions.NOT_LIVE) {
             throw new IllegalArgumentException(describeNonBlock(offset));
         }
-        if (before != (HolderMap.ofSlot(processSlot) & 0xFF) && quota.limit() != 0) {
+        if (before != myHolder && quota.limit() != 0) {
             quota.add(pages.liveBlockSize(offset));
         }
     }

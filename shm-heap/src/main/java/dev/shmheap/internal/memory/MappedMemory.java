@@ -125,10 +125,6 @@ public final class MappedMemory implements AutoCloseable {
         MEMORY.writeOrderedLong(address + offset, value);
     }
 
-    public byte getByteUnchecked(long offset) {
-        return UnsafeMemory.unsafeGetByte(address + offset);
-    }
-
     public void putByteUnchecked(long offset, byte value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
