@@ -80,7 +80,7 @@ final class ChannelMemory {
      * Copies {@code count} bytes between process-local addresses the caller has checked. Up to
      * {@link #WORD_COPY_LIMIT} bytes move as 8-byte loads and stores: {@code Unsafe.copyMemory}
      * between two native addresses cost about 0.1 us more per 64-byte echo in the round-trip
-     * benchmark than the same bytes copied through a byte array, and more than the copy itself.
+     * benchmark than the same bytes copied twice through a byte array.
      */
     static void copyAt(long from, long to, long count) {
         if (count > WORD_COPY_LIMIT) {
