@@ -1,6 +1,6 @@
 package dev.shmheap;
 
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;

@@ -1,6 +1,6 @@
 package dev.shmheap;
 
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;

@@ -1,7 +1,7 @@
 package dev.shmheap;
 
 import dev.shmheap.internal.attach.Attachment;
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 import dev.shmheap.internal.layout.HeapLayout;
 
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.shmheap;
 
 import dev.shmheap.internal.alloc.BlockRequests;
 import dev.shmheap.internal.attach.Attachment;
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;

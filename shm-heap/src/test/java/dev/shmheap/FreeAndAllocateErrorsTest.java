@@ -60,6 +60,21 @@ class FreeAndAllocateErrorsTest {
         assertEquals(0, aligned % heap.maxAlignment(), "the largest alignment itself is fine");
     }
 
+    /** tryAllocate's contract: NO_SPACE for a valid request the heap cannot meet now, an exception for one it never can. */
+    @Test
+    void shouldAnswerNoSpaceOnlyForARequestThatCouldFitAnotherTime() {
+        long largest = heap.largestBlockSize();
+        long held = heap.allocate(64); // the heap is no longer empty: its largest block cannot be had now
+        assertEquals(ShmHeap.NO_SPACE, heap.tryAllocate(largest, 8));
+        assertMisuse("size=" + (largest + 1), () -> heap.tryAllocate(largest + 1, 8));
+        assertMisuse("alignment=" + heap.maxAlignment() * 2, () -> heap.tryAllocate(64, heap.maxAlignment() * 2));
+        heap.free(held);
+        heap.trim();
+        long whole = heap.tryAllocate(largest, 8);
+        assertNotEquals(ShmHeap.NO_SPACE, whole, "the same request succeeds once the heap is empty again");
+        assertEquals(largest, heap.usableSize(whole));
+    }
+
     @Test
     void shouldRejectDoubleFreeOfSlabBlock() {
         long block = heap.allocate(100);

@@ -16,6 +16,7 @@ import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.names.NameBindings;
 import dev.shmheap.internal.process.ProcessTokens;
+import dev.shmheap.internal.view.HeapView;
 
 import java.time.Duration;
 import java.util.Map;

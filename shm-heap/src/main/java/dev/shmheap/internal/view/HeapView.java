@@ -1,11 +1,10 @@
-package dev.shmheap.internal.attach;
+package dev.shmheap.internal.view;
 
 import dev.shmheap.BlockInfo;
 import dev.shmheap.HeapBusyException;
 import dev.shmheap.HeapStats;
 import dev.shmheap.Holdings;
 import dev.shmheap.VerifyReport;
-import dev.shmheap.internal.alloc.NonBlockDescription;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;

@@ -1,4 +1,4 @@
-package dev.shmheap.internal.alloc;
+package dev.shmheap.internal.view;
 
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
