@@ -156,12 +156,14 @@ public final class ShmHeap implements AutoCloseable {
     /**
      * Attaches to an existing heap, created by any process.
      *
-     * @throws NoSuchFileException  if {@code file} does not exist
-     * @throws HeapFormatException  if it is not a heap, is of another format version, is
-     *                              truncated, or its header is corrupt
+     * @throws NoSuchFileException         if {@code file} does not exist
+     * @throws UntrustedHeapFileException if it is a symbolic link, another user's file or
+     *                                     writable by others (see {@link AttachOption})
+     * @throws HeapFormatException         if it is not a heap, is of another format version, is
+     *                                     truncated, or its header is corrupt
      */
-    public static ShmHeap open(Path file) throws IOException {
-        return attach(file, false);
+    public static ShmHeap open(Path file, AttachOption... options) throws IOException {
+        return attach(file, false, options);
     }
 
     /**
@@ -176,15 +178,20 @@ public final class ShmHeap implements AutoCloseable {
      * <p>It takes no lock, so its {@code verify()} and {@code names()} wait until they have read
      * a moment in which no operation was in flight (see {@link #verify(java.time.Duration)}).
      *
-     * @throws NoSuchFileException  if {@code file} does not exist
-     * @throws HeapFormatException  as {@link #open}
+     * @throws NoSuchFileException         if {@code file} does not exist
+     * @throws UntrustedHeapFileException as {@link #open}
+     * @throws HeapFormatException         as {@link #open}
      */
-    public static ShmHeap openReadOnly(Path file) throws IOException {
-        return attach(file, true);
+    public static ShmHeap openReadOnly(Path file, AttachOption... options) throws IOException {
+        return attach(file, true, options);
     }
 
-    private static ShmHeap attach(Path file, boolean readOnly) throws IOException {
-        HeapFiles.Mapping mapping = HeapFiles.map(file, readOnly);
+    private static ShmHeap attach(Path file, boolean readOnly, AttachOption... options) throws IOException {
+        EnumSet<AttachOption> set = EnumSet.noneOf(AttachOption.class);
+        for (AttachOption option : options) {
+            set.add(java.util.Objects.requireNonNull(option, "options must not contain null"));
+        }
+        HeapFiles.Mapping mapping = HeapFiles.map(file, readOnly, set);
         try {
             return new ShmHeap(file, mapping, readOnly);
         } catch (RuntimeException e) {
@@ -201,15 +208,18 @@ public final class ShmHeap implements AutoCloseable {
     /**
      * Opens {@code file} if it exists, else creates it with {@code capacityBytes}. Safe when
      * many processes call it at once: exactly one creates the heap, all get the same heap.
-     * An existing heap keeps its own capacity; see {@link #capacity()}.
+     * An existing heap keeps its own capacity; see {@link #capacity()}. {@link CreateOption}s
+     * apply if this call creates the heap, {@link AttachOption}s when it opens one.
      */
-    public static ShmHeap openOrCreate(Path file, long capacityBytes, CreateOption... options) throws IOException {
+    public static ShmHeap openOrCreate(Path file, long capacityBytes, HeapOption... options) throws IOException {
+        CreateOption[] createOptions = java.util.Arrays.stream(options).filter(CreateOption.class::isInstance).toArray(CreateOption[]::new);
+        AttachOption[] attachOptions = java.util.Arrays.stream(options).filter(AttachOption.class::isInstance).toArray(AttachOption[]::new);
         for (int attempt = 0; ; attempt++) {
             try {
-                return open(file);
+                return open(file, attachOptions);
             } catch (NoSuchFileException e) {
                 try {
-                    return create(file, capacityBytes, options);
+                    return create(file, capacityBytes, createOptions);
                 } catch (FileAlreadyExistsException raced) {
                     if (attempt >= OPEN_OR_CREATE_ATTEMPTS) {
                         throw raced;
