@@ -80,12 +80,12 @@ class OwnedSetsTest {
             TestHeaps.writeLong(path, slotToken(1), TestHeaps.deadToken());
             VerifyReport before = heap.verify();
             assertTrue(before.ok(), before.toString());
-            assertTrue(before.notes().stream().anyMatch(n -> n.contains("owned by processes that no longer run")), before.toString());
+            assertTrue(before.notes().stream().anyMatch(n -> n.fact().contains("owned by processes that no longer run")), before.toString());
 
             heap.recover();
             VerifyReport after = heap.verify();
             assertTrue(after.ok(), after.toString());
-            assertTrue(after.notes().stream().noneMatch(n -> n.contains("owned by processes")), after.toString());
+            assertTrue(after.notes().stream().noneMatch(n -> n.fact().contains("owned by processes")), after.toString());
             assertEquals(used, heap.stats().usedBytes(), "adoption keeps the dead owner's blocks allocated");
             heap.free(b); // now a locked free into an unowned set
             assertEquals(used - 64, heap.stats().usedBytes());
@@ -107,7 +107,7 @@ class OwnedSetsTest {
             try (ShmHeap next = ShmHeap.open(path)) {
                 VerifyReport report = next.verify();
                 assertTrue(report.ok(), report.toString());
-                assertTrue(report.notes().stream().noneMatch(n -> n.contains("owned by processes")), report.toString());
+                assertTrue(report.notes().stream().noneMatch(n -> n.fact().contains("owned by processes")), report.toString());
                 assertEquals(used, next.stats().usedBytes(), "the released set's block stays allocated (no RECLAIM_DEAD)");
                 assertNotEquals(0, TestHeaps.readLong(path, partialHead), "the open released the set the dead process owned");
                 assertEquals(List.of(64L), report.deadHoldings().stream().map(ProcessHoldings::bytes).toList(),
