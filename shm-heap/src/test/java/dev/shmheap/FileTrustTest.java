@@ -1,7 +1,8 @@
 package dev.shmheap;
 
-import org.junit.jupiter.api.AfterEach;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -9,8 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -25,14 +24,8 @@ class FileTrustTest {
     /** The uid of "nobody": any uid other than ours would do. */
     private static final int OTHER_UID = 65534;
 
-    private final List<Path> created = new ArrayList<>();
-
-    @AfterEach
-    void deleteFiles() throws IOException {
-        for (Path path : created) {
-            Files.deleteIfExists(path);
-        }
-    }
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
 
     private Path newHeap(String label, CreateOption... options) throws IOException {
         Path path = newPath(label);
@@ -41,9 +34,7 @@ class FileTrustTest {
     }
 
     private Path newPath(String label) {
-        Path path = TestHeaps.newPath(label);
-        created.add(path);
-        return path;
+        return heaps.newPath(label);
     }
 
     @Test
