@@ -10,9 +10,9 @@ package dev.shmheap;
  * The file is refused when:
  * <ol>
  *   <li>the path is a symbolic link (the last component is opened with {@code O_NOFOLLOW});</li>
- *   <li>it is owned by another user, unless it was created for a group
- *       ({@link CreateOption#GROUP_ACCESS}: group read and write) whose members include this
- *       process;</li>
+ *   <li>it is owned by another user, unless its owner shared it with a group this process is
+ *       in: the group may read it ({@link CreateOption#GROUP_ACCESS} gives the group read and
+ *       write; an observer needs only read);</li>
  *   <li>other users may write it (mode {@code o+w}), or its group may write it and this
  *       process, though the owner, is not in that group.</li>
  * </ol>

@@ -19,19 +19,21 @@ import java.util.Set;
  * <ol>
  *   <li>not a regular file: refused always (it cannot be a heap, and a FIFO would block);</li>
  *   <li>others may write it ({@code o+w}): refused;</li>
- *   <li>owned by another uid: refused unless it is a group heap, group read and write as
- *       {@link CreateOption#GROUP_ACCESS} creates it, of a group this process is in (effective
- *       or supplementary gid);</li>
+ *   <li>owned by another uid: refused unless its owner shared it with a group this process is
+ *       in (effective or supplementary gid): the group may read it, as it may read and write a
+ *       heap {@link CreateOption#GROUP_ACCESS} creates, or a 0640 heap its owner lets a group of
+ *       observers read;</li>
  *   <li>ours, but its group may write it and this process is not in that group: refused
  *       (a group heap is always of a group its creator is in).</li>
  * </ol>
- * The heap records no group intent of its own: group read-write, the mode GROUP_ACCESS sets,
- * is taken as "created for the group". Root gets no exemption (see {@link AttachOption}).
+ * The heap records no group intent of its own: group access, which GROUP_ACCESS sets, is taken
+ * as "created for the group"; opening read-write still needs the group's write permission,
+ * which the kernel checks. Root gets no exemption (see {@link AttachOption}).
  */
 final class FileTrust {
     private static final int OTHERS_WRITE = 0002;
     private static final int GROUP_WRITE = 0020;
-    private static final int GROUP_READ_WRITE = 0060;
+    private static final int GROUP_READ = 0040;
     private static final int PERMISSION_BITS = 07777;
     private static final String ATTRIBUTES = "unix:uid,gid,mode,isRegularFile,isDirectory";
 
@@ -69,8 +71,8 @@ final class FileTrust {
             return "every user may write it" + found;
         }
         boolean inGroup = us.isInGroup(gid);
-        if (uid != us.uid() && !((mode & GROUP_READ_WRITE) == GROUP_READ_WRITE && inGroup)) {
-            return "it is owned by another user and is not a group heap (group read-write) of a group this process is in" + found;
+        if (uid != us.uid() && !((mode & GROUP_READ) != 0 && inGroup)) {
+            return "it is owned by another user and not shared with a group this process is in" + found;
         }
         if ((mode & GROUP_WRITE) != 0 && !inGroup) {
             return "its group may write it and this process is not in that group" + found;

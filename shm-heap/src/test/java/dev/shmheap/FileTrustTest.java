@@ -88,7 +88,7 @@ class FileTrustTest {
         Path path = newHeap("foreign");
         Files.setAttribute(path, "unix:uid", OTHER_UID, LinkOption.NOFOLLOW_LINKS);
         String message = assertRefusedEverywhere(path);
-        assertTrue(message.contains("owned by another user"), message);
+        assertTrue(message.contains("owned by another user and not shared with a group this process is in"), message);
         assertTrue(message.contains("owner uid " + OTHER_UID + ", this process uid " + FileTrust.Identity.CURRENT.uid()), message);
         assertTrue(message.contains("mode 0600"), message);
         assertAcceptedWithTrust(path);
@@ -102,6 +102,17 @@ class FileTrustTest {
         try (ShmHeap heap = ShmHeap.open(path)) {
             heap.free(heap.allocate(64));
         }
+        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+            assertTrue(heap.verify().ok());
+        }
+    }
+
+    @Test
+    void shouldLetObserversReadAnotherUsersHeapSharedWithOurGroup() throws IOException {
+        Path path = newHeap("group-read");
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-r-----"));
+        Files.setAttribute(path, "unix:uid", OTHER_UID, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(path, "unix:gid", FileTrust.Identity.CURRENT.gid(), LinkOption.NOFOLLOW_LINKS);
         try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
             assertTrue(heap.verify().ok());
         }

@@ -11,8 +11,8 @@ import java.io.IOException;
  * symbolic link, another user's or writable by others unless {@code --trust-file} is given.
  */
 abstract class HeapCommand extends FileCommand {
-    @Option(names = "--trust-file", description = "Attach even if FILE is a symbolic link, another user's file (other than a group "
-            + "heap of one of your groups) or writable by others; without it such a file is refused. Whoever can write such a file "
+    @Option(names = "--trust-file", description = "Attach even if FILE is a symbolic link, another user's file (unless shared with "
+            + "a group you are in) or writable by others; without it such a file is refused. Whoever can write such a file "
             + "can read and change everything in the heap: use it only for a file you have checked.")
     boolean trustFile;
 
