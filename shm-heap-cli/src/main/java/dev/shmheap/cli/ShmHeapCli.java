@@ -30,8 +30,8 @@ import java.util.logging.Logger;
                 "     kept dead holdings, corrupt",
                 "     metadata, or an unexpected error",
                 "  2  the file cannot be used as a heap (missing, not a heap, other format",
-                "     version, truncated, corrupt header, no permission) or the command",
-                "     line is wrong",
+                "     version, truncated, corrupt header, no permission, someone else's",
+                "     file without --trust-file) or the command line is wrong",
                 "  3  verify --timeout: no consistent look at the heap in time (busy)",
                 "",
                 "Run 'shm-heap COMMAND --help' for a command's options."})
