@@ -30,7 +30,8 @@ import java.util.Set;
  * ({@code .NAME.init-PID-START}) and then published with {@code link(2)}, which fails if the
  * target exists. So an opener never sees a half-initialised heap; of several concurrent
  * creators exactly one link succeeds; and a creator that dies leaves only its temporary
- * file, which a later creator deletes once that creator's process is gone.
+ * file, which a later creator deletes once that creator's process is gone. No step follows a
+ * symbolic link, and an opener checks the file it opened ({@link FileTrust}) before it maps it.
  */
 final class HeapFiles {
     private static final String TEMP_MARK = ".init-";
@@ -126,23 +127,22 @@ final class HeapFiles {
         try (RandomAccessFile file = new RandomAccessFile(handle.descriptorPath().toFile(), "rw")) {
             file.setLength(layout.fileLength());
         }
-        try (FileChannel channel = FileChannel.open(handle.descriptorPath(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            try (MappedMemory memory = MappedMemory.map(channel, layout.fileLength())) {
-                reserve(fd, 0, layout.pageMapOffset(), target, "metadata");
-                if (!layout.sparse()) {
-                    reserve(fd, layout.pageMapOffset(), layout.pageMapLength() + layout.holderMapLength(), target, "page map and holder map");
-                    reserve(fd, layout.dataOffset(), layout.capacity(), target, "data region");
-                }
-                layout.writeImmutableFields(memory, token, System.currentTimeMillis());
-                ExtentReservations reservations = new ExtentReservations(memory, layout, fd);
-                if (!layout.sparse()) {
-                    reservations.markAllReserved();
-                }
-                if (!new BuddyAllocator(memory, layout, new PageMap(memory, layout, reservations)).initialize()) {
-                    throw new IOException("cannot create heap file " + target + ": " + reservations.lastFailure());
-                }
-                memory.putLongVolatile(HeaderDescriptor.MAGIC_OFFSET, HeaderDescriptor.MAGIC);
+        try (FileChannel channel = FileChannel.open(handle.descriptorPath(), StandardOpenOption.READ, StandardOpenOption.WRITE);
+             MappedMemory memory = MappedMemory.map(channel, layout.fileLength())) {
+            reserve(fd, 0, layout.pageMapOffset(), target, "metadata");
+            if (!layout.sparse()) {
+                reserve(fd, layout.pageMapOffset(), layout.pageMapLength() + layout.holderMapLength(), target, "page map and holder map");
+                reserve(fd, layout.dataOffset(), layout.capacity(), target, "data region");
             }
+            layout.writeImmutableFields(memory, token, System.currentTimeMillis());
+            ExtentReservations reservations = new ExtentReservations(memory, layout, fd);
+            if (!layout.sparse()) {
+                reservations.markAllReserved();
+            }
+            if (!new BuddyAllocator(memory, layout, new PageMap(memory, layout, reservations)).initialize()) {
+                throw new IOException("cannot create heap file " + target + ": " + reservations.lastFailure());
+            }
+            memory.putLongVolatile(HeaderDescriptor.MAGIC_OFFSET, HeaderDescriptor.MAGIC);
         }
     }
 

@@ -84,6 +84,13 @@ class FileTrustTest {
     }
 
     @Test
+    void shouldNameTheCallersPathWhenTheDirectoryIsMissing() {
+        Path path = heaps.directory().resolve("missing-dir").resolve("x.heap");
+        java.nio.file.NoSuchFileException e = assertThrows(java.nio.file.NoSuchFileException.class, () -> ShmHeap.create(path, CAPACITY));
+        assertEquals(path.toString(), e.getFile(), "the file asked for, not the temporary");
+    }
+
+    @Test
     void shouldRefuseFileOfAnotherUserEvenToRoot() throws IOException {
         Path path = newHeap("foreign");
         Files.setAttribute(path, "unix:uid", OTHER_UID, LinkOption.NOFOLLOW_LINKS);
