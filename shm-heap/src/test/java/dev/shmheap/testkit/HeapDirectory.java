@@ -31,6 +31,8 @@ public final class HeapDirectory implements AfterEachCallback {
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private Path directory;
+    /** Paths handed out in this directory, so that two calls with one label get two paths. */
+    private long paths;
 
     /** Where tests put heap files: {@code /dev/shm}, or the temporary directory without it. */
     public static Path root() {
@@ -38,9 +40,9 @@ public final class HeapDirectory implements AfterEachCallback {
         return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
     }
 
-    /** A path that does not exist yet, {@code LABEL.heap} in this test's directory. */
-    public Path newPath(String label) {
-        return directory().resolve(label + ".heap");
+    /** A path that does not exist yet, {@code LABEL-N.heap} in this test's directory, new at every call. */
+    public synchronized Path newPath(String label) {
+        return directory().resolve(label + "-" + (++paths) + ".heap");
     }
 
     /** This test's directory, created on first use. */
@@ -83,5 +85,6 @@ public final class HeapDirectory implements AfterEachCallback {
             }
         });
         directory = null;
+        paths = 0;
     }
 }

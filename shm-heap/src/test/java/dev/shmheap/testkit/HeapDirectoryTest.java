@@ -19,6 +19,7 @@ class HeapDirectoryTest {
         assertEquals(HeapDirectory.root(), a.getParent().getParent());
         assertFalse(Files.exists(a));
         assertNotEquals(a, b);
+        assertNotEquals(a, heaps.newPath("a"), "a fresh path at every call, whatever the label");
         heaps.deleteAll();
         assertNotEquals(a.getParent(), heaps.newPath("a").getParent(), "a new directory after deleteAll");
         heaps.deleteAll();
