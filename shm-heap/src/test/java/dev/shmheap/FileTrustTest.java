@@ -91,6 +91,18 @@ class FileTrustTest {
     }
 
     @Test
+    void shouldNotCreateTheTemporaryThroughALinkPlantedUnderItsName() throws IOException {
+        Path target = newPath("planted-target");
+        Path temporary = newPath("planted-temporary");
+        Files.createSymbolicLink(temporary, target);
+        Path asked = newPath("asked");
+        FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+                () -> HeapFileHandle.createNew(temporary, PosixFilePermissions.fromString("rw-------"), asked));
+        assertEquals(asked.toString(), e.getFile(), "named as the file the caller asked for");
+        assertFalse(Files.exists(target), "O_CREAT | O_EXCL | O_NOFOLLOW: nothing is created at the link's target");
+    }
+
+    @Test
     void shouldRefuseFileOfAnotherUserEvenToRoot() throws IOException {
         Path path = newHeap("foreign");
         Files.setAttribute(path, "unix:uid", OTHER_UID, LinkOption.NOFOLLOW_LINKS);
