@@ -1,7 +1,7 @@
 package dev.shmheap;
 
 /**
- * Options of {@link ShmHeap#open}, {@link ShmHeap#openOrCreate} and {@link ShmHeap#openReadOnly},
+ * Options of {@link ShmHeap#open}, {@link ShmHeap#openOrCreate} and {@link HeapObserver#open},
  * in the style of {@link java.nio.file.OpenOption}.
  *
  * <p>Without options, attaching refuses a file that someone else could have planted or could

@@ -14,7 +14,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * open, openOrCreate and openReadOnly refuse a file that someone else could have planted or may
+ * open, openOrCreate and HeapObserver.open refuse a file that someone else could have planted or may
  * change (a symbolic link, another user's file, a file others may write), naming what they
  * found, unless AttachOption.TRUST_ANY_FILE is given; create never follows a link.
  * The tests run as root, as the build does, and check that root is refused too.
@@ -121,7 +121,7 @@ class FileTrustTest {
         try (ShmHeap heap = ShmHeap.open(path)) {
             heap.free(heap.allocate(64));
         }
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             assertTrue(heap.verify().ok());
         }
     }
@@ -132,7 +132,7 @@ class FileTrustTest {
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-r-----"));
         Files.setAttribute(path, "unix:uid", OTHER_UID, LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(path, "unix:gid", FileTrust.Identity.CURRENT.gid(), LinkOption.NOFOLLOW_LINKS);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             assertTrue(heap.verify().ok());
         }
     }
@@ -171,7 +171,7 @@ class FileTrustTest {
         Path path = newPath("fifo");
         assertEquals(0, new ProcessBuilder("mkfifo", path.toString()).start().waitFor());
         java.nio.file.FileSystemException e = assertThrows(java.nio.file.FileSystemException.class,
-                () -> ShmHeap.openReadOnly(path, AttachOption.TRUST_ANY_FILE));
+                () -> HeapObserver.open(path, AttachOption.TRUST_ANY_FILE));
         assertEquals("not a regular file", e.getReason());
     }
 
@@ -186,13 +186,13 @@ class FileTrustTest {
         assertFalse(identity.isInGroup(50), "the real gid is not the effective one");
     }
 
-    /** Refused by open, openOrCreate and openReadOnly alike; returns the message. */
+    /** Refused by open, openOrCreate and HeapObserver.open alike; returns the message. */
     private static String assertRefusedEverywhere(Path path) {
         UntrustedHeapFileException e = assertThrows(UntrustedHeapFileException.class, () -> ShmHeap.open(path));
         assertEquals(path.toString(), e.getFile());
         assertTrue(e.getMessage().startsWith(path + ": refusing to attach: "), e.getMessage());
         assertEquals(e.getMessage(), assertThrows(UntrustedHeapFileException.class, () -> ShmHeap.openOrCreate(path, CAPACITY)).getMessage());
-        assertEquals(e.getMessage(), assertThrows(UntrustedHeapFileException.class, () -> ShmHeap.openReadOnly(path)).getMessage());
+        assertEquals(e.getMessage(), assertThrows(UntrustedHeapFileException.class, () -> HeapObserver.open(path)).getMessage());
         return e.getMessage();
     }
 
@@ -203,7 +203,7 @@ class FileTrustTest {
         try (ShmHeap heap = ShmHeap.openOrCreate(path, CAPACITY, AttachOption.TRUST_ANY_FILE)) {
             assertEquals(CAPACITY, heap.capacity());
         }
-        try (ShmHeap heap = ShmHeap.openReadOnly(path, AttachOption.TRUST_ANY_FILE)) {
+        try (HeapObserver heap = HeapObserver.open(path, AttachOption.TRUST_ANY_FILE)) {
             assertTrue(heap.verify().ok(), heap.verify().toString());
         }
     }

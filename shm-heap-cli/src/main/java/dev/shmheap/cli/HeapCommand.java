@@ -1,6 +1,7 @@
 package dev.shmheap.cli;
 
 import dev.shmheap.AttachOption;
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 import picocli.CommandLine.Option;
 
@@ -28,8 +29,8 @@ abstract class HeapCommand extends FileCommand {
      * Opens the heap to look at it: read permission is enough, nothing is registered and no
      * byte of the file changes ({@code stats}, {@code verify}, {@code map}, {@code top}).
      */
-    ShmHeap openToRead() throws IOException {
-        return ShmHeap.openReadOnly(file, attachOptions());
+    HeapObserver openToRead() throws IOException {
+        return HeapObserver.open(file, attachOptions());
     }
 
     private AttachOption[] attachOptions() {

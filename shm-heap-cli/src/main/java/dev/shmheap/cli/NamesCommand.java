@@ -1,6 +1,6 @@
 package dev.shmheap.cli;
 
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -32,7 +32,7 @@ final class NamesCommand extends HeapCommand {
     public Integer call() throws Exception {
         List<Binding> bindings;
         String path;
-        try (ShmHeap heap = openToRead()) {
+        try (HeapObserver heap = openToRead()) {
             bindings = bindings(heap);
             path = heap.path().toString();
         }
@@ -46,7 +46,7 @@ final class NamesCommand extends HeapCommand {
     }
 
     /** The heap's names in name order, each with its block's offset and usable size. */
-    static List<Binding> bindings(ShmHeap heap) {
+    static List<Binding> bindings(HeapObserver heap) {
         List<Binding> bindings = new ArrayList<>();
         for (Map.Entry<String, Long> e : new TreeMap<>(heap.names()).entrySet()) {
             bindings.add(new Binding(e.getKey(), e.getValue(), sizeOf(heap, e.getValue())));
@@ -54,7 +54,7 @@ final class NamesCommand extends HeapCommand {
         return bindings;
     }
 
-    private static long sizeOf(ShmHeap heap, long offset) {
+    private static long sizeOf(HeapObserver heap, long offset) {
         try {
             return heap.usableSize(offset);
         } catch (IllegalArgumentException unboundAndFreedSinceListed) {

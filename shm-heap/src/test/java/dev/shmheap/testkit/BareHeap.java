@@ -4,7 +4,7 @@ import dev.shmheap.VerifyReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.names.NameDirectory;
@@ -39,7 +39,7 @@ public final class BareHeap implements AutoCloseable {
     public final MappedMemory memory;
     public final PageMap pages;
     public final BuddyAllocator buddy;
-    public final long token = ProcessIdentity.current();
+    public final long token = ProcessTokens.current();
     private final FileChannel channel;
 
     private BareHeap(Path path, HeapLayout layout, FileChannel channel, MappedMemory memory) {
