@@ -2,7 +2,9 @@ package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,9 +25,12 @@ class OwnedSetsTest {
         return HeaderDescriptor.HEADER_LENGTH + (long) ProcessTable.SLOT_LENGTH * slot + ProcessTable.TOKEN;
     }
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldCountARemoteFreeFromAnotherThreadAtOnce() throws Exception {
-        Path path = TestHeaps.newPath("owned-remote");
+        Path path = heaps.newPath("owned-remote");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
             AtomicLong block = new AtomicLong();
             Thread owner = new Thread(() -> block.set(heap.allocate(64)));
@@ -39,14 +44,12 @@ class OwnedSetsTest {
             assertThrows(IllegalArgumentException.class, () -> heap.free(block.get()), "a second remote free is a double free");
             VerifyReport report = heap.verify();
             assertTrue(report.ok(), report.toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldGiveBackTheSetsOfAnEndedThreadOnTrim() throws Exception {
-        Path path = TestHeaps.newPath("owned-ended-thread");
+        Path path = heaps.newPath("owned-ended-thread");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
             Thread worker = new Thread(() -> {
                 List<Long> blocks = new ArrayList<>();
@@ -63,14 +66,12 @@ class OwnedSetsTest {
             assertEquals(heap.capacity(), heap.stats().buddyFreeBytes(), "the ended thread's sets went back and merged");
             VerifyReport report = heap.verify();
             assertTrue(report.ok(), report.toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldAdoptADeadOwnersSetsOnRecover() throws Exception {
-        Path path = TestHeaps.newPath("owned-recover");
+        Path path = heaps.newPath("owned-recover");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY); ShmHeap doomed = ShmHeap.open(path)) {
             long a = doomed.allocate(64);
             long b = doomed.allocate(64);
@@ -89,14 +90,12 @@ class OwnedSetsTest {
             assertEquals(used, heap.stats().usedBytes(), "adoption keeps the dead owner's blocks allocated");
             heap.free(b); // now a locked free into an unowned set
             assertEquals(used - 64, heap.stats().usedBytes());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReleaseTheSetsOfADeadOwnerWhenAProcessOpensTheHeap() throws Exception {
-        Path path = TestHeaps.newPath("owned-dead-owner");
+        Path path = heaps.newPath("owned-dead-owner");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY); ShmHeap doomed = ShmHeap.open(path)) {
             doomed.allocate(64);
             long used = heap.stats().usedBytes();
@@ -116,8 +115,6 @@ class OwnedSetsTest {
                 assertEquals(64, next.reclaimDead().reclaimedBytes());
                 assertEquals(0, TestHeaps.readLong(path, slotToken(1)), "reclaimed: the slot is free again");
             }
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 }
