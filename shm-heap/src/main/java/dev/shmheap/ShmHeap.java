@@ -64,23 +64,27 @@ public final class ShmHeap implements AutoCloseable {
     /**
      * Attaches to an existing heap, created by any process, to allocate and free in it.
      *
-     * @throws NoSuchFileException  if {@code file} does not exist
-     * @throws HeapFormatException  if it is not a heap, is of another format version, is
-     *                              truncated, or its header is corrupt
+     * @throws NoSuchFileException         if {@code file} does not exist
+     * @throws UntrustedHeapFileException if it is a symbolic link, another user's file or
+     *                                     writable by others (see {@link AttachOption})
+     * @throws HeapFormatException         if it is not a heap, is of another format version, is
+     *                                     truncated, or its header is corrupt
      */
-    public static ShmHeap open(Path file) throws IOException {
-        return new ShmHeap(HeapOpening.open(file));
+    public static ShmHeap open(Path file, AttachOption... options) throws IOException {
+        return new ShmHeap(HeapOpening.open(file, options));
     }
 
     /**
      * Opens {@code file} if it exists, else creates it with {@code capacityBytes}. Safe when
      * many processes call it at once: exactly one creates the heap, all get the same heap.
+     * {@link CreateOption}s apply if this call creates the heap, {@link AttachOption}s when it
+     * opens one.
      *
      * @throws IllegalArgumentException naming the file and both capacities when an existing heap
      *                                  has another capacity than {@code capacityBytes} asks for
      *                                  (rounded as {@link #create} rounds it)
      */
-    public static ShmHeap openOrCreate(Path file, long capacityBytes, CreateOption... options) throws IOException {
+    public static ShmHeap openOrCreate(Path file, long capacityBytes, HeapOption... options) throws IOException {
         return new ShmHeap(HeapOpening.openOrCreate(file, capacityBytes, options));
     }
 
