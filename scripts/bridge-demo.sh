@@ -23,8 +23,8 @@ cd "$ROOT"
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 MODE=demo
 if [ "${1:-}" = compare ]; then MODE=compare; shift; fi
-JAR=ipc-demo/target/ipc-demo.jar
-ensure_jar ipc-demo "$JAR"
+JAR="$IPC_DEMO_JAR"
+ensure_ipc_demo_jar
 
 PORT=${BRIDGE_PORT:-$((40000 + $$ % 10000))}
 ENDPOINT="127.0.0.1:$PORT"

@@ -18,9 +18,9 @@ cd "$ROOT"
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 PER_PRODUCER=${1:-100000}
 shift || true
-JAR=ipc-demo/target/ipc-demo.jar
+JAR="$IPC_DEMO_JAR"
 
-ensure_jar ipc-demo "$JAR"
+ensure_ipc_demo_jar
 HEAP="$(heap_dir)/shmheap-demo-$$.heap"
 PIDS=()
 cleanup() {

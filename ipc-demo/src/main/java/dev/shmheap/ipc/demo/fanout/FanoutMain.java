@@ -1,5 +1,11 @@
-package dev.shmheap.ipc.fanout;
+package dev.shmheap.ipc.demo.fanout;
 
+import dev.shmheap.ipc.demo.CommandLine;
+import dev.shmheap.ipc.fanout.FanoutChannel;
+import dev.shmheap.ipc.fanout.FanoutPublisher;
+import dev.shmheap.ipc.fanout.FanoutSubscriber;
+import dev.shmheap.ipc.fanout.FanoutStats;
+import dev.shmheap.ipc.fanout.FanoutHandler;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;

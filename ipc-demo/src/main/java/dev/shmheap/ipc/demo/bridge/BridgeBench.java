@@ -1,4 +1,4 @@
-package dev.shmheap.ipc.bridge;
+package dev.shmheap.ipc.demo.bridge;
 
 import com.sun.jna.Pointer;
 import dev.shmheap.ShmHeap;

@@ -1,4 +1,4 @@
-package dev.shmheap.ipc.fanout;
+package dev.shmheap.ipc.demo.fanout;
 
 import com.sun.jna.Pointer;
 import dev.shmheap.ShmHeap;

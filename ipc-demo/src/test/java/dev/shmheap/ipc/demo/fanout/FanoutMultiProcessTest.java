@@ -1,7 +1,10 @@
-package dev.shmheap.ipc.fanout;
+package dev.shmheap.ipc.demo.fanout;
 
 import dev.shmheap.ipc.Child;
 import dev.shmheap.ipc.TestHeaps;
+import dev.shmheap.ipc.fanout.FanoutChannel;
+import dev.shmheap.ipc.fanout.FanoutPublisher;
+import dev.shmheap.ipc.fanout.FanoutStats;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

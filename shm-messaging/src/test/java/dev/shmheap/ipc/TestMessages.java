@@ -8,19 +8,19 @@ import dev.shmheap.ShmHeap;
  * to about 6 KiB, so both slab classes and buddy blocks are used), every byte derived from
  * (id, sequence) so that the receiver can check all of it.
  */
-final class TestMessages {
+public final class TestMessages {
     private TestMessages() {
     }
 
-    static int length(int id, long seq) {
+    public static int length(int id, long seq) {
         return seq % 2 == 0 ? 16 + (int) ((seq * 7 + id) % 200) : 16 + (int) ((seq * 131 + id * 17) % 6000);
     }
 
-    static byte pattern(int id, long seq, int i) {
+    public static byte pattern(int id, long seq, int i) {
         return (byte) (i * 31 + seq * 7 + id);
     }
 
-    static long allocate(ShmHeap heap, int id, long seq) {
+    public static long allocate(ShmHeap heap, int id, long seq) {
         int length = length(id, seq);
         long block = heap.allocate(length);
         fill(heap, block, id, seq);
@@ -28,7 +28,7 @@ final class TestMessages {
     }
 
     /** Writes message (id, seq) at {@code at}: {@code length(id, seq)} bytes. */
-    static void fill(ShmHeap heap, long at, int id, long seq) {
+    public static void fill(ShmHeap heap, long at, int id, long seq) {
         int length = length(id, seq);
         heap.putLong(at, id);
         heap.putLong(at + 8, seq);
@@ -40,12 +40,12 @@ final class TestMessages {
     }
 
     /** Checks a message read in place, inline or not; returns its (id, sequence) as {@code id << 40 | seq}. */
-    static long check(ShmHeap heap, long offset, long length) {
+    public static long check(ShmHeap heap, long offset, long length) {
         return check(heap, new Message(offset, length));
     }
 
     /** Checks a received message; returns its (id, sequence) as {@code id << 40 | seq}. */
-    static long check(ShmHeap heap, Message message) {
+    public static long check(ShmHeap heap, Message message) {
         long id = heap.getLong(message.offset());
         long seq = heap.getLong(message.offset() + 8);
         if (id < 0 || id > 1000 || seq < 0) {

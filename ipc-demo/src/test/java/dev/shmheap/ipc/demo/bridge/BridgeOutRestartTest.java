@@ -1,5 +1,7 @@
-package dev.shmheap.ipc.bridge;
+package dev.shmheap.ipc.demo.bridge;
 
+import dev.shmheap.ipc.bridge.AeronEndpoint;
+import dev.shmheap.ipc.bridge.BridgeIn;
 import dev.shmheap.JvmFlags;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.Message;

@@ -1,6 +1,7 @@
 package dev.shmheap.ipc.fanout;
 
 import dev.shmheap.ipc.TestHeaps;
+import dev.shmheap.ipc.TestMessages;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,11 +16,11 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 class FanoutChannelTest {
-    private static final int SIZE = 100;
+    private static final int PUBLISHER_ID = 1;
+    private static final long SEQUENCE_MASK = (1L << 40) - 1;
     private Path path;
     private ShmHeap heap;
     private long baseline;
-    private final byte[] scratch = new byte[1024];
 
     @BeforeEach
     void open() throws Exception {
@@ -34,15 +35,20 @@ class FanoutChannelTest {
         Files.deleteIfExists(path);
     }
 
+    /** The message for the publisher's next position: a {@link TestMessages} message whose sequence is that position. */
     private long message(FanoutPublisher publisher) {
-        return FanoutMessage.allocate(heap, publisher.position(), SIZE, scratch);
+        return TestMessages.allocate(heap, PUBLISHER_ID, publisher.position());
+    }
+
+    private static boolean offer(FanoutPublisher publisher, long block) {
+        return publisher.offer(block, TestMessages.length(PUBLISHER_ID, publisher.position()));
     }
 
     /** Reads everything ready and checks each message; returns the positions read. */
     private List<Long> drain(FanoutSubscriber subscriber) {
         List<Long> positions = new ArrayList<>();
         while (subscriber.poll((position, offset, length) -> {
-            assertNull(FanoutMessage.check(heap, offset, length, position));
+            assertEquals(position, TestMessages.check(heap, offset, length) & SEQUENCE_MASK, "sequence = position");
             positions.add(position);
         }, 7) > 0) {
             // poll in small batches to exercise the release per batch
@@ -65,7 +71,7 @@ class FanoutChannelTest {
         List<Long> seenB = new ArrayList<>();
         try (FanoutPublisher publisher = channel.newPublisher()) {
             for (int i = 0; i < 1000; i++) {
-                assertTrue(publisher.offer(message(publisher), SIZE), "offer " + i);
+                assertTrue(offer(publisher, message(publisher)), "offer " + i);
                 if (i % 5 == 4) {
                     seenA.addAll(drain(a));
                 }
@@ -96,14 +102,14 @@ class FanoutChannelTest {
         FanoutSubscriber slow = channel.newSubscriber();
         try (FanoutPublisher publisher = channel.newPublisher()) {
             for (int i = 0; i < 8; i++) {
-                assertTrue(publisher.offer(message(publisher), SIZE));
+                assertTrue(offer(publisher, message(publisher)));
                 drain(fast);
             }
             long refused = message(publisher);
-            assertFalse(publisher.offer(refused, SIZE), "the ninth message is refused: slow is 8 behind");
+            assertFalse(offer(publisher, refused), "the ninth message is refused: slow is 8 behind");
             assertEquals(8, slow.lag());
             assertEquals(1, slow.poll((p, o, l) -> { }, 1));
-            assertTrue(publisher.offer(refused, SIZE), "one slot freed by the slow subscriber");
+            assertTrue(offer(publisher, refused), "one slot freed by the slow subscriber");
         }
         drain(fast);
         drain(slow);
@@ -119,12 +125,12 @@ class FanoutChannelTest {
         FanoutSubscriber late;
         try (FanoutPublisher publisher = channel.newPublisher()) {
             for (int i = 0; i < 10; i++) {
-                assertTrue(publisher.offer(message(publisher), SIZE));
+                assertTrue(offer(publisher, message(publisher)));
             }
             late = channel.newSubscriber();
             assertEquals(10, late.position());
             for (int i = 0; i < 5; i++) {
-                assertTrue(publisher.offer(message(publisher), SIZE));
+                assertTrue(offer(publisher, message(publisher)));
             }
         }
         assertEquals(List.of(10L, 11L, 12L, 13L, 14L), drain(late));
@@ -141,7 +147,7 @@ class FanoutChannelTest {
         FanoutSubscriber leaves = channel.newSubscriber();
         try (FanoutPublisher publisher = channel.newPublisher()) {
             for (int i = 0; i < 10; i++) {
-                assertTrue(publisher.offer(message(publisher), SIZE));
+                assertTrue(offer(publisher, message(publisher)));
             }
             drain(stays);
             assertEquals(0, channel.stats().reclaimed(), "the other subscriber still holds all ten");
@@ -159,7 +165,7 @@ class FanoutChannelTest {
         FanoutChannel channel = FanoutChannel.create(heap, "fan", 4);
         try (FanoutPublisher publisher = channel.newPublisher()) {
             for (int i = 0; i < 100; i++) {
-                assertTrue(publisher.offer(message(publisher), SIZE), "offer " + i);
+                assertTrue(offer(publisher, message(publisher)), "offer " + i);
             }
             assertTrue(channel.stats().tail() - channel.stats().reclaimed() <= 4);
         }

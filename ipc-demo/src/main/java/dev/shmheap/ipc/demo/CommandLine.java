@@ -1,4 +1,4 @@
-package dev.shmheap.ipc.fanout;
+package dev.shmheap.ipc.demo;
 
 import java.util.HashMap;
 import java.util.Map;

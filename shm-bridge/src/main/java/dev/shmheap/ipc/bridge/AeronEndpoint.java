@@ -24,7 +24,7 @@ import java.nio.file.Path;
  * would throttle it. A production setup runs a dedicated driver ({@code --aeron-dir}) tuned for
  * its host.
  */
-final class AeronEndpoint implements AutoCloseable {
+public final class AeronEndpoint implements AutoCloseable {
     /** Idle strategy bounds of the embedded driver: max spins, max yields, min and max park. */
     private static final long MAX_SPINS = 100;
     private static final long MAX_YIELDS = 10;
@@ -32,7 +32,7 @@ final class AeronEndpoint implements AutoCloseable {
     private static final long MAX_PARK_NANOS = 1_000_000;
 
     /** Name prefix of embedded drivers' directories: PREFIX + label + "-" + pid + "-" + nanoTime. */
-    static final String PREFIX = "shmheap-aeron-";
+    public static final String PREFIX = "shmheap-aeron-";
 
     private final MediaDriver driver;
     private final Aeron aeron;
@@ -53,7 +53,7 @@ final class AeronEndpoint implements AutoCloseable {
      *                         side: NOT_CONNECTED from then on) and an image's liveness timeout
      *                         (receiver side: the image closes); 0 keeps Aeron's defaults (5 s, 10 s)
      */
-    static AeronEndpoint open(String externalDirectory, String label, long peerTimeoutNanos) {
+    public static AeronEndpoint open(String externalDirectory, String label, long peerTimeoutNanos) {
         if (peerTimeoutNanos < 0) {
             throw new IllegalArgumentException("peerTimeoutNanos=" + peerTimeoutNanos + " must not be negative");
         }
@@ -85,7 +85,7 @@ final class AeronEndpoint implements AutoCloseable {
     }
 
     /** A unique directory for an embedded driver: under /dev/shm if writable, else java.io.tmpdir. */
-    static Path newDirectory(String label) {
+    public static Path newDirectory(String label) {
         return parentDirectory().resolve(PREFIX + label + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
     }
 
@@ -100,7 +100,7 @@ final class AeronEndpoint implements AutoCloseable {
      * driver's log buffers (tens of MiB in /dev/shm). A directory whose pid runs again (reused)
      * is kept: better a stale directory than one deleted under a live driver.
      */
-    static void removeAbandonedDirectories() {
+    public static void removeAbandonedDirectories() {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(parentDirectory(), PREFIX + "*")) {
             for (Path entry : entries) {
                 String[] parts = entry.getFileName().toString().substring(PREFIX.length()).split("-");
@@ -121,15 +121,15 @@ final class AeronEndpoint implements AutoCloseable {
         }
     }
 
-    Aeron aeron() {
+    public Aeron aeron() {
         return aeron;
     }
 
-    String directory() {
+    public String directory() {
         return directory;
     }
 
-    boolean embedded() {
+    public boolean embedded() {
         return driver != null;
     }
 
@@ -140,7 +140,7 @@ final class AeronEndpoint implements AutoCloseable {
     }
 
     /** The UDP channel URI for {@code host:port}, with {@code extra} URI parameters ("" for none, else "|name=value..."). */
-    static String udpChannel(String endpoint, String extra) {
+    public static String udpChannel(String endpoint, String extra) {
         int colon = endpoint.lastIndexOf(':');
         if (colon <= 0 || colon == endpoint.length() - 1) {
             throw new IllegalArgumentException("endpoint=" + endpoint + " must be host:port, e.g. 127.0.0.1:40456");

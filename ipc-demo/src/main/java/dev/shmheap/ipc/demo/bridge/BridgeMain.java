@@ -1,10 +1,13 @@
-package dev.shmheap.ipc.bridge;
+package dev.shmheap.ipc.demo.bridge;
 
+import dev.shmheap.ipc.bridge.AeronEndpoint;
+import dev.shmheap.ipc.bridge.BridgeIn;
+import dev.shmheap.ipc.bridge.BridgeOut;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmReceiver;
 import dev.shmheap.ipc.ShmSender;
-import dev.shmheap.ipc.fanout.CommandLine;
+import dev.shmheap.ipc.demo.CommandLine;
 import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
 
