@@ -56,14 +56,46 @@ final class ChannelMemory {
         return address + offset;
     }
 
-    /** Plain read at a process-local address the caller has checked. */
+    // Plain reads and writes (native byte order) at process-local addresses the caller has checked.
+
     static long getLongAt(long address) {
         return UNSAFE.getLong(address);
     }
 
-    /** Plain write at a process-local address the caller has checked. */
     static void putLongAt(long address, long value) {
         UNSAFE.putLong(address, value);
+    }
+
+    static int getIntAt(long address) {
+        return UNSAFE.getInt(address);
+    }
+
+    static void putIntAt(long address, int value) {
+        UNSAFE.putInt(address, value);
+    }
+
+    static short getShortAt(long address) {
+        return UNSAFE.getShort(address);
+    }
+
+    static void putShortAt(long address, short value) {
+        UNSAFE.putShort(address, value);
+    }
+
+    static double getDoubleAt(long address) {
+        return UNSAFE.getDouble(address);
+    }
+
+    static void putDoubleAt(long address, double value) {
+        UNSAFE.putDouble(address, value);
+    }
+
+    static byte getByteAt(long address) {
+        return UNSAFE.getByte(address);
+    }
+
+    static void putByteAt(long address, byte value) {
+        UNSAFE.putByte(address, value);
     }
 
     /** Copies {@code count} bytes of {@code src} to a process-local address the caller has checked. */

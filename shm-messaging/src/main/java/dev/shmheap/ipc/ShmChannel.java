@@ -152,6 +152,51 @@ public final class ShmChannel {
     }
 
     /**
+     * Attaches to the channel bound to {@code name} if there is one, else creates it with
+     * {@code capacity} slots of {@link ChannelDescriptor#DEFAULT_SLOT_LENGTH} bytes.
+     *
+     * @see #openOrCreate(ShmHeap, String, int, int)
+     */
+    public static ShmChannel openOrCreate(ShmHeap heap, String name, int capacity) {
+        return openOrCreate(heap, name, capacity, DEFAULT_SLOT_LENGTH);
+    }
+
+    /**
+     * Attaches to the channel bound to {@code name} if there is one, else creates it: a program
+     * rerun after one that did not {@link #destroy} its channel (it was killed, or it leaves the
+     * channel for the next run) gets the same channel back, with every message still in it and
+     * the dead run's producer entries and consumer word taken over by whoever attaches next.
+     * Two processes racing here get one channel: the one whose bind loses attaches to the other's.
+     *
+     * @throws IllegalArgumentException as {@link #create(ShmHeap, String, int, int)}
+     * @throws IllegalStateException    if the channel bound to {@code name} has another capacity or
+     *                                  slot length (both named), or is not a channel of this format
+     * @throws dev.shmheap.HeapFullException if the channel must be created and the heap has no room
+     */
+    public static ShmChannel openOrCreate(ShmHeap heap, String name, int capacity, int slotLength) {
+        blockLength(capacity, slotLength); // bad arguments fail the same way whether the name is bound or not
+        for (;;) {
+            OptionalLong bound = heap.lookup(name);
+            if (bound.isPresent()) {
+                ShmChannel channel = validate(heap, name, bound.getAsLong());
+                if (channel.capacity != capacity || channel.slotLength != slotLength) {
+                    throw new IllegalStateException("channel '" + name + "' in heap " + heap.path() + " exists with capacity="
+                            + channel.capacity + ", slotLength=" + channel.slotLength + "; asked for capacity=" + capacity
+                            + ", slotLength=" + slotLength);
+                }
+                return channel;
+            }
+            try {
+                return create(heap, name, capacity, slotLength);
+            } catch (IllegalStateException e) {
+                if (heap.lookup(name).isEmpty()) {
+                    throw e; // not the lost race: the bind failed for another reason
+                }
+            }
+        }
+    }
+
+    /**
      * Attaches to the channel bound to {@code name}, waiting up to {@code wait} for another
      * process to create it.
      *

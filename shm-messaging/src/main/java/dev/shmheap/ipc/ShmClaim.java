@@ -95,6 +95,46 @@ public final class ShmClaim {
         return ChannelMemory.getLongAt(checkedAddress(index, Long.BYTES));
     }
 
+    /** Writes an int (native byte order) at byte {@code index}; checked as {@link #putLong}. */
+    public void putInt(long index, int value) {
+        ChannelMemory.putIntAt(checkedAddress(index, Integer.BYTES), value);
+    }
+
+    /** Reads the int (native byte order) at byte {@code index}; checked as {@link #getLong}. */
+    public int getInt(long index) {
+        return ChannelMemory.getIntAt(checkedAddress(index, Integer.BYTES));
+    }
+
+    /** Writes a short (native byte order) at byte {@code index}; checked as {@link #putLong}. */
+    public void putShort(long index, short value) {
+        ChannelMemory.putShortAt(checkedAddress(index, Short.BYTES), value);
+    }
+
+    /** Reads the short (native byte order) at byte {@code index}; checked as {@link #getLong}. */
+    public short getShort(long index) {
+        return ChannelMemory.getShortAt(checkedAddress(index, Short.BYTES));
+    }
+
+    /** Writes a double (its IEEE 754 bits, native byte order) at byte {@code index}; checked as {@link #putLong}. */
+    public void putDouble(long index, double value) {
+        ChannelMemory.putDoubleAt(checkedAddress(index, Double.BYTES), value);
+    }
+
+    /** Reads the double at byte {@code index}; checked as {@link #getLong}. */
+    public double getDouble(long index) {
+        return ChannelMemory.getDoubleAt(checkedAddress(index, Double.BYTES));
+    }
+
+    /** Writes one byte at byte {@code index}; checked as {@link #putLong}. */
+    public void putByte(long index, byte value) {
+        ChannelMemory.putByteAt(checkedAddress(index, Byte.BYTES), value);
+    }
+
+    /** Reads the byte at {@code index}; checked as {@link #getLong}. */
+    public byte getByte(long index) {
+        return ChannelMemory.getByteAt(checkedAddress(index, Byte.BYTES));
+    }
+
     /**
      * Copies {@code count} bytes of {@code src} from {@code srcIndex} to byte {@code index} of the
      * claimed region.

@@ -176,6 +176,26 @@ public final class ShmReceiver implements MessageReceiver {
         return ChannelMemory.getLongAt(messageAddress(index, Long.BYTES));
     }
 
+    /** Reads the int (native byte order) at byte {@code index} of the message being read; checked as {@link #getLong}. */
+    public int getInt(long index) {
+        return ChannelMemory.getIntAt(messageAddress(index, Integer.BYTES));
+    }
+
+    /** Reads the short (native byte order) at byte {@code index} of the message being read; checked as {@link #getLong}. */
+    public short getShort(long index) {
+        return ChannelMemory.getShortAt(messageAddress(index, Short.BYTES));
+    }
+
+    /** Reads the double (native byte order) at byte {@code index} of the message being read; checked as {@link #getLong}. */
+    public double getDouble(long index) {
+        return ChannelMemory.getDoubleAt(messageAddress(index, Double.BYTES));
+    }
+
+    /** Reads the byte at {@code index} of the message being read; checked as {@link #getLong}. */
+    public byte getByte(long index) {
+        return ChannelMemory.getByteAt(messageAddress(index, Byte.BYTES));
+    }
+
     /**
      * Copies {@code count} bytes from byte {@code index} of the message being read (see
      * {@link #getLong(long)}) into {@code dst} from {@code dstIndex}.

@@ -111,7 +111,7 @@ public final class ChildMain {
         }
     }
 
-    private static void claimAndCommit(ShmHeap heap, ShmSender sender, ShmClaim claim, int id, long seq) {
+    static void claimAndCommit(ShmHeap heap, ShmSender sender, ShmClaim claim, int id, long seq) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!sender.tryClaim(TestMessages.length(id, seq), claim)) {
             if (System.nanoTime() - deadline > 0) {
