@@ -41,9 +41,13 @@ public final class Throughput {
                     Duration.ofSeconds(60), () -> {
                 for (int id = 1; id <= producers; id++) {
                     try {
-                        children.add(ChildJvm.start(Producer.class, List.of("-Xmx256m"), List.of("--heap", path.toString(), "--capacity",
+                        List<String> producerArgs = new ArrayList<>(List.of("--heap", path.toString(), "--capacity",
                                 Long.toString(capacity), "--channel", "throughput", "--id", Integer.toString(id), "--count",
-                                Long.toString(count), "--min-size", Integer.toString(size), "--max-size", Integer.toString(size))));
+                                Long.toString(count), "--min-size", Integer.toString(size), "--max-size", Integer.toString(size)));
+                        if (producers == 1) {
+                            producerArgs.add("--exclusive"); // a single producer claims without a CAS, as the benchmark's does
+                        }
+                        children.add(ChildJvm.start(Producer.class, List.of("-Xmx256m"), producerArgs));
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
