@@ -1,14 +1,12 @@
 package dev.shmheap.ipc;
 
 import dev.shmheap.ShmHeap;
-import dev.shmheap.Backoff;
 import dev.shmheap.ProcessIdentity;
+import dev.shmheap.ipc.internal.ChannelBlock;
 
 import java.nio.ByteOrder;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalLong;
 
 import static dev.shmheap.ipc.ChannelDescriptor.*;
 
@@ -50,7 +48,7 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  *       that read may pass the commit: the producer can read "awake" while the consumer's
  *       re-check does not yet see the commit. Such a commit is in the producer's store buffer,
  *       which drains within microseconds (a descheduled CPU has drained it). So the first sleep
- *       after each announcement lasts at most {@link ShmReceiver#FIRST_SLEEP_NANOS}; the
+ *       after each announcement lasts at most {@link ConsumerSleep#FIRST_SLEEP_NANOS}; the
  *       re-check after it sees every commit whose wake-up could have been missed, and every
  *       later commit finds the waiting word set. A missed wake-up costs at most that much
  *       latency, never a message.</li>
@@ -80,10 +78,8 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
 public final class ShmChannel {
     /** How long a slot may stay claimed at head before the consumer asks whether its producer is alive. */
     static final long LIVENESS_CHECK_NANOS = 1_000_000;
-    /** Longest pause of {@link #attach} waiting for a creator: a channel appears within 20 ms of its bind. */
-    private static final long ATTACH_MAX_PARK_NANOS = 20_000_000;
-    /** How often {@link #destroy} asks whether the attached processes have gone. */
-    private static final long DESTROY_POLL_NANOS = 1_000_000;
+    /** Create, attach, header checks and destroy: shared with the fan-out channel. */
+    private static final ChannelBlock BLOCK = new ChannelBlock("channel", MAGIC_OFFSET, MAGIC, SLOTS_OFFSET);
 
     private final ShmHeap heap;
     private final String name;
@@ -127,27 +123,17 @@ public final class ShmChannel {
      * @throws dev.shmheap.HeapFullException if the heap has no room for the block
      */
     public static ShmChannel create(ShmHeap heap, String name, int capacity, int slotLength) {
-        long length = blockLength(capacity, slotLength);
-        long base = heap.allocate(length, REGION_LENGTH);
-        try {
-            for (long i = 0; i < SLOTS_OFFSET; i += Long.BYTES) {
-                heap.putLong(base + i, 0);
-            }
-            heap.putLong(base + CAPACITY_OFFSET, capacity);
-            heap.putLong(base + PRODUCER_TABLE_SIZE_OFFSET, PRODUCER_TABLE_SIZE);
-            heap.putLong(base + CREATOR_OFFSET, ProcessIdentity.current());
-            heap.putLong(base + SLOT_LENGTH_FIELD_OFFSET, slotLength);
+        long base = BLOCK.create(heap, name, blockLength(capacity, slotLength), REGION_LENGTH, at -> {
+            heap.putLong(at + CAPACITY_OFFSET, capacity);
+            heap.putLong(at + PRODUCER_TABLE_SIZE_OFFSET, PRODUCER_TABLE_SIZE);
+            heap.putLong(at + CREATOR_OFFSET, ProcessIdentity.current());
+            heap.putLong(at + SLOT_LENGTH_FIELD_OFFSET, slotLength);
             for (long pos = 0; pos < capacity; pos++) {
-                long slot = base + slotOffset(pos, capacity, slotLength);
+                long slot = at + slotOffset(pos, capacity, slotLength);
                 heap.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
                 heap.putLong(slot + SLOT_SEQUENCE_OFFSET, pos);
             }
-            heap.putLongRelease(base + MAGIC_OFFSET, MAGIC);
-            heap.bind(name, base);
-        } catch (RuntimeException e) {
-            heap.free(base);
-            throw e;
-        }
+        });
         return new ShmChannel(heap, name, base, capacity, slotLength);
     }
 
@@ -175,25 +161,15 @@ public final class ShmChannel {
      */
     public static ShmChannel openOrCreate(ShmHeap heap, String name, int capacity, int slotLength) {
         blockLength(capacity, slotLength); // bad arguments fail the same way whether the name is bound or not
-        for (;;) {
-            OptionalLong bound = heap.lookup(name);
-            if (bound.isPresent()) {
-                ShmChannel channel = validate(heap, name, bound.getAsLong());
-                if (channel.capacity != capacity || channel.slotLength != slotLength) {
-                    throw new IllegalStateException("channel '" + name + "' in heap " + heap.path() + " exists with capacity="
-                            + channel.capacity + ", slotLength=" + channel.slotLength + "; asked for capacity=" + capacity
-                            + ", slotLength=" + slotLength);
-                }
-                return channel;
+        return BLOCK.openOrCreate(heap, name, base -> {
+            ShmChannel channel = validate(heap, name, base);
+            if (channel.capacity != capacity || channel.slotLength != slotLength) {
+                throw new IllegalStateException("channel '" + name + "' in heap " + heap.path() + " exists with capacity="
+                        + channel.capacity + ", slotLength=" + channel.slotLength + "; asked for capacity=" + capacity
+                        + ", slotLength=" + slotLength);
             }
-            try {
-                return create(heap, name, capacity, slotLength);
-            } catch (IllegalStateException e) {
-                if (heap.lookup(name).isEmpty()) {
-                    throw e; // not the lost race: the bind failed for another reason
-                }
-            }
-        }
+            return channel;
+        }, () -> create(heap, name, capacity, slotLength));
     }
 
     /**
@@ -204,32 +180,11 @@ public final class ShmChannel {
      *                               name is not a channel of this format
      */
     public static ShmChannel attach(ShmHeap heap, String name, Duration wait) throws InterruptedException {
-        Backoff backoff = Backoff.of(wait.toNanos(), 0, 0, ATTACH_MAX_PARK_NANOS);
-        for (;;) {
-            OptionalLong bound = heap.lookup(name);
-            if (bound.isPresent()) {
-                return validate(heap, name, bound.getAsLong());
-            }
-            if (Thread.interrupted()) {
-                throw new InterruptedException("waiting for channel '" + name + "'");
-            }
-            if (!backoff.idle()) {
-                throw new IllegalStateException("no channel named '" + name + "' appeared in heap " + heap.path() + " within " + wait);
-            }
-        }
+        return validate(heap, name, BLOCK.awaitBound(heap, name, wait));
     }
 
     private static ShmChannel validate(ShmHeap heap, String name, long base) {
-        long usable = heap.usableSize(base);
-        if (usable < SLOTS_OFFSET) {
-            throw new IllegalStateException("'" + name + "' names a block of " + usable + " bytes at offset " + base
-                    + ": too small for a channel (at least " + SLOTS_OFFSET + ")");
-        }
-        long magic = heap.getLongVolatile(base + MAGIC_OFFSET);
-        if (magic != MAGIC) {
-            throw new IllegalStateException("'" + name + "' at offset " + base + " is not a channel of this version: magic=0x"
-                    + Long.toHexString(magic) + ", expected 0x" + Long.toHexString(MAGIC));
-        }
+        long usable = BLOCK.checkHeader(heap, name, base);
         long capacity = heap.getLong(base + CAPACITY_OFFSET);
         long tableSize = heap.getLong(base + PRODUCER_TABLE_SIZE_OFFSET);
         long slotLength = heap.getLong(base + SLOT_LENGTH_FIELD_OFFSET);
@@ -254,29 +209,8 @@ public final class ShmChannel {
      * @throws IllegalStateException if a live producer or consumer is still attached after the wait
      */
     public long destroy(Duration waitForProducers) throws InterruptedException {
-        Backoff backoff = Backoff.of(waitForProducers.toNanos(), 0, 0, DESTROY_POLL_NANOS);
-        for (;;) {
-            List<Long> live = liveProducers();
-            long consumer = heap.getLongVolatile(base + CONSUMER_OFFSET);
-            boolean consumerAlive = consumer != 0 && ProcessIdentity.isAlive(consumer);
-            if (live.isEmpty() && !consumerAlive) {
-                break;
-            }
-            if (backoff.expired()) {
-                StringBuilder who = new StringBuilder();
-                for (long token : live) {
-                    who.append(" producer ").append(ProcessIdentity.describe(token)).append(';');
-                }
-                if (consumerAlive) {
-                    who.append(" consumer ").append(ProcessIdentity.describe(consumer)).append(';');
-                }
-                throw new IllegalStateException("cannot destroy channel '" + name + "': still attached:" + who);
-            }
-            if (Thread.interrupted()) {
-                throw new InterruptedException("destroying channel '" + name + "'");
-            }
-            backoff.idle();
-        }
+        BLOCK.awaitDetached(name, waitForProducers, () -> ChannelBlock.describeLive("producer", liveProducers(), "consumer",
+                heap.getLongVolatile(base + CONSUMER_OFFSET)));
         long freed = 0;
         long head = heap.getLongVolatile(base + HEAD_OFFSET);
         for (long pos = head; pos < head + capacity; pos++) {
@@ -291,9 +225,7 @@ public final class ShmChannel {
                 }
             }
         }
-        heap.unbind(name);
-        heap.putLongRelease(base + MAGIC_OFFSET, 0);
-        heap.free(base);
+        BLOCK.release(heap, name, base);
         return freed;
     }
 
@@ -399,14 +331,7 @@ public final class ShmChannel {
     }
 
     List<Long> liveProducers() {
-        List<Long> live = new ArrayList<>();
-        for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
-            long owner = heap.getLongVolatile(base + producerEntryOffset(index));
-            if (owner != 0 && ProcessIdentity.isAlive(owner)) {
-                live.add(owner);
-            }
-        }
-        return live;
+        return ChannelBlock.liveTokens(heap, base + producerEntryOffset(0), PRODUCER_TABLE_SIZE, PRODUCER_ENTRY_LENGTH);
     }
 
     /** Counters and positions, read without locks. */

@@ -1,14 +1,11 @@
 package dev.shmheap.ipc;
 
-import com.sun.jna.Memory;
-import com.sun.jna.Pointer;
 import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 import static dev.shmheap.ipc.ChannelDescriptor.*;
 
@@ -23,22 +20,9 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  * inline message is copied into a block allocated for it.
  *
  * <p>The timed forms spin, then yield, then sleep in FUTEX_WAIT on the channel's waiting word
- * until a producer commits (see {@link ShmChannel} for the handshake). Sleeps are capped at
- * {@link #MAX_SLEEP_NANOS}, and at {@link ShmChannel#LIVENESS_CHECK_NANOS} while the slot at
- * head is claimed, so that a producer that died holding it is noticed.
+ * until a producer commits (see {@link ShmChannel} for the handshake and {@link ConsumerSleep}).
  */
 public final class ShmReceiver implements MessageReceiver {
-    static final long MAX_SLEEP_NANOS = 100_000_000;
-    /**
-     * Longest first sleep after the consumer announced it sleeps: a bound on how long a
-     * producer's commit can sit in its store buffer, invisible to the consumer's re-check, after
-     * the producer read the waiting word as "awake" (store buffers drain in well under a
-     * microsecond unless the line is contended; 50 us leaves a wide margin). See {@link ShmChannel}, "Sleep".
-     */
-    static final long FIRST_SLEEP_NANOS = 50_000;
-    private static final int SPINS = 2_000;
-    private static final int YIELDS = 50;
-    private static final long FALLBACK_PARK_NANOS = 50_000;
     /** Messages {@link #poll()} and {@link #poll(long, TimeUnit)} take per call. */
     private static final int ONE = 1;
     /** {@link #messageLength} outside {@link MessageReader#onMessage}. */
@@ -58,28 +42,25 @@ public final class ShmReceiver implements MessageReceiver {
     private final int capacity;
     private final int inlineCapacity;
     private final int slotLength;
-    private final long waitingOffset;
-    private final Memory timespec = new Memory(16);
+    private final ConsumerSleep sleep;
     private final byte[] copyBuffer;
     private final Taker taker = new Taker();
+    private final InPlace inPlace = new InPlace();
+    private final HandOver handOver = new HandOver();
     /** Offset blocks of the current batch, freed once head is stored. */
     private long[] toFree = new long[16];
     private int toFreeCount;
     private long head;
+    /** The position {@link #receive} looks at next, within a batch (head is stored at its end). */
+    private long cursor;
     private long inlineCount;
     private long offsetCount;
-    /** Whether this receiver has set the waiting word and not cleared it since. */
-    private boolean announced;
-    /** Futex sleeps since the waiting word was last set. */
-    private int sleepsSinceAnnounce;
     /** Process-local address of the message being handed to a reader, and its length (-1: none). */
     private long messageAddress;
     private long messageLength = NO_MESSAGE;
     private long stuckPosition = -1;
     /** Empty polls of {@link #stuckPosition}. */
     private int stuckPolls;
-    /** True while the timed forms sleep between polls: then every poll reads the clock. */
-    private boolean sleeping;
     /** Whether {@link #nextLivenessCheck} has been set for {@link #stuckPosition}. */
     private boolean livenessTimerStarted;
     private long nextLivenessCheck;
@@ -94,7 +75,7 @@ public final class ShmReceiver implements MessageReceiver {
         this.capacity = channel.capacity();
         this.inlineCapacity = channel.inlineCapacity();
         this.slotLength = channel.slotLength();
-        this.waitingOffset = channel.base() + WAITING_OFFSET;
+        this.sleep = new ConsumerSleep(channel);
         this.copyBuffer = new byte[inlineCapacity];
         this.head = head;
         this.inlineCount = heap.getLongVolatile(channel.base() + INLINE_COUNT_OFFSET);
@@ -117,50 +98,11 @@ public final class ShmReceiver implements MessageReceiver {
      *                               is consumed first, so the next read goes on)
      */
     public int read(MessageReader reader, int limit) {
-        ensureOpen();
         if (limit < 1) {
             throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
         }
-        memory.ensureMapped();
-        long h = head;
-        int handed = 0;
-        try {
-            while (handed < limit) {
-                long slot = slotOffset(h, capacity, slotLength);
-                long sequence = memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
-                if (sequence == h + capacity) {
-                    long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
-                    int kind = kind(header);
-                    long length = length(header);
-                    long position = h++;
-                    if (kind == INLINE) {
-                        checkInline(position, kind, length);
-                        handed++;
-                        inlineCount++;
-                        messageAddress = memory.address(slot + SLOT_PAYLOAD_OFFSET);
-                        messageLength = length;
-                        reader.onMessage(base + slot + SLOT_PAYLOAD_OFFSET, length, true);
-                    } else if (kind == OFFSET) {
-                        long offset = checkedCheaply(position, memory.getLong(slot + SLOT_MESSAGE_OFFSET), length);
-                        handed++;
-                        offsetCount++;
-                        messageAddress = heap.address(offset);
-                        messageLength = length;
-                        if (!reader.onMessage(offset, length, false)) {
-                            freeLater(offset);
-                        }
-                    } else if (kind != PADDING) {
-                        throw badHeader(position, header);
-                    }
-                } else if (!skipDeadClaim(h, slot, sequence)) {
-                    break;
-                }
-            }
-        } finally {
-            messageLength = NO_MESSAGE;
-            endBatch(h);
-        }
-        return handed;
+        inPlace.reader = reader;
+        return receive(inPlace, limit);
     }
 
     /**
@@ -228,18 +170,11 @@ public final class ShmReceiver implements MessageReceiver {
      * @throws InterruptedException if the thread is interrupted while waiting
      */
     public int read(MessageReader reader, int limit, long timeout, TimeUnit unit) throws InterruptedException {
-        Backoff backoff = Backoff.of(unit.toNanos(timeout), SPINS, YIELDS, MAX_SLEEP_NANOS);
-        try {
-            while (true) {
-                int handed = read(reader, limit);
-                if (handed > 0 || backoff.expired()) {
-                    return handed;
-                }
-                idle(backoff);
-            }
-        } finally {
-            wakeUp();
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
         }
+        inPlace.reader = reader;
+        return receiveWaiting(inPlace, limit, unit.toNanos(timeout));
     }
 
     /**
@@ -254,9 +189,8 @@ public final class ShmReceiver implements MessageReceiver {
      */
     @Override
     public Optional<Message> poll() {
-        taker.checkLive = true;
         taker.taken = null;
-        take(taker, ONE);
+        take(taker, true, ONE);
         return Optional.ofNullable(taker.taken);
     }
 
@@ -274,140 +208,157 @@ public final class ShmReceiver implements MessageReceiver {
         if (limit < 1) {
             throw new IllegalArgumentException("limit=" + limit + " must be at least 1");
         }
-        return take(handler, limit);
+        return take(handler, false, limit);
     }
 
     /** The ownership-transferring batch behind {@link #poll()} and {@link #poll(MessageHandler, int)}. */
-    private int take(MessageHandler handler, int limit) {
+    private int take(MessageHandler handler, boolean checkLive, int limit) {
+        handOver.handler = handler;
+        handOver.checkLive = checkLive;
+        return receive(handOver, limit);
+    }
+
+    /**
+     * The one receive loop of {@link #read} and {@link #take}: from head, while the slot's
+     * sequence says committed and fewer than {@code limit} messages were handed, consumes the
+     * position (a message whose check throws is consumed first, so the next call goes on),
+     * passes padding, and hands inline and offset messages to {@code delivery}; one that
+     * {@code delivery} cannot take now stays at head and ends the batch. At a claimed position
+     * it asks whether the claimant died ({@link #skipDeadClaim}). The batch ends with one store
+     * of head ({@link #endBatch}), also when the delivery throws.
+     */
+    private int receive(Delivery delivery, int limit) {
         ensureOpen();
-        boolean checkLive = handler == taker && taker.checkLive;
         memory.ensureMapped();
-        long h = head;
+        cursor = head;
         int handed = 0;
         try {
             while (handed < limit) {
-                long slot = slotOffset(h, capacity, slotLength);
+                long slot = slotOffset(cursor, capacity, slotLength);
                 long sequence = memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET);
-                if (sequence == h + capacity) {
-                    long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
-                    int kind = kind(header);
-                    long length = length(header);
-                    if (kind == INLINE) {
-                        checkInline(h, kind, length);
-                        long block = heap.tryAllocate(length, ShmHeap.DEFAULT_ALIGNMENT);
-                        if (block == ShmHeap.NO_SPACE) {
-                            break;
-                        }
-                        memory.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
-                        heap.putBytes(block, copyBuffer, 0, (int) length);
-                        h++;
-                        handed++;
-                        inlineCount++;
-                        handler.onMessage(block, length);
-                    } else if (kind == OFFSET) {
-                        long position = h++;
-                        long raw = memory.getLong(slot + SLOT_MESSAGE_OFFSET);
-                        long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
-                        handed++;
-                        offsetCount++;
-                        // Release the slot before taking the block over: a receiver killed after the
-                        // take-over must not leave a slot that delivers the block again once it is
-                        // reclaimed. Killed in between, the block stays handed off (kept, a leak).
-                        endBatch(h);
-                        heap.takeOver(offset); // the handler holds it now: reclaimed if this process dies before freeing it
-                        handler.onMessage(offset, length);
-                    } else if (kind == PADDING) {
-                        h++;
-                    } else {
-                        throw badHeader(h++, header);
+                if (sequence != cursor + capacity) {
+                    if (skipDeadClaim(cursor, slot, sequence)) {
+                        continue;
                     }
-                } else if (!skipDeadClaim(h, slot, sequence)) {
                     break;
                 }
+                long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
+                int kind = kind(header);
+                long length = length(header);
+                long position = cursor++;
+                boolean taken;
+                if (kind == INLINE) {
+                    checkInline(position, kind, length);
+                    taken = delivery.inline(slot, length);
+                } else if (kind == OFFSET) {
+                    taken = delivery.byOffset(position, memory.getLong(slot + SLOT_MESSAGE_OFFSET), length);
+                } else if (kind == PADDING) {
+                    continue;
+                } else {
+                    throw badHeader(position, header);
+                }
+                if (!taken) {
+                    cursor = position;
+                    break;
+                }
+                handed++;
             }
         } finally {
-            endBatch(h);
+            messageLength = NO_MESSAGE;
+            endBatch(cursor);
         }
         return handed;
     }
 
+    /** What {@link #receive} does with one committed message; false: it cannot take it now (it stays at head). */
+    private abstract static class Delivery {
+        abstract boolean inline(long slot, long length);
+
+        abstract boolean byOffset(long position, long offset, long length);
+    }
+
+    /** {@link #read}: in place; the receiver frees an offset block after the batch unless the reader keeps it. */
+    private final class InPlace extends Delivery {
+        MessageReader reader;
+
+        @Override
+        boolean inline(long slot, long length) {
+            inlineCount++;
+            messageAddress = memory.address(slot + SLOT_PAYLOAD_OFFSET);
+            messageLength = length;
+            reader.onMessage(base + slot + SLOT_PAYLOAD_OFFSET, length, true);
+            return true;
+        }
+
+        @Override
+        boolean byOffset(long position, long raw, long length) {
+            long offset = checkedCheaply(position, raw, length);
+            offsetCount++;
+            messageAddress = heap.address(offset);
+            messageLength = length;
+            if (!reader.onMessage(offset, length, false)) {
+                freeLater(offset);
+            }
+            return true;
+        }
+    }
+
+    /** {@link #take}: the handler owns each block; an inline message is copied into a block allocated for it. */
+    private final class HandOver extends Delivery {
+        MessageHandler handler;
+        boolean checkLive;
+
+        @Override
+        boolean inline(long slot, long length) {
+            long block = heap.tryAllocate(length, ShmHeap.DEFAULT_ALIGNMENT);
+            if (block == ShmHeap.NO_SPACE) {
+                return false;
+            }
+            memory.getBytes(slot + SLOT_PAYLOAD_OFFSET, copyBuffer, 0, (int) length);
+            heap.putBytes(block, copyBuffer, 0, (int) length);
+            inlineCount++;
+            handler.onMessage(block, length);
+            return true;
+        }
+
+        @Override
+        boolean byOffset(long position, long raw, long length) {
+            long offset = checkLive ? checkedLive(position, raw, length) : checkedCheaply(position, raw, length);
+            offsetCount++;
+            // Release the slot before taking the block over: a receiver killed after the
+            // take-over must not leave a slot that delivers the block again once it is
+            // reclaimed. Killed in between, the block stays handed off (kept, a leak).
+            endBatch(cursor);
+            heap.takeOver(offset); // the handler holds it now: reclaimed if this process dies before freeing it
+            handler.onMessage(offset, length);
+            return true;
+        }
+    }
+
     @Override
     public Optional<Message> poll(long timeout, TimeUnit unit) throws InterruptedException {
-        Backoff backoff = Backoff.of(unit.toNanos(timeout), SPINS, YIELDS, MAX_SLEEP_NANOS);
+        taker.taken = null;
+        handOver.handler = taker;
+        handOver.checkLive = true;
+        receiveWaiting(handOver, ONE, unit.toNanos(timeout));
+        return Optional.ofNullable(taker.taken);
+    }
+
+    /** {@link #receive}, waiting up to {@code timeoutNanos} for a first message (spin, yield, futex sleep: {@link ConsumerSleep}). */
+    private int receiveWaiting(Delivery delivery, int limit, long timeoutNanos) throws InterruptedException {
+        int handed = receive(delivery, limit);
+        if (handed > 0) {
+            return handed;
+        }
+        Backoff backoff = sleep.start(timeoutNanos);
         try {
-            while (true) {
-                Optional<Message> message = poll();
-                if (message.isPresent() || backoff.expired()) {
-                    return message;
-                }
-                idle(backoff);
+            while ((handed = receive(delivery, limit)) == 0 && !backoff.expired()) {
+                sleep.idle(backoff, head);
             }
+            return handed;
         } finally {
-            wakeUp();
+            sleep.wakeUp();
         }
-    }
-
-    /**
-     * One step of waiting for the slot at head: spin, then yield, then (with the waiting word
-     * announced by a CAS, a full fence, and the slot re-checked after it) FUTEX_WAIT: the first
-     * sleep after an announcement at most {@link #FIRST_SLEEP_NANOS}, later ones longer.
-     */
-    private void idle(Backoff backoff) throws InterruptedException {
-        if (!backoff.parking()) {
-            backoff.idle();
-            return;
-        }
-        sleeping = true;
-        if (Thread.interrupted()) {
-            throw new InterruptedException("waiting on channel '" + channel.name() + "'");
-        }
-        long remaining = backoff.remainingNanos();
-        if (remaining <= 0) {
-            return;
-        }
-        if (!announced || heap.getLongVolatile(waitingOffset) == 0) {
-            // First time, or a producer has cleared the word to wake this consumer.
-            announceSleep();
-            announced = true;
-            sleepsSinceAnnounce = 0;
-        }
-        long sequence = memory.getLongVolatile(slotOffset(head, capacity, slotLength) + SLOT_SEQUENCE_OFFSET);
-        if (sequence == head + capacity) {
-            return; // committed after all: the caller reads it
-        }
-        boolean claimed = heap.getLongVolatile(channel.base() + TAIL_OFFSET) > head;
-        long cap = sleepsSinceAnnounce == 0 ? FIRST_SLEEP_NANOS : claimed ? ShmChannel.LIVENESS_CHECK_NANOS : MAX_SLEEP_NANOS;
-        long sleep = Math.min(remaining, cap);
-        if (Futex.AVAILABLE) {
-            Futex.await(channel.futexAddress(), 1, sleep, Pointer.nativeValue(timespec));
-            long waits = channel.base() + FUTEX_WAITS_OFFSET;
-            heap.putLongRelease(waits, heap.getLong(waits) + 1);
-        } else {
-            LockSupport.parkNanos(Math.min(sleep, FALLBACK_PARK_NANOS));
-        }
-        sleepsSinceAnnounce++;
-    }
-
-    /** Clears the waiting word if this receiver set it, so that producers stop waking it. */
-    private void wakeUp() {
-        sleeping = false;
-        if (announced) {
-            announced = false;
-            clearSleep();
-        }
-    }
-
-    /** Sets the waiting word to 1 with a CAS (a full fence), even when it already is 1. */
-    private void announceSleep() {
-        while (!heap.compareAndSetLong(waitingOffset, 0, 1)) {
-            if (heap.getLongVolatile(waitingOffset) == 1 && heap.compareAndSetLong(waitingOffset, 1, 1)) {
-                return;
-            }
-        }
-    }
-
-    private void clearSleep() {
-        heap.compareAndSetLong(waitingOffset, 1, 0);
     }
 
     /**
@@ -419,7 +370,7 @@ public final class ShmReceiver implements MessageReceiver {
     private void endBatch(long h) {
         if (h != head) {
             head = h;
-            sleeping = false;
+            sleep.awake();
             memory.putLongRelease(HEAD_OFFSET, h);
             memory.putLongRelease(INLINE_COUNT_OFFSET, inlineCount);
             memory.putLongRelease(OFFSET_COUNT_OFFSET, offsetCount);
@@ -457,7 +408,7 @@ public final class ShmReceiver implements MessageReceiver {
             livenessTimerStarted = false;
             return false;
         }
-        if (!sleeping && (++stuckPolls & CLOCK_POLL_MASK) != 0) {
+        if (!sleep.sleeping() && (++stuckPolls & CLOCK_POLL_MASK) != 0) {
             return false;
         }
         long now = System.nanoTime();
@@ -550,7 +501,7 @@ public final class ShmReceiver implements MessageReceiver {
     public void close() {
         if (!closed) {
             closed = true;
-            clearSleep();
+            sleep.clear();
             heap.compareAndSetLong(channel.base() + CONSUMER_OFFSET, token, 0);
         }
     }
@@ -562,7 +513,6 @@ public final class ShmReceiver implements MessageReceiver {
 
     /** Collects the one message of {@link #poll()}. */
     private static final class Taker implements MessageHandler {
-        boolean checkLive;
         Message taken;
 
         @Override

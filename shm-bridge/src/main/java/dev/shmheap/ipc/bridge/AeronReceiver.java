@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.bridge;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.Message;
 import dev.shmheap.ipc.MessageReceiver;
@@ -14,7 +15,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A {@link MessageReceiver} over an Aeron subscription: each Aeron message is copied into a new
@@ -34,7 +34,6 @@ import java.util.concurrent.locks.LockSupport;
 public final class AeronReceiver implements MessageReceiver {
     /** Messages taken from Aeron per poll at most, and so held here at most. */
     static final int BATCH = 16;
-    private static final long MAX_PARK_NANOS = 1_000_000;
     private static final int UNFRAGMENTED = FrameDescriptor.UNFRAGMENTED & 0xFF;
     private static final int BEGIN = FrameDescriptor.BEGIN_FRAG_FLAG & 0xFF;
     private static final int END = FrameDescriptor.END_FRAG_FLAG & 0xFF;
@@ -77,23 +76,17 @@ public final class AeronReceiver implements MessageReceiver {
 
     @Override
     public Optional<Message> poll(long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
-        long park = 1_000;
-        int spins = 0;
+        Backoff backoff = BridgeWait.until(unit.toNanos(timeout));
         for (;;) {
             Optional<Message> message = poll();
-            long remaining = deadline - System.nanoTime();
-            if (message.isPresent() || remaining <= 0) {
+            if (message.isPresent()) {
                 return message;
             }
             if (Thread.interrupted()) {
                 throw new InterruptedException("polling " + subscription.channel());
             }
-            if (spins++ < 100) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.parkNanos(Math.min(park, remaining));
-                park = Math.min(park * 2, MAX_PARK_NANOS);
+            if (!backoff.idle()) {
+                return message;
             }
         }
     }

@@ -1,12 +1,12 @@
 package dev.shmheap.ipc.bridge;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.MessageSender;
 import io.aeron.Publication;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A {@link MessageSender} over an Aeron publication (UDP between hosts): an accepted offer copies
@@ -22,8 +22,6 @@ import java.util.concurrent.locks.LockSupport;
 public final class AeronSender implements MessageSender {
     /** What the last offer got from Aeron. */
     public enum State { SENT, NOT_CONNECTED, BACK_PRESSURED, ADMIN_ACTION }
-
-    private static final long MAX_PARK_NANOS = 1_000_000;
 
     private final ShmHeap heap;
     private final Publication publication;
@@ -79,18 +77,14 @@ public final class AeronSender implements MessageSender {
 
     @Override
     public boolean offer(long offset, long length, long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
-        long park = 1_000;
+        Backoff backoff = BridgeWait.until(unit.toNanos(timeout));
         while (!offer(offset, length)) {
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-                return false;
-            }
             if (Thread.interrupted()) {
                 throw new InterruptedException("offer to " + publication.channel());
             }
-            LockSupport.parkNanos(Math.min(park, remaining));
-            park = Math.min(park * 2, MAX_PARK_NANOS);
+            if (!backoff.idle()) {
+                return false;
+            }
         }
         return true;
     }

@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.bridge;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.Message;
 import dev.shmheap.ipc.ShmChannel;
@@ -11,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -68,8 +68,7 @@ public final class BridgeIn implements AutoCloseable {
         int images = 0;
         boolean reportedMissing = false;
         long lastTraffic = System.nanoTime();
-        long park = 1_000;
-        int spins = 0;
+        Backoff backoff = BridgeWait.forever();
         while (!stop.getAsBoolean()) {
             int now = receiver.images();
             if (now != images) {
@@ -89,8 +88,7 @@ public final class BridgeIn implements AutoCloseable {
                     pending = null;
                     delivered++;
                     lastTraffic = System.nanoTime();
-                    spins = 0;
-                    park = 1_000;
+                    backoff.reset();
                     continue;
                 }
             } else if (pending != null) {
@@ -105,12 +103,7 @@ public final class BridgeIn implements AutoCloseable {
                 log.println("bridge-in: idle for " + exitWhenIdle + ", stopping");
                 break;
             }
-            if (spins++ < 100) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.parkNanos(park);
-                park = Math.min(park * 2, 1_000_000);
-            }
+            backoff.idle();
         }
         return delivered;
     }

@@ -1,5 +1,6 @@
 package dev.shmheap.ipc.bridge;
 
+import dev.shmheap.Backoff;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.MessageHandler;
@@ -11,7 +12,6 @@ import org.agrona.CloseHelper;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -26,8 +26,6 @@ import java.util.function.BooleanSupplier;
  * Aeron publication delivers in order, so order per producer holds end to end.
  */
 public final class BridgeOut implements AutoCloseable {
-    /** Retry period while no peer is connected: a reconnect takes Aeron milliseconds anyway. */
-    private static final long NOT_CONNECTED_PARK_NANOS = 1_000_000;
     private final ShmHeap heap;
     private final HeapStats before;
     private final ShmChannel channel;
@@ -83,27 +81,20 @@ public final class BridgeOut implements AutoCloseable {
     public long run(BooleanSupplier stop, Duration exitWhenIdle) {
         boolean disconnected = false;
         long lastTraffic = System.nanoTime();
-        long park = 1_000;
-        int spins = 0;
+        Backoff backoff = BridgeWait.forever();
         while (!stop.getAsBoolean()) {
             if (!pending && receiver.poll(take, 1) == 0) {
                 if (!exitWhenIdle.isZero() && sender.sent() > 0 && System.nanoTime() - lastTraffic > exitWhenIdle.toNanos()) {
                     log.println("bridge-out: idle for " + exitWhenIdle + ", stopping");
                     break;
                 }
-                if (spins++ < 100) {
-                    Thread.onSpinWait();
-                } else {
-                    LockSupport.parkNanos(park);
-                    park = Math.min(park * 2, 1_000_000);
-                }
+                backoff.idle();
                 continue;
             }
             if (sender.offerTrusted(pendingOffset, pendingLength)) {
                 pending = false;
                 lastTraffic = System.nanoTime();
-                spins = 0;
-                park = 1_000;
+                backoff.reset();
                 if (disconnected) {
                     log.println("bridge-out: sending again (a bridge-in is connected)");
                     disconnected = false;
@@ -119,11 +110,9 @@ public final class BridgeOut implements AutoCloseable {
                 disconnected = true;
             }
             lastTraffic = System.nanoTime();
-            if (notConnected) {
-                LockSupport.parkNanos(NOT_CONNECTED_PARK_NANOS);
-            } else {
-                Thread.yield();
-            }
+            // Held: the same backoff as an empty channel (BACK_PRESSURED usually clears within
+            // microseconds; NOT_CONNECTED lasts milliseconds at least, and the parks reach 1 ms).
+            backoff.idle();
         }
         return sender.sent();
     }

@@ -3,11 +3,10 @@ package dev.shmheap.ipc.fanout;
 import dev.shmheap.Backoff;
 import dev.shmheap.ProcessIdentity;
 import dev.shmheap.ShmHeap;
+import dev.shmheap.ipc.internal.ChannelBlock;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalLong;
 
 import static dev.shmheap.ipc.fanout.FanoutDescriptor.*;
 
@@ -52,7 +51,8 @@ import static dev.shmheap.ipc.fanout.FanoutDescriptor.*;
  * <p>Instances are thread-safe; publishers and subscribers are for one thread each.
  */
 public final class FanoutChannel {
-    private static final long PARK_MAX_NANOS = 20_000_000;
+    /** Create, attach, header checks and destroy: shared with {@code ShmChannel}. */
+    private static final ChannelBlock BLOCK = new ChannelBlock("fan-out channel", MAGIC_OFFSET, MAGIC, SLOTS_OFFSET);
     /** Longest pause waiting for the reclaim lock or for attached processes to go: a release is noticed within 1 ms. */
     private static final long LOCK_MAX_PARK_NANOS = 1_000_000;
 
@@ -77,23 +77,37 @@ public final class FanoutChannel {
      */
     public static FanoutChannel create(ShmHeap heap, String name, int capacity) {
         long length = blockLength(capacity);
-        long base = heap.allocate(length, REGION_LENGTH);
-        try {
-            for (long i = 0; i < length; i += Long.BYTES) {
-                heap.putLong(base + i, 0);
+        long base = BLOCK.create(heap, name, length, REGION_LENGTH, at -> {
+            for (long i = SLOTS_OFFSET; i < length; i += Long.BYTES) {
+                heap.putLong(at + i, 0); // every slot's offset 0: nothing to reclaim
             }
-            heap.putLong(base + CAPACITY_OFFSET, capacity);
-            heap.putLong(base + SUBSCRIBER_TABLE_SIZE_OFFSET, SUBSCRIBER_TABLE_SIZE);
+            heap.putLong(at + CAPACITY_OFFSET, capacity);
+            heap.putLong(at + SUBSCRIBER_TABLE_SIZE_OFFSET, SUBSCRIBER_TABLE_SIZE);
             for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
-                heap.putLong(base + entryOffset(index) + ENTRY_POSITION_OFFSET, JOINING);
+                heap.putLong(at + entryOffset(index) + ENTRY_POSITION_OFFSET, JOINING);
             }
-            heap.putLongRelease(base + MAGIC_OFFSET, MAGIC);
-            heap.bind(name, base);
-        } catch (RuntimeException e) {
-            heap.free(base);
-            throw e;
-        }
+        });
         return new FanoutChannel(heap, name, base, capacity);
+    }
+
+    /**
+     * Attaches to the fan-out channel bound to {@code name} if there is one, else creates it (see
+     * {@code ShmChannel.openOrCreate}): a publisher or subscriber program rerun after one that
+     * did not destroy the channel gets it back.
+     *
+     * @throws IllegalArgumentException as {@link #create}
+     * @throws IllegalStateException    if the bound channel has another capacity (both named) or is not a fan-out channel of this format
+     */
+    public static FanoutChannel openOrCreate(ShmHeap heap, String name, int capacity) {
+        blockLength(capacity); // bad arguments fail the same way whether the name is bound or not
+        return BLOCK.openOrCreate(heap, name, base -> {
+            FanoutChannel channel = validate(heap, name, base);
+            if (channel.capacity != capacity) {
+                throw new IllegalStateException("fan-out channel '" + name + "' in heap " + heap.path() + " exists with capacity="
+                        + channel.capacity + "; asked for capacity=" + capacity);
+            }
+            return channel;
+        }, () -> create(heap, name, capacity));
     }
 
     /**
@@ -102,33 +116,11 @@ public final class FanoutChannel {
      * @throws IllegalStateException if none appears in time or the block is not a fan-out channel of this format
      */
     public static FanoutChannel attach(ShmHeap heap, String name, Duration wait) throws InterruptedException {
-        Backoff backoff = Backoff.of(wait.toNanos(), 0, 0, PARK_MAX_NANOS);
-        for (;;) {
-            OptionalLong bound = heap.lookup(name);
-            if (bound.isPresent()) {
-                return validate(heap, name, bound.getAsLong());
-            }
-            if (Thread.interrupted()) {
-                throw new InterruptedException("waiting for fan-out channel '" + name + "'");
-            }
-            if (!backoff.idle()) {
-                throw new IllegalStateException("no fan-out channel named '" + name + "' appeared in heap " + heap.path() + " within "
-                        + wait);
-            }
-        }
+        return validate(heap, name, BLOCK.awaitBound(heap, name, wait));
     }
 
     private static FanoutChannel validate(ShmHeap heap, String name, long base) {
-        long usable = heap.usableSize(base);
-        if (usable < SLOTS_OFFSET) {
-            throw new IllegalStateException("'" + name + "' names a block of " + usable + " bytes at offset=" + base
-                    + ": too small for a fan-out channel (at least " + SLOTS_OFFSET + ")");
-        }
-        long magic = heap.getLongVolatile(base + MAGIC_OFFSET);
-        if (magic != MAGIC) {
-            throw new IllegalStateException("'" + name + "' at offset=" + base + " is not a fan-out channel of this version: magic=0x"
-                    + Long.toHexString(magic) + ", expected 0x" + Long.toHexString(MAGIC));
-        }
+        long usable = BLOCK.checkHeader(heap, name, base);
         long capacity = heap.getLong(base + CAPACITY_OFFSET);
         long tableSize = heap.getLong(base + SUBSCRIBER_TABLE_SIZE_OFFSET);
         if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || Long.bitCount(capacity) != 1
@@ -310,29 +302,8 @@ public final class FanoutChannel {
      * @throws IllegalStateException if a live subscriber or publisher is still attached after the wait
      */
     public long destroy(Duration wait) throws InterruptedException {
-        Backoff backoff = Backoff.of(wait.toNanos(), 0, 0, LOCK_MAX_PARK_NANOS);
-        for (;;) {
-            List<Long> live = liveSubscribers();
-            long publisher = heap.getLongVolatile(base + PUBLISHER_OFFSET);
-            boolean publisherAlive = publisher != 0 && ProcessIdentity.isAlive(publisher);
-            if (live.isEmpty() && !publisherAlive) {
-                break;
-            }
-            if (backoff.expired()) {
-                StringBuilder who = new StringBuilder();
-                for (long token : live) {
-                    who.append(" subscriber ").append(ProcessIdentity.describe(token)).append(';');
-                }
-                if (publisherAlive) {
-                    who.append(" publisher ").append(ProcessIdentity.describe(publisher)).append(';');
-                }
-                throw new IllegalStateException("cannot destroy fan-out channel '" + name + "': still attached:" + who);
-            }
-            if (Thread.interrupted()) {
-                throw new InterruptedException("destroying fan-out channel '" + name + "'");
-            }
-            backoff.idle();
-        }
+        BLOCK.awaitDetached(name, wait, () -> ChannelBlock.describeLive("subscriber", liveSubscribers(), "publisher",
+                heap.getLongVolatile(base + PUBLISHER_OFFSET)));
         reclaim(true);
         long tail = heap.getLongVolatile(base + TAIL_OFFSET);
         long freed = 0;
@@ -345,22 +316,13 @@ public final class FanoutChannel {
                 freed++;
             }
         }
-        heap.unbind(name);
-        heap.putLongRelease(base + MAGIC_OFFSET, 0);
-        heap.free(base);
+        BLOCK.release(heap, name, base);
         return freed;
     }
 
     /** Tokens of the attached subscribers whose processes run. */
     List<Long> liveSubscribers() {
-        List<Long> live = new ArrayList<>();
-        for (int index = 0; index < SUBSCRIBER_TABLE_SIZE; index++) {
-            long owner = heap.getLongVolatile(base + entryOffset(index) + ENTRY_TOKEN_OFFSET);
-            if (owner != 0 && ProcessIdentity.isAlive(owner)) {
-                live.add(owner);
-            }
-        }
-        return live;
+        return ChannelBlock.liveTokens(heap, base + entryOffset(0) + ENTRY_TOKEN_OFFSET, SUBSCRIBER_TABLE_SIZE, ENTRY_LENGTH);
     }
 
     /** Counters and positions, read without locks. */

@@ -196,4 +196,19 @@ class FanoutChannelTest {
         assertThrows(IllegalStateException.class, () -> publisher.offer(1, 1));
         assertBaseline(channel);
     }
+
+    /** openOrCreate creates once, then attaches to the same channel (messages kept), and refuses another capacity. */
+    @Test
+    void shouldAttachWhereABoundChannelExistsAndCreateWhereNone() throws Exception {
+        FanoutChannel first = FanoutChannel.openOrCreate(heap, "fan", 8);
+        try (FanoutPublisher publisher = first.newPublisher(); FanoutSubscriber subscriber = first.newSubscriber()) {
+            assertTrue(offer(publisher, message(publisher)));
+            FanoutChannel again = FanoutChannel.openOrCreate(heap, "fan", 8);
+            assertEquals(first.stats().tail(), again.stats().tail(), "the same channel, with its message");
+            IllegalStateException other = assertThrows(IllegalStateException.class, () -> FanoutChannel.openOrCreate(heap, "fan", 16));
+            assertTrue(other.getMessage().contains("capacity=8") && other.getMessage().contains("capacity=16"), other.getMessage());
+            assertEquals(List.of(0L), drain(subscriber));
+        }
+        assertBaseline(first);
+    }
 }
