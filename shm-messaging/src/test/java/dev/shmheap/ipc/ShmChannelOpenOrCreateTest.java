@@ -18,26 +18,20 @@ class ShmChannelOpenOrCreateTest {
     private static final int CAPACITY = 16;
     private static final int MESSAGES_PER_RUN = 3;
 
+    private CheckedTestHeap fixture;
     private Path path;
     private ShmHeap heap;
-    private long usedAtStart;
 
     @BeforeEach
     void setUp() throws Exception {
-        path = TestHeaps.newPath("open-or-create");
-        heap = ShmHeap.create(path, 8 << 20);
-        usedAtStart = heap.stats().usedBytes();
+        fixture = CheckedTestHeap.create("open-or-create", 8 << 20);
+        path = fixture.path();
+        heap = fixture.heap();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        try {
-            assertTrue(heap.verify().ok(), () -> heap.verify().toString());
-            assertEquals(usedAtStart, heap.stats().usedBytes(), "every message and the channel were freed");
-        } finally {
-            heap.close();
-            TestHeaps.delete(path);
-        }
+        fixture.close();
     }
 
     @Test

@@ -18,26 +18,20 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The channel protocol within one JVM (the multi-process behaviour is in MultiProcessChannelTest). */
 class ShmChannelTest {
+    private CheckedTestHeap fixture;
     private Path path;
     private ShmHeap heap;
-    private long usedAtStart;
 
     @BeforeEach
     void setUp() throws Exception {
-        path = TestHeaps.newPath("channel");
-        heap = ShmHeap.create(path, 8 << 20);
-        usedAtStart = heap.stats().usedBytes();
+        fixture = CheckedTestHeap.create("channel", 8 << 20);
+        path = fixture.path();
+        heap = fixture.heap();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        try {
-            assertTrue(heap.verify().ok(), () -> heap.verify().toString());
-            assertEquals(usedAtStart, heap.stats().usedBytes(), "every message and the channel were freed");
-        } finally {
-            heap.close();
-            TestHeaps.delete(path);
-        }
+        fixture.close();
     }
 
     @Test
