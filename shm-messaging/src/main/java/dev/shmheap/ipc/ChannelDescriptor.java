@@ -1,8 +1,9 @@
 package dev.shmheap.ipc;
 
 /**
- * Layout of a shared-memory channel (format version 3): one heap block holding a header, a
- * producer table and a ring of {@code capacity} slots of {@code slotLength} bytes each. All
+ * Layout of a shared-memory channel (format version 4): one heap block holding a header, a
+ * producer table and a ring of {@code capacity} slots of {@code slotLength} bytes each, in
+ * which a message travels as a record of one or more consecutive slots. All
  * offsets are relative to the start of the block (found by name through
  * {@code ShmHeap.lookup}); every field is a native-order {@code long}. The block's size is
  * checked once when a process attaches; the hot paths then access these offsets without a check
@@ -16,7 +17,7 @@ package dev.shmheap.ipc;
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +---------------------------------------------------------------+
- *  |                     Magic "SHMCHAN" + version 3               |    0  written last (release):
+ *  |                     Magic "SHMCHAN" + version 4               |    0  written last (release):
  *  +---------------------------------------------------------------+       the channel is ready
  *  |                     Capacity (slots, power of two)            |    8
  *  +---------------------------------------------------------------+
@@ -46,6 +47,9 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     Messages delivered by offset              |  296
  *  +---------------------------------------------------------------+
+ *  |  Delivered: the position after the last record of several     |  304  stored before its
+ *  |  slots handed to a reader (not to be delivered again)         |       words are restored
+ *  +---------------------------------------------------------------+
  *  |                     (padding to 384)                         ...
  *  +---------------------------------------------------------------+
  *  |  Consumer waiting (futex word: low 32 bits of this long)      |  384  0 = awake, 1 = asleep
@@ -65,53 +69,74 @@ package dev.shmheap.ipc;
  *  +---------------------------------------------------------------+
  *  |                     Process token (0 = free entry)            |  0
  *  +---------------------------------------------------------------+
- *  |                     Intent: the position this producer is     |  8  -1 = none yet
- *  |                     claiming or has claimed last              |
+ *  |                     Intent: the first position this producer  |  8  -1 = none yet, or
+ *  |                     is claiming or has claimed last           |     changing (see below)
+ *  +---------------------------------------------------------------+
+ *  |                     Intent end: one past the claim's last     | 16  the claim's extent
+ *  |                     position (padding and record)             |
  *  +---------------------------------------------------------------+
  *  |                     (padding to 128)                         ...
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * <p>Slot ({@code slotLength} bytes, a multiple of 16 from 32 to 64 KiB; slot {@code i} serves
- * positions {@code i, i + capacity, i + 2 capacity, ...}):
+ * <p>Record at position {@code pos}: it starts at the slot of {@code pos} ({@code slotLength}
+ * bytes, a multiple of 16 from 32 to 64 KiB; slot {@code i} serves positions {@code i, i +
+ * capacity, ...}) and takes {@link #recordSlots} consecutive slots; it never crosses the end of
+ * the ring (a claim that would is preceded by a PADDING record up to the end). With the
+ * default 32-byte slots, a 64-byte message:
  * <pre>
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +---------------------------------------------------------------+
- *  |                     Sequence: a position                      |  0
+ *  |                     Sequence: a position                      |  0   slot pos
  *  +---------------+-----------------------------------------------+
- *  |     kind      |           message length (56 bits)            |  8  header word
+ *  |     kind      |           message length (56 bits)            |  8   header word
  *  +---------------+-----------------------------------------------+
- *   kind 1 = INLINE, 2 = OFFSET, 3 = PADDING (aborted or skipped: no message)
- *  |                     INLINE: the payload, in place            ... 16 .. slotLength
- *  |                     OFFSET: the message block's heap offset   | 16
+ *  |                     payload bytes 0..15                       | 16
  *  +---------------------------------------------------------------+
+ *  |   payload 16..23, over slot pos+1's sequence word (restored)  | 32   slot pos + 1
+ *  +---------------------------------------------------------------+
+ *  |                     payload bytes 24..47                     ... 40
+ *  +---------------------------------------------------------------+
+ *  |   payload 48..55, over slot pos+2's sequence word (restored)  | 64   slot pos + 2
+ *  +---------------------------------------------------------------+
+ *  |                     payload bytes 56..63, then unused        ... 72 .. 96
+ *  +---------------------------------------------------------------+
+ *   kind 1 = INLINE: the payload follows the header; ceil((16 + length) / slotLength) slots
+ *   kind 2 = OFFSET: the message block's heap offset at 16; one slot
+ *   kind 3 = PADDING (aborted, skipped as a dead claim, or the end of the ring before a record
+ *            that would not fit): no message; the length field is its number of slots
  * </pre>
- * A message of at most {@code slotLength - 16} bytes travels inline: the producer writes it
- * into the slot and the consumer reads it there. A longer one travels in its own heap block
- * and only the offset is in the slot.
+ * A message of at most {@link #inlineCapacity(int, int)} bytes travels inline: a record of up
+ * to {@link #MAX_INLINE_RECORD} bytes and a quarter of the ring (or one slot if that is
+ * longer). A longer one travels in its own heap block and only the offset is in the ring.
  *
  * <p>The sequence word of the slot for position {@code pos} goes through, in order:
  * <ul>
  *   <li>{@code pos}: free for position {@code pos}, once the consumer's head has passed
- *       {@code pos - capacity} (the consumer never writes the slot: it releases slots by
- *       storing head, once per batch). While {@code tail > pos} the position is
- *       <em>claimed</em>: a producer moved tail past it with one CAS, after storing
- *       {@code pos} in its intent word. A producer claims one position at a time and changes
- *       its intent only when it claims the next one (a producer whose tail CAS fails withdraws
- *       its intent, -1, at once), so until {@code pos} is committed its claimant's intent word
- *       says {@code pos};</li>
- *   <li>{@code pos + capacity}: committed (the producer's one ordered store, or the consumer's
- *       CAS from {@code pos} that turns a dead claimant's position into padding); header and
- *       payload are valid. The same value means "free for {@code pos + capacity}" once head
- *       has moved past {@code pos}.</li>
+ *       {@code pos - capacity}. While {@code tail > pos} the position is <em>claimed</em>: a
+ *       producer moved tail past it with one CAS, after storing its claim's start and end in its
+ *       intent words. A producer claims once at a time and changes its intent only when it
+ *       claims the next time (a producer whose tail CAS fails withdraws its intent, -1, at once),
+ *       so until its record is committed its claimant's intent covers {@code pos};</li>
+ *   <li>{@code pos + capacity} at the first slot of a record: committed (the producer's one
+ *       ordered store, or the consumer's CAS from {@code pos} that turns a dead claim into
+ *       padding); header and payload are valid. At the slots after a record's first the
+ *       payload overwrites the word (any value); the consumer, once it has read the record and
+ *       before it stores head, stores {@code pos + capacity} there too. So once head has passed
+ *       {@code pos}, every slot's word says "free for {@code pos + capacity}", and leftover
+ *       payload can never read as the next lap's commit, {@code pos + 2 x capacity}.</li>
  * </ul>
  * Positions only grow, so a slot's sequence position never goes back. Positions are limited to
  * 56 bits (about 7.2e16 messages per channel).
  */
 public final class ChannelDescriptor {
-    /** "SHMCHAN" followed by the format version byte 3 (version 3: slot lengths any multiple of 16; version 2 allowed powers of two only, and its readers refuse a packed slot). */
-    public static final long MAGIC = 0x5348_4D43_4841_4E03L;
+    /**
+     * "SHMCHAN" followed by the format version byte 4 (version 4: a record may span several
+     * slots, padding at the wrap, intents with an end; version 3 had one slot per message, and
+     * its readers would take the second slot of a record for a message).
+     */
+    public static final long MAGIC = 0x5348_4D43_4841_4E04L;
 
     /** Bytes of one header region: two 64-byte cache lines. */
     public static final int REGION_LENGTH = 128;
@@ -132,6 +157,12 @@ public final class ChannelDescriptor {
     public static final int FUTEX_WAITS_OFFSET = SKIPPED_OFFSET + Long.BYTES;
     public static final int INLINE_COUNT_OFFSET = FUTEX_WAITS_OFFSET + Long.BYTES;
     public static final int OFFSET_COUNT_OFFSET = INLINE_COUNT_OFFSET + Long.BYTES;
+    /**
+     * The position after the last record of several slots that a consumer handed to its reader:
+     * stored before it restores the record's words, so that a consumer taking over from one
+     * killed inside a batch does not deliver that record again, with restored words in it.
+     */
+    public static final int DELIVERED_OFFSET = OFFSET_COUNT_OFFSET + Long.BYTES;
 
     public static final int WAITING_OFFSET = HEAD_OFFSET + REGION_LENGTH;
     public static final int FUTEX_WAKES_OFFSET = WAITING_OFFSET + Long.BYTES;
@@ -142,6 +173,8 @@ public final class ChannelDescriptor {
     public static final int PRODUCER_ENTRY_LENGTH = REGION_LENGTH;
     public static final int ENTRY_TOKEN_OFFSET = 0;
     public static final int ENTRY_INTENT_OFFSET = ENTRY_TOKEN_OFFSET + Long.BYTES;
+    /** End (exclusive) of the positions the claim at {@link #ENTRY_INTENT_OFFSET} covers: its extent. */
+    public static final int ENTRY_INTENT_END_OFFSET = ENTRY_INTENT_OFFSET + Long.BYTES;
     /** The intent word of a producer that has not claimed anything yet. */
     public static final long NO_INTENT = -1;
 
@@ -163,10 +196,14 @@ public final class ChannelDescriptor {
     public static final int MIN_SLOT_LENGTH = 32;
     public static final int MAX_SLOT_LENGTH = 64 << 10;
     /**
-     * Slot length of a channel created without one: messages up to 240 bytes go inline. Chosen
-     * from the measurements in docs/MESSAGING.md ("Inline threshold").
+     * Slot length of a channel created without one: a record takes as many 32-byte slots as its
+     * 16-byte header and payload need (a 64-byte message: three, 96 bytes, as an Aeron frame).
      */
-    public static final int DEFAULT_SLOT_LENGTH = 256;
+    public static final int DEFAULT_SLOT_LENGTH = 32;
+    /** Longest record (header and payload) that travels inline unless one slot is longer; longer messages go by offset. */
+    public static final int MAX_INLINE_RECORD = 1024;
+    /** At most this share of the ring (1/4) is one inline record, so that a claim never waits for most of the ring. */
+    public static final int RING_SHARE_SHIFT = 2;
 
     public static final int MIN_CAPACITY = 2;
     public static final int MAX_CAPACITY = 1 << 24;
@@ -186,8 +223,8 @@ public final class ChannelDescriptor {
     static {
         if (Integer.bitCount(PRODUCER_TABLE_SIZE) != 1 || PRODUCER_TABLE_SIZE > 64
                 || SLOTS_OFFSET < PRODUCER_TABLE_OFFSET + PRODUCER_TABLE_SIZE * PRODUCER_ENTRY_LENGTH
-                || ENTRY_INTENT_OFFSET + Long.BYTES > PRODUCER_ENTRY_LENGTH
-                || SLOTS_OFFSET % REGION_LENGTH != 0 || OFFSET_COUNT_OFFSET + Long.BYTES > WAITING_OFFSET
+                || ENTRY_INTENT_END_OFFSET + Long.BYTES > PRODUCER_ENTRY_LENGTH
+                || SLOTS_OFFSET % REGION_LENGTH != 0 || DELIVERED_OFFSET + Long.BYTES > WAITING_OFFSET
                 || EXCLUSIVE_OFFSET + Long.BYTES > TAIL_OFFSET || WAITING_OFFSET % Integer.BYTES != 0
                 || SLOT_PAYLOAD_OFFSET + Long.BYTES > MIN_SLOT_LENGTH || Integer.bitCount(DEFAULT_SLOT_LENGTH) != 1) {
             throw new ExceptionInInitializerError("inconsistent channel layout: slots at " + SLOTS_OFFSET + ", payload at "
@@ -257,9 +294,33 @@ public final class ChannelDescriptor {
         return (int) Math.max(MIN_SLOT_LENGTH, aligned);
     }
 
-    /** Largest message that travels inline in slots of {@code slotLength} bytes. */
+    /** Largest message that fits one slot of {@code slotLength} bytes. */
     public static int inlineCapacity(int slotLength) {
         return slotLength - SLOT_PAYLOAD_OFFSET;
+    }
+
+    /**
+     * Largest message that travels inline in a ring of {@code capacity} slots of
+     * {@code slotLength} bytes: a record of up to {@link #MAX_INLINE_RECORD} bytes and a quarter
+     * of the ring, or one slot if that is longer.
+     */
+    public static int inlineCapacity(int capacity, int slotLength) {
+        long record = Math.min(MAX_INLINE_RECORD, ((long) capacity >> RING_SHARE_SHIFT) * slotLength);
+        return (int) Math.max(slotLength, record / slotLength * slotLength) - SLOT_PAYLOAD_OFFSET;
+    }
+
+    /** Slots a record of {@code kind} takes: an inline message its header and payload rounded up, an offset one, padding its length. */
+    public static long recordSlots(int kind, long length, int slotLength) {
+        return switch (kind) {
+            case INLINE -> (SLOT_PAYLOAD_OFFSET + length + slotLength - 1) / slotLength;
+            case PADDING -> length;
+            default -> 1;
+        };
+    }
+
+    /** Offset of the intent-end word of producer-table entry {@code index}. */
+    public static long intentEndOffset(int index) {
+        return PRODUCER_TABLE_OFFSET + (long) index * PRODUCER_ENTRY_LENGTH + ENTRY_INTENT_END_OFFSET;
     }
 
     /** Offset of the slot that serves {@code position}, relative to the channel block. */

@@ -144,6 +144,11 @@ final class ChannelMemory {
         UNSAFE.putOrderedLong(null, address + offset, value);
     }
 
+    /** No store before this moves after any store after it (a compiler barrier on x86). */
+    static void storeFence() {
+        UNSAFE.storeFence();
+    }
+
     boolean compareAndSetLong(long offset, long expected, long value) {
         return UNSAFE.compareAndSwapLong(null, address + offset, expected, value);
     }

@@ -4,9 +4,9 @@ package dev.shmheap.ipc;
  * A snapshot of a channel's shared counters, read without locks.
  *
  * @param capacity          slots in the ring
- * @param tail              positions claimed by producers so far
+ * @param tail              positions (slots) claimed by producers so far: a record takes one or more
  * @param head              positions the consumer has passed (delivered or skipped)
- * @param skippedSlots      slots passed without a message: claimed by a producer that died
+ * @param skippedSlots      claims passed without a message: made by a producer that died
  *                          before publishing
  * @param futexWaits        times the consumer went to sleep in FUTEX_WAIT
  * @param futexWakes        FUTEX_WAKE calls producers made because the consumer slept
@@ -20,8 +20,13 @@ package dev.shmheap.ipc;
 public record ChannelStats(int capacity, long tail, long head, long skippedSlots, long futexWaits, long futexWakes, int producers,
                            boolean consumerAttached, boolean consumerWaiting, int slotLength, long inlineMessages,
                            long offsetMessages) {
-    /** Messages claimed but not yet consumed (approximate while producers run). */
+    /** Slots claimed but not yet consumed (approximate while producers run). */
     public long depth() {
         return Math.max(0, tail - head);
+    }
+
+    /** Largest message that travels inline in this channel (in the slots of one record). */
+    public int inlineCapacity() {
+        return ChannelDescriptor.inlineCapacity(capacity, slotLength);
     }
 }

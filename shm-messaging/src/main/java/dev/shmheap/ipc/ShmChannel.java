@@ -12,10 +12,12 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
 
 /**
  * A many-producer, one-consumer channel of messages over a shared {@link ShmHeap}: a ring of
- * fixed-size slots in one heap block, found by name through the heap's name directory. A small
- * message travels <em>inside</em> its slot (the producer writes it in place, the consumer reads
- * it in place: no allocation, no copy); a message longer than the slot's inline capacity
- * travels in its own heap block and only its offset is in the slot (still no copy). One API
+ * slots in one heap block, found by name through the heap's name directory. A message of up to
+ * {@link #inlineCapacity()} bytes travels <em>inside</em> the ring, as a record of as many
+ * consecutive slots as its 16-byte header and payload need (packed, as Aeron packs frames in
+ * its term: the producer writes it in place, the consumer reads it in place: no allocation, no
+ * copy); a longer one travels in its own heap block and only its offset is in the ring (a
+ * record of one slot; still no copy). One API
  * serves both: {@link ShmSender#tryClaim(long, ShmClaim)} gives a writable region, then
  * {@link ShmClaim#commit()} or {@link ShmClaim#abort()}; {@link ShmReceiver#read(MessageReader, int)}
  * hands each message to a reader in place.
@@ -23,11 +25,18 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  * <p>Layout: see {@link ChannelDescriptor}. Protocol, in short:
  * <ol>
  *   <li><b>Attach.</b> A producer takes an entry of the 64-entry producer table with one CAS,
- *       from 0 or from the token of a dead process, and sets its intent word to -1. The
+ *       from 0 or from the token of a dead process whose claim the consumer has passed (a dead
+ *       process's intent is the only record of its unfinished claim's extent), and sets its
+ *       intent words to -1. The
  *       consumer takes the consumer word the same way (one consumer at a time).</li>
- *   <li><b>Claim.</b> Read {@code pos = tail}. If {@code pos - head >= capacity} (head cached,
- *       re-read only then), the ring is full. Otherwise store {@code pos} in the producer's own
- *       intent word, then CAS tail from {@code pos} to {@code pos + 1}; on failure start over.
+ *   <li><b>Claim.</b> Read {@code pos = tail}. A record of {@code n} slots that would cross
+ *       the end of the ring is preceded by padding up to it ({@code p} slots, else 0): the
+ *       claim is {@code [pos, end = pos + p + n)}. If {@code end - head > capacity} (head
+ *       cached, re-read only then), the ring is full. Otherwise store the claim in the
+ *       producer's own intent words (start -1, then end, then start {@code pos}: a reader that
+ *       reads the same start before and after end has a consistent pair), then CAS tail from
+ *       {@code pos} to {@code end}; on failure withdraw the intent and start over. Commit the
+ *       padding at once; the record starts at {@code pos + p}.
  *       An exclusive producer ({@link #newExclusiveSender()}) stores tail with an ordered store
  *       instead: nobody else writes it. The claim touches only the tail line and the producer's
  *       own entry: no locked instruction on a slot line that the consumer reads.</li>
@@ -36,11 +45,15 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  *       read the consumer's waiting word: only if the consumer said it sleeps, clear the word
  *       and FUTEX_WAKE it (no system call while it is awake, and no fence: see "Sleep").
  *       {@link ShmClaim#abort()} commits a PADDING header instead: the consumer passes it.</li>
- *   <li><b>Read.</b> At {@code head}: sequence {@code head + capacity} means committed: hand
- *       the message to the reader in place, go on up to the batch limit, then store head once
+ *   <li><b>Read.</b> At {@code head}: sequence {@code head + capacity} means committed: the
+ *       header says how many slots the record takes; hand the message to the reader in place,
+ *       then <em>restore</em> the sequence word of every slot of the record after its first
+ *       (the payload overwrote them) to {@code position + capacity}, the value a consumed slot
+ *       holds, so that no leftover payload is ever taken for the next lap's commit
+ *       ({@code position + 2 x capacity}); go on up to the batch limit, then store head once
  *       for the whole batch (that releases every slot of the batch) and only then free the
- *       batch's offset blocks. The consumer never writes a slot, so slot cache lines only
- *       travel from producers to the consumer.</li>
+ *       batch's offset blocks. The consumer writes slot lines only for those restores, which
+ *       lie on lines it has just read.</li>
  *   <li><b>Sleep.</b> The consumer sets the waiting word with a CAS (a full fence), re-checks
  *       the slot at head, and sleeps in FUTEX_WAIT on the word. The producer has no fence
  *       between its commit and its read of the waiting word (a fence per message would drain
@@ -58,13 +71,16 @@ import static dev.shmheap.ipc.ChannelDescriptor.*;
  * committed, one ordered store after the producer wrote header and payload: it is entirely
  * there or not at all. A producer killed between claim and commit leaves a position below
  * tail that never commits. When the consumer has found such a position at head for
- * {@link #LIVENESS_CHECK_NANOS}, it looks for its claimant: every table entry whose intent word
- * says that position and whose token (pid and start time) names a live process. The claimant
- * stores its intent before its tail CAS and keeps it until it has committed, so if no such
- * entry exists the claimant is dead (a producer whose tail CAS failed withdraws its intent at
- * once, so a stale intent only makes the consumer wait a little longer). The consumer then stores a padding header and
- * CASes the sequence from {@code pos} to {@code pos + capacity} (counted in
- * {@link ChannelStats#skippedSlots()}). A live producer's claim is never taken from it, so its
+ * {@link #LIVENESS_CHECK_NANOS}, it looks for its claimant: the table entry whose intent covers
+ * that position ({@link #deadClaimEnd}). The claimant stores its intent before its tail CAS and
+ * keeps it until it has committed, and a dead process's entry is not taken over before the
+ * consumer has passed its claim; so if the covering entry names a dead process, the claim is
+ * dead, and its intent's end is its extent (a producer whose tail CAS failed withdraws its
+ * intent at once, so a stale intent only makes the consumer wait a little longer; no covering
+ * entry, or one changing as it is read, makes it wait too). The consumer then stores a padding
+ * header over the extent from the position (up to the end of the ring at most: a claim that
+ * began with padding is passed in two steps) and CASes the sequence from {@code pos} to
+ * {@code pos + capacity} (counted in {@link ChannelStats#skippedSlots()}). A live producer's claim is never taken from it, so its
  * commit can be a plain store. Other producers are never wedged by a dead claim: tail has
  * already moved past it. What a dead
  * process held is leaked, not reclaimed: the block a killed producer allocated for an offset
@@ -212,18 +228,32 @@ public final class ShmChannel {
         BLOCK.awaitDetached(name, waitForProducers, () -> ChannelBlock.describeLive("producer", liveProducers(), "consumer",
                 heap.getLongVolatile(base + CONSUMER_OFFSET)));
         long freed = 0;
-        long head = heap.getLongVolatile(base + HEAD_OFFSET);
-        for (long pos = head; pos < head + capacity; pos++) {
+        long tail = heap.getLongVolatile(base + TAIL_OFFSET);
+        // Record by record from head: a committed record says how many slots it takes, a dead
+        // claim's extent is in its claimant's entry; past anything else nothing is known.
+        for (long pos = heap.getLongVolatile(base + HEAD_OFFSET); pos < tail; ) {
             long slot = slot(pos);
+            long next;
             if (heap.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) == pos + capacity) {
                 long header = heap.getLong(slot + SLOT_HEADER_OFFSET);
+                long slots = recordSlots(kind(header), length(header), slotLength);
+                if (slots < 1 || slots > capacity) {
+                    break;
+                }
                 if (kind(header) == OFFSET) {
                     heap.free(heap.getLong(slot + SLOT_MESSAGE_OFFSET));
                 }
                 if (kind(header) != PADDING) {
                     freed++;
                 }
+                next = pos + slots;
+            } else {
+                next = deadClaimEnd(pos);
+                if (next == LIVE_OR_UNKNOWN_CLAIM) {
+                    break;
+                }
             }
+            pos = next;
         }
         BLOCK.release(heap, name, base);
         return freed;
@@ -290,10 +320,12 @@ public final class ShmChannel {
         for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
             long entry = base + producerEntryOffset(index);
             long owner = heap.getLongVolatile(entry);
-            if ((owner == 0 || (owner != token && !ProcessIdentity.isAlive(owner))) && heap.compareAndSetLong(entry, owner, token)) {
-                // A dead owner's intent goes with it: its unfinished claim then has no live
-                // claimant, which is what lets the consumer pass it.
+            // A dead owner's entry whose claim the consumer has not passed yet keeps its intent:
+            // it is the only record of that claim's extent, which the consumer skips exactly.
+            if ((owner == 0 || (owner != token && !ProcessIdentity.isAlive(owner) && !claimOutstanding(index)))
+                    && heap.compareAndSetLong(entry, owner, token)) {
                 heap.putLongRelease(base + intentOffset(index), NO_INTENT);
+                heap.putLongRelease(base + intentEndOffset(index), NO_INTENT);
                 return new ShmSender(this, index, token, exclusive);
             }
         }
@@ -393,20 +425,41 @@ public final class ShmChannel {
         }
     }
 
+    /** {@link #deadClaimEnd}: a live producer may hold the position, or no intent names it (yet): wait. */
+    static final long LIVE_OR_UNKNOWN_CLAIM = -1;
+
     /**
-     * True if a live producer's intent word says {@code position}: that producer may be its
-     * claimant, still writing. Reads /proc once per matching entry (the caller does this rarely).
+     * Who holds the claimed, uncommitted {@code position}: {@link #LIVE_OR_UNKNOWN_CLAIM} if a
+     * live producer's intent covers it, if an intent is changing as it is read, or if none
+     * covers it; else the end of the dead claimant's extent, which the consumer skips. An intent
+     * is read start, end, start again: a producer sets start to {@link ChannelDescriptor#NO_INTENT}
+     * before it changes end, so two equal reads of start frame an end of the same claim. Reads
+     * /proc once per covering entry (the caller does this rarely).
      */
-    boolean liveClaimantMayHold(long position) {
+    long deadClaimEnd(long position) {
+        long deadEnd = LIVE_OR_UNKNOWN_CLAIM;
         for (int index = 0; index < PRODUCER_TABLE_SIZE; index++) {
-            if (heap.getLongVolatile(base + intentOffset(index)) == position) {
-                long owner = heap.getLongVolatile(base + producerEntryOffset(index));
-                if (owner != 0 && ProcessIdentity.isAlive(owner)) {
-                    return true;
-                }
+            long start = heap.getLongVolatile(base + intentOffset(index));
+            long end = heap.getLongVolatile(base + intentEndOffset(index));
+            if (heap.getLongVolatile(base + intentOffset(index)) != start) {
+                return LIVE_OR_UNKNOWN_CLAIM; // changing: its producer runs
             }
+            if (start == NO_INTENT || position < start || position >= end) {
+                continue;
+            }
+            long owner = heap.getLongVolatile(base + producerEntryOffset(index));
+            if (owner != 0 && ProcessIdentity.isAlive(owner)) {
+                return LIVE_OR_UNKNOWN_CLAIM;
+            }
+            deadEnd = end;
         }
-        return false;
+        return deadEnd;
+    }
+
+    /** True if entry {@code index} names a claim whose end the consumer has not passed. */
+    private boolean claimOutstanding(int index) {
+        long start = heap.getLongVolatile(base + intentOffset(index));
+        return start != NO_INTENT && heap.getLongVolatile(base + intentEndOffset(index)) > heap.getLongVolatile(base + HEAD_OFFSET);
     }
 
     void increment(long offset) {
@@ -429,9 +482,9 @@ public final class ShmChannel {
         return slotLength;
     }
 
-    /** Largest message that travels inline (in its slot); longer ones travel by offset. */
+    /** Largest message that travels inline (in the slots of one record); longer ones travel by offset. */
     public int inlineCapacity() {
-        return ChannelDescriptor.inlineCapacity(slotLength);
+        return ChannelDescriptor.inlineCapacity(capacity, slotLength);
     }
 
     /** Offset of the channel's block in the heap. */

@@ -72,7 +72,7 @@ public final class ShmClaim {
         ensureActive();
         long at = position;
         position = -1;
-        sender.abort(at, offset, inline);
+        sender.abort(at, offset, length, inline);
     }
 
     /**

@@ -55,6 +55,12 @@ public final class ShmReceiver implements MessageReceiver {
     private long cursor;
     private long inlineCount;
     private long offsetCount;
+    /**
+     * Records of several slots below this position were handed to a reader by a consumer that
+     * died before it stored head: their words may be restored (damaged), so they are passed, not
+     * delivered again (see {@link ChannelDescriptor#DELIVERED_OFFSET}).
+     */
+    private final long deliveredBefore;
     /** Process-local address of the message being handed to a reader, and its length (-1: none). */
     private long messageAddress;
     private long messageLength = NO_MESSAGE;
@@ -80,6 +86,7 @@ public final class ShmReceiver implements MessageReceiver {
         this.head = head;
         this.inlineCount = heap.getLongVolatile(channel.base() + INLINE_COUNT_OFFSET);
         this.offsetCount = heap.getLongVolatile(channel.base() + OFFSET_COUNT_OFFSET);
+        this.deliveredBefore = heap.getLongVolatile(channel.base() + DELIVERED_OFFSET);
     }
 
     /**
@@ -245,29 +252,60 @@ public final class ShmReceiver implements MessageReceiver {
                 long header = memory.getLong(slot + SLOT_HEADER_OFFSET);
                 int kind = kind(header);
                 long length = length(header);
-                long position = cursor++;
-                boolean taken;
-                if (kind == INLINE) {
-                    checkInline(position, kind, length);
-                    taken = delivery.inline(slot, length);
-                } else if (kind == OFFSET) {
-                    taken = delivery.byOffset(position, memory.getLong(slot + SLOT_MESSAGE_OFFSET), length);
-                } else if (kind == PADDING) {
-                    continue;
-                } else {
+                long position = cursor;
+                long slots = recordSlots(kind, length, slotLength);
+                if (kind < INLINE || kind > PADDING || slots < 1 || (position & (capacity - 1)) + slots > capacity) {
+                    cursor++;
                     throw badHeader(position, header);
+                }
+                cursor += slots;
+                if (kind == INLINE && slots > 1 && position < deliveredBefore) {
+                    restore(position, slot, slots); // handed over by the consumer before, which died: not again
+                    continue;
+                }
+                boolean taken = true;
+                try {
+                    if (kind == INLINE) {
+                        checkInline(position, kind, length);
+                        taken = delivery.inline(slot, length);
+                    } else if (kind == OFFSET) {
+                        taken = delivery.byOffset(position, memory.getLong(slot + SLOT_MESSAGE_OFFSET), length);
+                    }
+                } finally {
+                    if (taken && slots > 1) {
+                        if (kind == INLINE) {
+                            memory.putLongRelease(DELIVERED_OFFSET, cursor); // before the words are restored
+                            ChannelMemory.storeFence();
+                        }
+                        restore(position, slot, slots);
+                    }
                 }
                 if (!taken) {
                     cursor = position;
                     break;
                 }
-                handed++;
+                if (kind != PADDING) {
+                    handed++;
+                }
             }
         } finally {
             messageLength = NO_MESSAGE;
             endBatch(cursor);
         }
         return handed;
+    }
+
+    /**
+     * After a record of {@code slots} slots at {@code position} is consumed: stores into each of
+     * its slots after the first the sequence word that slot holds once consumed, its position +
+     * capacity (the record's payload or an older lap's left other bytes there). The next lap's
+     * commit of that slot is its position + 2 x capacity, so the consumer never takes leftover
+     * bytes for a commit. Before head is stored: no producer writes these slots yet.
+     */
+    private void restore(long position, long slot, long slots) {
+        for (long k = 1; k < slots; k++) {
+            memory.putLong(slot + k * slotLength + SLOT_SEQUENCE_OFFSET, position + k + capacity);
+        }
     }
 
     /** What {@link #receive} does with one committed message; false: it cannot take it now (it stays at head). */
@@ -391,9 +429,11 @@ public final class ShmReceiver implements MessageReceiver {
 
     /**
      * If position {@code h} is claimed (below tail) but not committed, has been so for at least
-     * {@link ShmChannel#LIVENESS_CHECK_NANOS}, and no live producer's intent says {@code h},
-     * its claimant is dead: store a padding header and CAS the sequence from {@code h} to
-     * committed, and return true (the caller looks at the slot again and passes it). False if
+     * {@link ShmChannel#LIVENESS_CHECK_NANOS}, and the intent that covers {@code h} names a dead
+     * process ({@link ShmChannel#deadClaimEnd}), its claimant is dead: store a padding header
+     * over the dead claim's extent from {@code h} (up to the end of the ring at most) and CAS the
+     * sequence from {@code h} to committed, and return true (the caller reads the padding and
+     * passes it, restoring the slots after its first). False if
      * the slot is simply not ready. Checks at most once per interval; while spinning it reads
      * the clock only once per {@code CLOCK_POLL_MASK + 1} polls, while sleeping at every poll.
      * {@code slot} is relative to the channel's block.
@@ -423,7 +463,11 @@ public final class ShmReceiver implements MessageReceiver {
         nextLivenessCheck = now + ShmChannel.LIVENESS_CHECK_NANOS;
         // Tail first: once tail is past h, the claimant's intent store (made before its tail CAS)
         // is visible, so the intent scan below cannot miss a live claimant.
-        if (heap.getLongVolatile(channel.base() + TAIL_OFFSET) <= h || channel.liveClaimantMayHold(h)) {
+        if (heap.getLongVolatile(channel.base() + TAIL_OFFSET) <= h) {
+            return false;
+        }
+        long end = channel.deadClaimEnd(h);
+        if (end == ShmChannel.LIVE_OR_UNKNOWN_CLAIM) {
             return false;
         }
         // The claimant is dead and writes no more; but it may have committed just before it died
@@ -431,7 +475,10 @@ public final class ShmReceiver implements MessageReceiver {
         if (memory.getLongVolatile(slot + SLOT_SEQUENCE_OFFSET) != h) {
             return true;
         }
-        memory.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, 0));
+        // The dead claim's extent from h, as padding; a claim that began with (uncommitted)
+        // padding at the end of the ring is passed in two steps: up to the end, then the rest.
+        long index = h & (capacity - 1);
+        memory.putLong(slot + SLOT_HEADER_OFFSET, header(PADDING, Math.min(end - h, capacity - index)));
         if (memory.compareAndSetLong(slot + SLOT_SEQUENCE_OFFSET, h, h + capacity)) {
             long skipped = channel.base() + SKIPPED_OFFSET;
             heap.putLongRelease(skipped, heap.getLong(skipped) + 1);

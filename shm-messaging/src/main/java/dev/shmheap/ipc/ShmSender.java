@@ -29,8 +29,9 @@ public final class ShmSender implements MessageSender {
     private final int inlineCapacity;
     private final int slotLength;
     private final long entryOffset;
-    /** This producer's intent word, relative to the channel's block. */
+    /** This producer's intent words (start and end of its claim), relative to the channel's block. */
     private final long intentOffset;
+    private final long intentEndOffset;
     /** Last head read from the channel; head only grows, so it is a lower bound of the real one. */
     private long cachedHead;
     /** An exclusive producer's copy of tail: nobody else writes tail, so it never re-reads it. */
@@ -53,6 +54,7 @@ public final class ShmSender implements MessageSender {
         this.slotLength = channel.slotLength();
         this.entryOffset = channel.base() + producerEntryOffset(index);
         this.intentOffset = intentOffset(index);
+        this.intentEndOffset = intentEndOffset(index);
         this.cachedHead = memory.getLongVolatile(HEAD_OFFSET);
         this.exclusiveTail = memory.getLongVolatile(TAIL_OFFSET);
     }
@@ -79,7 +81,7 @@ public final class ShmSender implements MessageSender {
                     + (claim.isActive() ? claim : active));
         }
         if (length <= inlineCapacity) {
-            long position = claim();
+            long position = claim(recordSlots(INLINE, length, slotLength), true);
             if (position == FULL) {
                 return false;
             }
@@ -96,7 +98,7 @@ public final class ShmSender implements MessageSender {
         if (block == ShmHeap.NO_SPACE) {
             return false;
         }
-        long position = claim();
+        long position = claim(1, true);
         if (position == FULL) {
             heap.free(block);
             return false;
@@ -130,7 +132,7 @@ public final class ShmSender implements MessageSender {
     }
 
     private boolean offerUnchecked(long offset, long length) {
-        long position = claim();
+        long position = claim(1, true);
         if (position == FULL) {
             return false;
         }
@@ -164,41 +166,64 @@ public final class ShmSender implements MessageSender {
     }
 
     /**
-     * Claims the position at tail: stores it in this producer's intent word, then moves tail
-     * past it with one CAS (a full fence, so the intent is visible to anyone who sees the new
-     * tail). Returns the position, or {@link #FULL} when it is a whole lap ahead of head. The
-     * slot needs no check: head passed its previous lap, which it does only after that lap's
-     * commit, so its sequence is {@code position}.
+     * Claims {@code slots} positions at tail for one record, preceded by padding up to the end
+     * of the ring if the record would not fit before it (a record never wraps): stores the
+     * claim's extent in this producer's intent words (start set to {@link ChannelDescriptor#NO_INTENT}
+     * first, then end, then start: a reader that sees the same start twice saw its end), then
+     * moves tail past it with one CAS (a full fence, so the intent is visible to anyone who sees
+     * the new tail), then commits the padding (unless {@code publishPadding} is false: a test
+     * hook's dead producer). Returns the record's first position, or
+     * {@link #FULL} when the claim would be more than a lap ahead of head. The slots need no
+     * check: head passed their previous lap, which it does only after that lap was consumed,
+     * and the consumer restores the sequence words a record's payload overwrote.
      */
-    long claim() {
+    long claim(long slots, boolean publishPadding) {
         ensureOpen();
         memory.ensureMapped();
         for (;;) {
             long position = exclusive ? exclusiveTail : memory.getLongVolatile(TAIL_OFFSET);
-            if (position - cachedHead >= capacity) {
+            long index = position & (capacity - 1);
+            long padding = index + slots > capacity ? capacity - index : 0;
+            long end = position + padding + slots;
+            if (end - cachedHead > capacity) {
                 cachedHead = memory.getLongVolatile(HEAD_OFFSET);
-                if (position - cachedHead >= capacity) {
+                if (end - cachedHead > capacity) {
                     return FULL;
                 }
             }
-            if (position >= POSITION_MASK - capacity) {
+            if (end >= POSITION_MASK - capacity) {
                 throw new IllegalStateException("channel '" + channel.name() + "' has used up its 2^56 positions");
             }
-            memory.putLong(intentOffset, position);
+            memory.putLongRelease(intentOffset, NO_INTENT);
+            memory.putLongRelease(intentEndOffset, end);
+            memory.putLongRelease(intentOffset, position);
+            boolean claimed;
             if (exclusive) {
-                // Ordered after the intent store, as the CAS would be; nobody else writes tail.
-                exclusiveTail = position + 1;
-                memory.putLongRelease(TAIL_OFFSET, position + 1);
-                return position;
+                // Ordered after the intent stores, as the CAS would be; nobody else writes tail.
+                exclusiveTail = end;
+                memory.putLongRelease(TAIL_OFFSET, end);
+                claimed = true;
+            } else {
+                claimed = memory.compareAndSetLong(TAIL_OFFSET, position, end);
             }
-            if (memory.compareAndSetLong(TAIL_OFFSET, position, position + 1)) {
-                return position;
+            if (claimed) {
+                if (padding > 0 && publishPadding) {
+                    publish(position, PADDING, padding);
+                }
+                return position + padding;
             }
             // Another producer took the position: this intent names a claim that is not ours.
             // Withdraw it at once, or a consumer waiting at that position (its real claimant
             // dead) would take this live process for the claimant and wait for good.
             memory.putLongRelease(intentOffset, NO_INTENT);
         }
+    }
+
+    /** Commits a record of {@code kind} at {@code position} whose header has nothing else to say (padding). */
+    private void publish(long position, int kind, long length) {
+        long slot = slotOffset(position, capacity, slotLength);
+        memory.putLong(slot + SLOT_HEADER_OFFSET, header(kind, length));
+        memory.putLongRelease(slot + SLOT_SEQUENCE_OFFSET, position + capacity);
     }
 
     /**
@@ -213,6 +238,11 @@ public final class ShmSender implements MessageSender {
             handOff(position, offset);
         }
         memory.ensureMapped();
+        if (kind == PADDING) {
+            publish(position, PADDING, length);
+            channel.wakeConsumer();
+            return;
+        }
         long slot = slotOffset(position, capacity, slotLength);
         memory.putLong(slot + SLOT_HEADER_OFFSET, header(kind, length));
         if (kind == OFFSET) {
@@ -233,16 +263,17 @@ public final class ShmSender implements MessageSender {
         try {
             heap.handOff(offset);
         } catch (RuntimeException e) {
-            commit(position, 0, 0, PADDING);
+            commit(position, 0, 1, PADDING);
             throw e;
         }
     }
 
-    void abort(long position, long offset, boolean inline) {
+    /** Gives the claim up: its extent becomes padding (its slots: {@code length} bytes inline, one by offset); a block is freed. */
+    void abort(long position, long offset, long length, boolean inline) {
         if (!inline) {
             heap.free(offset);
         }
-        commit(position, 0, 0, PADDING);
+        commit(position, 0, inline ? recordSlots(INLINE, length, slotLength) : 1, PADDING);
     }
 
     /**
@@ -250,7 +281,16 @@ public final class ShmSender implements MessageSender {
      * commit would. Returns the position, or -1 if the ring is full.
      */
     long claimWithoutPublishing() {
-        return claim();
+        return claimWithoutPublishing(1);
+    }
+
+    /**
+     * Test hook: claims {@code slots} slots (and the padding before them, if the record would
+     * cross the end of the ring) and commits nothing, not even the padding: a producer killed
+     * right after its tail CAS. Returns the record's position, or -1 if the ring is full.
+     */
+    long claimWithoutPublishing(long slots) {
+        return claim(slots, false);
     }
 
     /** Throws {@link IllegalStateException} if the heap has been closed. */

@@ -19,7 +19,10 @@ import java.util.concurrent.TimeUnit;
  *       reader returns true) and takes it over once read returns: prints "KEPT N offsets...",
  *       then sleeps;</li>
  *   <li>{@code offer-and-halt N}: a producer offers N long messages by offset: prints
- *       "OFFERED N", then sleeps.</li>
+ *       "OFFERED N", then sleeps;</li>
+ *   <li>{@code read-and-halt-at N}: a consumer reads in place, in one batch, and halts inside
+ *       the reader at the N-th message (after the ones before it were handed over, before head
+ *       is stored): prints "READ id/seq" for each message before it, then "HALT".</li>
  * </ul>
  */
 public final class DeathChildMain {
@@ -81,6 +84,22 @@ public final class DeathChildMain {
                     }
                 }
                 System.out.println("OFFERED " + n);
+            }
+            case "read-and-halt-at" -> {
+                ShmReceiver receiver = channel.newReceiver();
+                int[] seen = {0};
+                while (true) {
+                    receiver.read((offset, length, inline) -> {
+                        long idSeq = TestMessages.check(heap, offset, length);
+                        if (++seen[0] == n) {
+                            System.out.println("HALT");
+                            System.out.flush();
+                            Runtime.getRuntime().halt(0);
+                        }
+                        System.out.println("READ " + (idSeq >>> 40) + "/" + (idSeq & ((1L << 40) - 1)));
+                        return false;
+                    }, 64, 30, TimeUnit.SECONDS);
+                }
             }
             default -> throw new IllegalArgumentException("unknown mode " + args[2]);
         }

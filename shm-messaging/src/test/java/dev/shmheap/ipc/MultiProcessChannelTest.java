@@ -152,8 +152,9 @@ class MultiProcessChannelTest {
     }
 
     /**
-     * Same crash, but a new producer attaches before the consumer gets there: it takes over the
-     * dead producer's table entry (and clears its intent), and the consumer passes the claim.
+     * Same crash, but a new producer attaches before the consumer gets there: the dead
+     * producer's entry still records its claim's extent, so the newcomer takes another entry;
+     * the consumer passes the claim exactly, and then the dead entry is free to take.
      */
     @Test
     void shouldLetANewProducerTakeOverAKilledProducersEntry() throws Exception {
@@ -163,7 +164,7 @@ class MultiProcessChannelTest {
         long orphan = Long.parseLong(doomed.awaitLine("CLAIMED ", 30).split(" ")[2]);
         assertEquals(0, doomed.awaitExit(30));
         try (ShmReceiver receiver = channel.newReceiver(); ShmSender heir = channel.newSender()) {
-            assertEquals(doomedIndex, heir.producerIndex(), "the dead producer's entry is taken over");
+            assertNotEquals(doomedIndex, heir.producerIndex(), "the dead producer's entry is kept while its claim is outstanding");
             assertTrue(heir.offer(TestMessages.allocate(heap, 9, 0), TestMessages.length(9, 0)));
             List<Long> received = new ArrayList<>();
             while (received.size() < 3) {
@@ -174,6 +175,9 @@ class MultiProcessChannelTest {
             assertEquals(List.of(8L << 40, 8L << 40 | 1, 9L << 40), received);
             assertEquals(1, channel.stats().skippedSlots());
             heap.free(orphan);
+            try (ShmSender next = channel.newSender()) {
+                assertEquals(doomedIndex, next.producerIndex(), "taken over once the consumer passed the claim");
+            }
         }
         channel.destroy(Duration.ofSeconds(10));
     }
@@ -259,7 +263,10 @@ class MultiProcessChannelTest {
         ShmChannel channel = ShmChannel.create(heap, "killed-inline", 16);
         try (ShmReceiver receiver = channel.newReceiver(); ShmSender survivor = channel.newSender()) {
             Child doomed = start(path.toString(), "killed-inline", "claim-inline-and-halt", "8", "4");
-            assertEquals(4, Long.parseLong(doomed.awaitLine("CLAIMED ", 30).split(" ")[1]));
+            long claimed = Long.parseLong(doomed.awaitLine("CLAIMED ", 30).split(" ")[1]);
+            long tornSlots = ChannelDescriptor.recordSlots(ChannelDescriptor.INLINE, TestMessages.length(8, 4), channel.slotLength());
+            assertTrue(tornSlots > 1, "the torn record spans slots: " + tornSlots);
+            assertEquals(slotsOf(8, 0, 5, channel) - tornSlots, claimed, "after 4 records of producer 8 (and any padding)");
             assertEquals(0, doomed.awaitExit(30));
             ShmClaim claim = new ShmClaim();
             for (long seq = 0; seq < 4; seq++) {
@@ -271,7 +278,7 @@ class MultiProcessChannelTest {
             reader.readUntil(receiver, 8, 4);
             assertEquals(Map.of(8L, 4L, 9L, 4L), reader.next, "the torn message was never delivered");
             assertEquals(1, channel.stats().skippedSlots());
-            assertEquals(9, receiver.nextPosition());
+            assertEquals(channel.stats().tail(), receiver.nextPosition(), "every slot passed, the dead claim's exactly");
         }
         channel.destroy(Duration.ofSeconds(10));
     }
@@ -285,8 +292,14 @@ class MultiProcessChannelTest {
         ShmChannel channel = ShmChannel.create(heap, "backpressure", 8);
         try (ShmReceiver receiver = channel.newReceiver()) {
             Child producer = start(path.toString(), "backpressure", "until-full", "5", "500");
-            assertEquals(8, Long.parseLong(producer.awaitLine("FULL ", 30).split(" ")[1]), "refused exactly when 8 slots were taken");
-            assertEquals(8, channel.stats().tail(), "no claim beyond one lap");
+            long fit = 0;
+            long taken = 0;
+            for (long need; taken + (need = recordWithPadding(5, fit, taken, channel)) <= channel.capacity(); fit++) {
+                taken += need;
+            }
+            assertEquals(fit, Long.parseLong(producer.awaitLine("FULL ", 30).split(" ")[1]),
+                    "refused exactly when the next record did not fit in the 8 slots");
+            assertEquals(taken, channel.stats().tail(), "no claim beyond one lap");
             OrderedReader reader = new OrderedReader(heap);
             reader.readUntil(receiver, 500, 3);
             long refusals = Long.parseLong(producer.awaitLine("DONE ", 30).split(" ")[1]);
@@ -295,5 +308,23 @@ class MultiProcessChannelTest {
             assertEquals(Map.of(5L, 500L), reader.next);
         }
         channel.destroy(Duration.ofSeconds(10));
+    }
+
+    /** Slots that records {@code from} to {@code to} (exclusive) of producer {@code id} take from position 0 (TestMessages lengths, padding at the wrap). */
+    private static long slotsOf(int id, long from, long to, ShmChannel channel) {
+        long position = 0;
+        for (long seq = from; seq < to; seq++) {
+            position += recordWithPadding(id, seq, position, channel);
+        }
+        return position;
+    }
+
+    /** Slots the record of (id, seq) claims at {@code position}: its own, plus padding if it would cross the end of the ring. */
+    private static long recordWithPadding(int id, long seq, long position, ShmChannel channel) {
+        int length = TestMessages.length(id, seq);
+        long slots = length <= channel.inlineCapacity()
+                ? ChannelDescriptor.recordSlots(ChannelDescriptor.INLINE, length, channel.slotLength()) : 1;
+        long index = position % channel.capacity();
+        return index + slots > channel.capacity() ? channel.capacity() - index + slots : slots;
     }
 }

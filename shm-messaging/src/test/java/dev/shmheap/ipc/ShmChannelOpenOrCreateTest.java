@@ -52,7 +52,7 @@ class ShmChannelOpenOrCreateTest {
         assertTrue(capacity.getMessage().contains("capacity=" + CAPACITY) && capacity.getMessage().contains("capacity=" + CAPACITY * 2),
                 capacity.getMessage());
         IllegalStateException slot = assertThrows(IllegalStateException.class, () -> ShmChannel.openOrCreate(heap, NAME, CAPACITY));
-        assertTrue(slot.getMessage().contains("slotLength=80") && slot.getMessage().contains("slotLength=256"), slot.getMessage());
+        assertTrue(slot.getMessage().contains("slotLength=80") && slot.getMessage().contains("slotLength=" + ChannelDescriptor.DEFAULT_SLOT_LENGTH), slot.getMessage());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> ShmChannel.openOrCreate(heap, NAME, 3));
         assertTrue(bad.getMessage().contains("capacity=3"), bad.getMessage());
         assertEquals(0, channel.destroy(Duration.ZERO));

@@ -284,7 +284,7 @@ public final class Consumer {
             System.out.println("    error: " + error);
         }
         System.out.println("  messages: " + Units.count(channel.inlineMessages()) + " inline (in the ring, up to "
-                + (channel.slotLength() - 16) + " B), " + Units.count(channel.offsetMessages()) + " by offset (in heap blocks)");
+                + channel.inlineCapacity() + " B), " + Units.count(channel.offsetMessages()) + " by offset (in heap blocks)");
         System.out.println("  channel: " + channel.capacity() + " slots of " + channel.slotLength() + " B, positions used "
                 + Units.count(channel.tail())
                 + ", skipped slots " + channel.skippedSlots() + ", consumer futex sleeps " + Units.count(channel.futexWaits())

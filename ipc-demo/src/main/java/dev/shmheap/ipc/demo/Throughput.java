@@ -1,5 +1,7 @@
 package dev.shmheap.ipc.demo;
 
+import dev.shmheap.ipc.ChannelDescriptor;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +35,7 @@ public final class Throughput {
         long capacity = args.getLong("capacity", 256L << 20);
         int slotLength = args.slotLength();
         System.out.println("throughput: " + producers + " producer JVM(s) x " + Units.count(count) + " messages of " + size + " B, "
-                + slotLength + "-byte slots (" + (size <= slotLength - 16 ? "inline" : "by offset") + ")");
+                + slotLength + "-byte slots (" + (size <= ChannelDescriptor.inlineCapacity(args.getInt("slots", 1024), slotLength) ? "inline" : "by offset") + ")");
         List<Process> children = new ArrayList<>();
         int status;
         try {

@@ -28,6 +28,7 @@ class HotPathAllocationTest {
     private static final int SIZE = 64;
     private static final long SHORT_RUN = 20_000;
     private static final long LONG_RUN = 220_000;
+    private static final int RING_SLOTS = 8192;
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -54,7 +55,9 @@ class HotPathAllocationTest {
 
     /** One checked run of {@code count} messages; returns the bytes the producer and the consumer thread allocated. */
     private static long[] run(ShmHeap heap, ExecutorService producerThread, long count) throws Exception {
-        ShmChannel channel = ShmChannel.create(heap, "alloc", 1024);
+        // 256 KiB of ring, as the throughput command's: a consumer that sleeps in FUTEX_WAIT less
+        // often (each sleep is a JNA call, which allocates: per wait, not per message)
+        ShmChannel channel = ShmChannel.create(heap, "alloc", RING_SLOTS);
         long[] allocated = new long[2];
         try (ShmReceiver receiver = channel.newReceiver(); ShmSender sender = channel.newSender()) {
             Future<Producer.Result> produced = producerThread.submit(() -> {
