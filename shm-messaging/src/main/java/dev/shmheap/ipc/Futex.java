@@ -1,6 +1,5 @@
 package dev.shmheap.ipc;
 
-import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
 
@@ -25,6 +24,7 @@ final class Futex {
     static final int EAGAIN = 11;
     static final int EINTR = 4;
     static final int ETIMEDOUT = 110;
+    private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
     /** SYS_futex of this architecture, or -1 where futexes are not used. */
     private static final long SYS_FUTEX = syscallNumber();
@@ -55,41 +55,44 @@ final class Futex {
         }
     }
 
-    private static native long syscall(long number, long address, long operation, long value, long timeout)
-            throws LastErrorException;
+    /**
+     * The raw system call: -1 on failure, with errno in {@link Native#getLastError()}. Declared
+     * without {@code throws LastErrorException}: a timed-out wait is the normal case, and an
+     * exception per wait would allocate its stack trace each time the consumer sleeps.
+     */
+    private static native long syscall(long number, long address, long operation, long value, long timeout);
 
     /**
      * Sleeps while the int at {@code address} equals {@code expected}, at most
      * {@code timeoutNanos}; returns early when woken, when the word differs on entry, on a
      * signal or spuriously. Callers re-check their condition in every case.
      *
+     * Allocates nothing.
+     *
      * @param timespec address of 16 writable bytes for the relative timeout (struct timespec)
      * @return 0 when woken, else the errno (EAGAIN, ETIMEDOUT, EINTR)
      * @throws IllegalStateException for any other error (a bad address or no futex support)
      */
     static int await(long address, int expected, long timeoutNanos, long timespec) {
-        com.sun.jna.Pointer spec = new com.sun.jna.Pointer(timespec);
-        spec.setLong(0, timeoutNanos / 1_000_000_000L);
-        spec.setLong(8, timeoutNanos % 1_000_000_000L);
-        try {
-            syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec);
+        ChannelMemory.putLongAt(timespec, timeoutNanos / NANOS_PER_SECOND);
+        ChannelMemory.putLongAt(timespec + Long.BYTES, timeoutNanos % NANOS_PER_SECOND);
+        if (syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec) == 0) {
             return 0;
-        } catch (LastErrorException e) {
-            int errno = e.getErrorCode();
-            if (errno == EAGAIN || errno == EINTR || errno == ETIMEDOUT) {
-                return errno;
-            }
-            throw new IllegalStateException("futex wait on address " + Long.toHexString(address) + " failed: errno " + errno, e);
         }
+        int errno = Native.getLastError();
+        if (errno == EAGAIN || errno == EINTR || errno == ETIMEDOUT) {
+            return errno;
+        }
+        throw new IllegalStateException("futex wait on address " + Long.toHexString(address) + " failed: errno " + errno);
     }
 
     /** Wakes up to {@code count} sleepers on the int at {@code address}; returns how many woke. */
     static int wake(long address, int count) {
-        try {
-            return (int) syscall(SYS_FUTEX, address, FUTEX_WAKE, count, 0);
-        } catch (LastErrorException e) {
+        long woken = syscall(SYS_FUTEX, address, FUTEX_WAKE, count, 0);
+        if (woken < 0) {
             throw new IllegalStateException("futex wake on address " + Long.toHexString(address) + " failed: errno "
-                    + e.getErrorCode(), e);
+                    + Native.getLastError());
         }
+        return (int) woken;
     }
 }

@@ -34,6 +34,8 @@ public final class Consumer {
     static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 256]"
             + " --producers N [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
+    /** Longest latency the histogram tells apart; longer ones count as this. */
+    static final long MAX_LATENCY_NANOS = TimeUnit.MINUTES.toNanos(10);
     /** Most messages one read hands over before head is stored and the batch's blocks freed. */
     static final int BATCH = 64;
 
@@ -42,7 +44,8 @@ public final class Consumer {
 
     /** What the consumer saw. */
     static final class Result {
-        final Histogram latency = new Histogram(3);
+        /** Sized once for every latency up to {@link #MAX_LATENCY_NANOS}: an auto-resizing one would allocate as latencies grow. */
+        final Histogram latency = new Histogram(MAX_LATENCY_NANOS, 3);
         final NextSequences nextSequence = new NextSequences();
         final Map<Integer, Long> announced = new HashMap<>();
         final List<String> errors = new ArrayList<>();
@@ -267,7 +270,7 @@ public final class Consumer {
         result.messages++;
         result.bytes += length;
         result.lastNanos = now;
-        result.latency.recordValue(Math.max(0, now - DemoMessage.sendNanos(message)));
+        result.latency.recordValue(Math.min(MAX_LATENCY_NANOS, Math.max(0, now - DemoMessage.sendNanos(message))));
     }
 
     static void print(Result result, int producers, ChannelStats channel, long leftover) {
