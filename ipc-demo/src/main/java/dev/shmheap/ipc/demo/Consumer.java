@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * Exits with status 0 only if every message arrived intact and the heap is back where it started.
  */
 public final class Consumer {
-    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 256]"
+    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 32]"
             + " --producers N [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
     /** Longest latency the histogram tells apart; longer ones count as this. */

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PingPong {
     static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]"
-            + " [--slot-length 256]";
+            + " [--slot-length 32]";
     private static final long STOP = -1;
     private static final long IDLE_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long FIRST_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);

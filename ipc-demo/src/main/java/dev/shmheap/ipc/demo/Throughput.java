@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Throughput {
     static final String USAGE = "throughput [--heap PATH] [--capacity 256m] [--producers 2] [--size 1k] [--count 200000]"
-            + " [--slots 1024] [--slot-length 256]";
+            + " [--slots 1024] [--slot-length 32]";
 
     private Throughput() {
     }
