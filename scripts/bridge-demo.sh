@@ -49,7 +49,7 @@ bridged() {
   local producers=$1 count=$2 id status=0
   shift 2
   rm -f "$HEAP_A" "$HEAP_B" "$WORK"/*.log
-  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP_B" --capacity 256m --channel demo --slots 1024 --producers "$producers" \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP_B" --capacity 256m --channel demo --producers "$producers" \
     >"$WORK/consumer.log" 2>&1 &
   local consumer=$!
   PIDS=("$consumer")

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * Exits with status 0 only if every message arrived intact and the heap is back where it started.
  */
 public final class Consumer {
-    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 32]"
+    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 8192] [--slot-length 32]"
             + " --producers N [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
     /** Longest latency the histogram tells apart; longer ones count as this. */
@@ -84,7 +84,7 @@ public final class Consumer {
             throw new Args.UsageException("--heap and --producers are required\n" + USAGE);
         }
         System.exit(run(args.heapPath("demo"), args.getLong("capacity", 256L << 20), args.get("channel", "demo"),
-                args.getInt("slots", 1024), args.slotLength(), args.getInt("producers", 2),
+                args.slots(), args.slotLength(), args.getInt("producers", 2),
                 Duration.ofSeconds(args.getLong("timeout-seconds", 120)), null));
     }
 

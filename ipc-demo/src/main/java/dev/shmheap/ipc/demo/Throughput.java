@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Throughput {
     static final String USAGE = "throughput [--heap PATH] [--capacity 256m] [--producers 2] [--size 1k] [--count 200000]"
-            + " [--slots 1024] [--slot-length 32]";
+            + " [--slots 8192] [--slot-length 32]";
 
     private Throughput() {
     }
@@ -35,11 +35,11 @@ public final class Throughput {
         long capacity = args.getLong("capacity", 256L << 20);
         int slotLength = args.slotLength();
         System.out.println("throughput: " + producers + " producer JVM(s) x " + Units.count(count) + " messages of " + size + " B, "
-                + slotLength + "-byte slots (" + (size <= ChannelDescriptor.inlineCapacity(args.getInt("slots", 1024), slotLength) ? "inline" : "by offset") + ")");
+                + slotLength + "-byte slots (" + (size <= ChannelDescriptor.inlineCapacity(args.slots(), slotLength) ? "inline" : "by offset") + ")");
         List<Process> children = new ArrayList<>();
         int status;
         try {
-            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.getInt("slots", 1024), slotLength, producers,
+            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.slots(), slotLength, producers,
                     Duration.ofSeconds(60), () -> {
                 for (int id = 1; id <= producers; id++) {
                     try {

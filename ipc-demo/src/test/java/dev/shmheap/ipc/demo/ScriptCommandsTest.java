@@ -56,7 +56,7 @@ class ScriptCommandsTest {
             String all = String.join("\n", run.out());
             assertEquals(0, run.status(), () -> "stdout:\n" + all + "\nstderr:\n" + run.err());
             assertTrue(all.contains("RESULT: PASS"), all);
-            assertTrue(all.contains("1024 slots of 80 B"), all);
+            assertTrue(all.contains("8192 slots of 80 B"), all);
             // 64 B fits one 80-byte slot; records of up to 960 bytes (a quarter of the ring at most:
             // 944 B of message) go inline: the 3000 messages and the end-of-stream all go inline.
             assertTrue(all.contains("messages: 3,001 inline (in the ring, up to 944 B), 0 by offset"), all);
