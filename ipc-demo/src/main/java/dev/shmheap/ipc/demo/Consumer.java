@@ -9,6 +9,7 @@ import dev.shmheap.ipc.MessageReader;
 import dev.shmheap.ipc.MessageReceiver;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmReceiver;
+import dev.shmheap.ipc.internal.OpenHeap;
 import org.HdrHistogram.Histogram;
 
 import java.nio.file.Path;
@@ -106,7 +107,7 @@ public final class Consumer {
     /** {@link #run}, returning what was received as well. */
     static Outcome measure(Path path, long capacity, String channelName, int slots, int slotLength, int producers, Duration timeout,
                            Runnable onReady) throws Exception {
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, capacity)) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, capacity)) {
             HeapStats before = heap.stats();
             System.out.println("consumer: heap " + path + " (" + Units.bytes(heap.capacity()) + "); before: " + Units.heap(before));
             ShmChannel channel = ShmChannel.create(heap, channelName, slots, slotLength);

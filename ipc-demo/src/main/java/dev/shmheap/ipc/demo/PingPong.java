@@ -8,6 +8,7 @@ import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmReceiver;
 import dev.shmheap.ipc.ShmSender;
+import dev.shmheap.ipc.internal.OpenHeap;
 import org.HdrHistogram.Histogram;
 
 import java.nio.file.Files;
@@ -71,7 +72,7 @@ public final class PingPong {
             throw new Args.UsageException("--count must be at least 1 and --warmup at least 0: count=" + count + ", warmup=" + warmup);
         }
         Process child = null;
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, 64L << 20)) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, 64L << 20)) {
             HeapStats before = heap.stats();
             ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS, slotLength);
             ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS, slotLength);

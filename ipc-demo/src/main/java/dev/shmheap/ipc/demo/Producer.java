@@ -6,6 +6,7 @@ import dev.shmheap.ipc.MessageSender;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmSender;
+import dev.shmheap.ipc.internal.OpenHeap;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,7 +56,7 @@ public final class Producer {
         int id = args.getInt("id", 1);
         Duration timeout = Duration.ofSeconds(args.getLong("timeout-seconds", 60));
         SizeMix sizes = new SizeMix(args.getInt("min-size", 64), args.getInt("max-size", 64 << 10), args.getLong("seed", id));
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, args.getLong("capacity", 256L << 20))) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, args.getLong("capacity", 256L << 20))) {
             ShmChannel channel = ShmChannel.attach(heap, args.get("channel", "demo"), timeout);
             Result result;
             // --exclusive: the channel's only producer, as Aeron's exclusive publication (no CAS per claim)

@@ -5,6 +5,7 @@ import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.Message;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmSender;
+import dev.shmheap.ipc.internal.OpenHeap;
 import io.aeron.Subscription;
 import org.agrona.CloseHelper;
 
@@ -47,7 +48,7 @@ public final class BridgeIn implements AutoCloseable {
         String uri = AeronEndpoint.udpChannel(bind, uriParams);
         this.log = log;
         this.channelName = channelName;
-        this.heap = ShmHeap.openOrCreate(heapPath, capacity);
+        this.heap = OpenHeap.existingOrNew(heapPath, capacity);
         AeronEndpoint endpoint = null;
         try {
             endpoint = AeronEndpoint.open(aeronDir, "in", peerTimeoutNanos);

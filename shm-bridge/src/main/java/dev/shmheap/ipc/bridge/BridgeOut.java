@@ -6,6 +6,7 @@ import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.MessageHandler;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmReceiver;
+import dev.shmheap.ipc.internal.OpenHeap;
 import io.aeron.ExclusivePublication;
 import org.agrona.CloseHelper;
 
@@ -54,7 +55,7 @@ public final class BridgeOut implements AutoCloseable {
                      String uriParams, long peerTimeoutNanos, PrintStream log) throws Exception {
         String uri = AeronEndpoint.udpChannel(destination, uriParams);
         this.log = log;
-        this.heap = ShmHeap.openOrCreate(heapPath, capacity);
+        this.heap = OpenHeap.existingOrNew(heapPath, capacity);
         AeronEndpoint endpoint = null;
         try {
             this.before = heap.stats();

@@ -8,6 +8,7 @@ import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmReceiver;
 import dev.shmheap.ipc.ShmSender;
 import dev.shmheap.ipc.demo.CommandLine;
+import dev.shmheap.ipc.internal.OpenHeap;
 import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
 
@@ -192,7 +193,7 @@ public final class BridgeMain {
 
     static int shmReceive(CommandLine args) throws Exception {
         Path path = Path.of(args.require("heap"));
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, args.getLong("capacity", 256L << 20))) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, args.getLong("capacity", 256L << 20))) {
             long before = heap.stats().usedBytes();
             String name = args.get("channel", "bench");
             ShmChannel channel = ShmChannel.create(heap, name, args.getInt("slots", 1024));

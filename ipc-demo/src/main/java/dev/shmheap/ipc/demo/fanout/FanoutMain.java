@@ -9,6 +9,7 @@ import dev.shmheap.ipc.fanout.FanoutHandler;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;
+import dev.shmheap.ipc.internal.OpenHeap;
 import org.HdrHistogram.Histogram;
 
 import java.nio.file.Path;
@@ -73,7 +74,7 @@ public final class FanoutMain {
         int subscribers = args.getInt("subscribers", 3);
         Duration timeout = Duration.ofSeconds(args.getLong("timeout-seconds", 60));
         String name = args.get("channel", "fan");
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, args.getLong("capacity", 64L << 20))) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, args.getLong("capacity", 64L << 20))) {
             HeapStats before = heap.stats();
             FanoutChannel channel = FanoutChannel.create(heap, name, args.getInt("slots", 1024));
             System.out.println("publisher: channel '" + name + "' ready in " + path + "; heap used before: " + before.usedBytes() + " B");
