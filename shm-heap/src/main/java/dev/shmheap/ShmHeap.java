@@ -149,9 +149,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Frees the block at {@code offset}, whichever process allocated it; its size is known from
-     * the heap's metadata. A block with a name {@linkplain #bind bound} to it cannot be freed:
-     * {@link #unbind} the name first, so that no name ever leads to a freed block.
+     * Frees the block at {@code offset}, whichever process allocated it. A block with a name
+     * {@linkplain #bind bound} to it cannot be freed: {@link #unbind} first, so no name leads to a freed block.
      *
      * @throws IllegalArgumentException naming the offset if it is outside the data region, not
      *                                  the start of a block, or not allocated (double free)
@@ -176,8 +175,7 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it (a
-     * message's receiver): until then no process holds it and it is never reclaimed.
+     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it (a message's receiver).
      *
      * @throws IllegalArgumentException naming the offset if no live block starts there
      * @throws IllegalStateException    if the block is shared
@@ -208,8 +206,7 @@ public final class ShmHeap implements AutoCloseable {
 
     /**
      * Sets the per-process quota, stored in the heap for every process: none may hold more than
-     * {@code bytes} (allocated or taken over, not freed, shared or handed off); a request beyond
-     * it fails with {@link HeapFullException} naming the quota. 0 removes the quota.
+     * {@code bytes} (allocated or taken over, not freed, shared or handed off); 0 removes it.
      *
      * @throws IllegalArgumentException if {@code bytes} is negative
      */
@@ -244,9 +241,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Tells {@code listener} of every lock this attachment takes over from a dead holder, once it
-     * has repaired and released it (on the thread that took it over; keep it short); replaces the
-     * previous listener, null removes it. Every takeover is also logged as a WARNING.
+     * Tells {@code listener} of each lock this attachment takes over from a dead holder, once it is
+     * repaired and released (on the taking thread: keep it short); null removes it. Also logged.
      */
     public void onLockTakeover(Consumer<LockTakeover> listener) {
         attachment.onLockTakeover(listener);
