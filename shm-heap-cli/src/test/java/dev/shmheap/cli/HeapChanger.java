@@ -92,7 +92,17 @@ final class HeapChanger implements AutoCloseable {
 
     /** Sends one command and waits until the child has carried it out. */
     void command(String line) throws IOException {
+        send(line);
+        awaitDone();
+    }
+
+    /** Sends one command without waiting: the child works while the test looks. */
+    void send(String line) {
         in.println(line);
+    }
+
+    /** Waits for the answer to a command {@link #send sent} before. */
+    void awaitDone() throws IOException {
         expect("done");
     }
 
