@@ -90,7 +90,7 @@ function renderFigures(live) {
   const x = live.latest;
   if (!x) return;
   show("kpi-capacity", human(x.totalBytes), x.totalBytes);
-  show("kpi-file", live.file);
+  show("kpi-file", "data region of " + live.file.split("/").pop());
   show("kpi-used", human(x.usedBytes), x.usedBytes);
   const percent = x.totalBytes === 0 ? 0 : 100 * x.usedBytes / x.totalBytes;
   show("kpi-used-percent", percent.toFixed(1) + "%");
