@@ -2,6 +2,9 @@ package dev.shmheap.internal.alloc;
 
 import dev.shmheap.RecoveryReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
+import dev.shmheap.internal.jfr.HeapEvents;
+import dev.shmheap.internal.jfr.SlowAllocationEvent;
+import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.PageMapEntry;
@@ -224,6 +227,11 @@ public final class HeapAllocator {
         return locks;
     }
 
+    /** The heap file, for messages and events. */
+    public String file() {
+        return file;
+    }
+
     /** Throws {@link IllegalArgumentException} naming what is wrong unless the request is valid in this heap. */
     public void checkRequest(long size, long alignment) {
         if (size > 0 && size <= SizeClasses.MAX_BLOCK && alignment == dev.shmheap.ShmHeap.DEFAULT_ALIGNMENT) {
@@ -267,11 +275,13 @@ public final class HeapAllocator {
                     return t.base[c] + ((long) block << (SizeClasses.MIN_SHIFT + c));
                 }
             }
+            SlowAllocationEvent slow = HeapEvents.beginSlowAllocation();
             long offset = allocateOwned(t, c);
-            return offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment);
+            return HeapEvents.slowAllocationDone(slow, file, size, alignment, offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment));
         }
+        SlowAllocationEvent slow = HeapEvents.beginSlowAllocation();
         long offset = allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
-        return offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment);
+        return HeapEvents.slowAllocationDone(slow, file, size, alignment, offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment));
     }
 
     /**
@@ -412,6 +422,7 @@ public final class HeapAllocator {
         if (offset == NO_SPACE && c > 0 && setCanFit) {
             offset = allocateBuddy(0);
         }
+        if (offset == NO_SPACE) HeapEvents.heapFull(file, size, alignment, memory.getLongVolatile(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET));
         return offset;
     }
 

@@ -136,6 +136,7 @@ public final class HeapLocks {
         int index = classIndex(c, s);
         if (counted(SpinLock.acquire(memory, offsets[index], token, names[index])) == SpinLock.Result.TAKEN_OVER) {
             repairClass(c, s);
+            dev.shmheap.internal.jfr.HeapEvents.lockRepaired("class stripe rebuilt from the page map");
         }
     }
 
@@ -169,6 +170,7 @@ public final class HeapLocks {
     public long inBuddy(long a, long b, Section section) {
         if (counted(SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, names[buddyIndex])) == SpinLock.Result.TAKEN_OVER) {
             runAndUnlockOnFailure(buddyIndex, () -> repairs.rebuildBuddy());
+            dev.shmheap.internal.jfr.HeapEvents.lockRepaired("buddy free lists rebuilt from the page map");
         }
         return runAndRelease(buddyIndex, a, b, section);
     }
@@ -177,7 +179,9 @@ public final class HeapLocks {
 
     /** Runs {@code section} under the name-directory lock; its entries commit with one store, so a takeover needs no repair. */
     public <T> T inNames(java.util.function.Supplier<T> section) {
-        counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]));
+        if (counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex])) == SpinLock.Result.TAKEN_OVER) {
+            dev.shmheap.internal.jfr.HeapEvents.lockRepaired("none needed: each name entry commits with one store");
+        }
         T result;
         try {
             result = section.get();
@@ -219,6 +223,7 @@ public final class HeapLocks {
                 }
                 if (result == SpinLock.Result.TAKEN_OVER) {
                     takenOver++;
+                    dev.shmheap.internal.jfr.HeapEvents.lockRepaired("left to the caller, which rebuilds the whole heap under every lock");
                 }
             }
             consistent = false;
