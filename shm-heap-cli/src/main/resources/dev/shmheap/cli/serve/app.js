@@ -103,8 +103,8 @@ function renderFigures(live) {
   show("kpi-free-rate", rate(x.freesPerSecond), x.freesPerSecond);
   show("kpi-frees", count(x.frees) + " in all", x.frees);
   show("kpi-takeovers", String(x.lockTakeovers), x.lockTakeovers);
-  show("kpi-reclaimed", x.reclaimedBlocks.toLocaleString("en-US") + " blocks", x.reclaimedBlocks);
-  show("kpi-reclaimed-bytes", human(x.reclaimedBytes) + " of the dead", x.reclaimedBytes);
+  show("kpi-reclaimed", count(x.reclaimedBlocks), x.reclaimedBlocks);
+  show("kpi-reclaimed-bytes", "blocks, " + human(x.reclaimedBytes) + ", of the dead", x.reclaimedBytes);
   show("kpi-processes", x.aliveProcesses + " alive", x.aliveProcesses);
   const dead = x.attachedProcesses - x.aliveProcesses;
   show("kpi-dead", dead === 0 ? "none dead" : dead + " dead, hold " + human(x.deadBytes), dead);
