@@ -275,12 +275,18 @@ public final class HeapAllocator {
                     return t.base[c] + ((long) block << (SizeClasses.MIN_SHIFT + c));
                 }
             }
-            SlowAllocationEvent slow = HeapEvents.beginSlowAllocation();
-            long offset = allocateOwned(t, c);
-            return HeapEvents.slowAllocationDone(slow, file, size, alignment, offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment));
+            return allocateSlow(t, c, size, alignment);
         }
+        return allocateSlow(null, c, size, alignment);
+    }
+
+    /**
+     * Everything but a block of the thread's current set ({@code t}; null for a buddy request):
+     * a new owned set or a buddy block, then the fallbacks; timed for JFR's SlowAllocation event.
+     */
+    private long allocateSlow(ThreadSets t, int c, long size, long alignment) {
         SlowAllocationEvent slow = HeapEvents.beginSlowAllocation();
-        long offset = allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+        long offset = t != null ? allocateOwned(t, c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
         return HeapEvents.slowAllocationDone(slow, file, size, alignment, offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment));
     }
 

@@ -78,9 +78,7 @@ public final class HeapEvents {
     public static void heapFull(String heap, long size, long alignment, long buddyFreeBytes) {
         HeapFullEvent event = new HeapFullEvent();
         if (event.shouldCommit()) {
-            event.heap = heap;
-            event.size = size;
-            event.alignment = alignment;
+            event.request(heap, size, alignment);
             event.buddyFreeBytes = buddyFreeBytes;
             event.commit();
         }
@@ -97,9 +95,7 @@ public final class HeapEvents {
     public static long slowAllocationDone(SlowAllocationEvent event, String heap, long size, long alignment, long offset) {
         event.end();
         if (event.shouldCommit()) {
-            event.heap = heap;
-            event.size = size;
-            event.alignment = alignment;
+            event.request(heap, size, alignment);
             event.offset = offset;
             event.commit();
         }

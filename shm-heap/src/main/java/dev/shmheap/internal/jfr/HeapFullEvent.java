@@ -17,17 +17,7 @@ import jdk.jfr.Name;
 @Label("Heap Full")
 @Category("shm-heap")
 @Description("An allocation request that found no space in a shared heap")
-public final class HeapFullEvent extends jdk.jfr.Event {
-    @Label("Heap")
-    String heap;
-
-    @Label("Size")
-    @DataAmount
-    long size;
-
-    @Label("Alignment")
-    long alignment;
-
+public final class HeapFullEvent extends AllocationRequestEvent {
     @Label("Free Buddy Bytes")
     @Description("Bytes in free buddy blocks at the moment: free space exists but not in one piece large enough when this is above the size")
     @DataAmount

@@ -1,7 +1,6 @@
 package dev.shmheap.internal.jfr;
 
 import jdk.jfr.Category;
-import jdk.jfr.DataAmount;
 import jdk.jfr.Description;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
@@ -19,17 +18,7 @@ import jdk.jfr.Threshold;
 @Category("shm-heap")
 @Description("An allocation off the fast path that took longer than the threshold")
 @Threshold("1 ms")
-public final class SlowAllocationEvent extends jdk.jfr.Event {
-    @Label("Heap")
-    String heap;
-
-    @Label("Size")
-    @DataAmount
-    long size;
-
-    @Label("Alignment")
-    long alignment;
-
+public final class SlowAllocationEvent extends AllocationRequestEvent {
     @Label("Offset")
     @Description("The block's offset, or -1 when the heap had no space")
     long offset;
