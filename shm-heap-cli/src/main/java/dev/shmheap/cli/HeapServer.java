@@ -60,6 +60,13 @@ final class HeapServer implements AutoCloseable {
             "/favicon.svg", "favicon.svg");
     private static final String ASSET_ROOT = "/dev/shmheap/cli/serve/";
 
+    static {
+        // The JDK server writes the headers and the body of a response apart; without TCP_NODELAY,
+        // Nagle's algorithm holds the body until the client's delayed ACK: about 40 ms per scrape.
+        // Read once, when the server's configuration class loads: before the first server is created.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     private final List<WatchedHeap> heaps;
     private final List<HeapHistory> histories = new ArrayList<>();
     private final long intervalMillis;
