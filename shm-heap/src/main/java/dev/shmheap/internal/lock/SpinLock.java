@@ -100,7 +100,7 @@ public final class SpinLock {
                         if (memory.compareAndSetLong(lockOffset, owner, token)) {
                             LOG.log(System.Logger.Level.WARNING, owner == POISONED ? "repairing " + lockName + ", marked for repair"
                                     : "took over " + lockName + " from dead " + ProcessIdentity.describe(owner, false));
-                            dev.shmheap.internal.jfr.HeapEvents.lockTakenOver(lockName, owner == POISONED ? 0 : ProcessIdentity.pidOf(owner), ProcessIdentity.describe(owner, false));
+                            dev.shmheap.internal.jfr.HeapEvents.lockTakenOver(lockName, owner == POISONED ? 0 : ProcessIdentity.pidOf(owner), owner == POISONED ? "none: marked for repair" : ProcessIdentity.describe(owner, false));
                             return Result.TAKEN_OVER;
                         }
                         continue;
