@@ -122,6 +122,11 @@ class ServePageBrowserTest {
             Files.deleteIfExists(screenshot);
             browse(server.url(), "--screenshot=" + screenshot, "--window-size=1400,1250", "--hide-scrollbars");
             assertTrue(Files.size(screenshot) > 10_000, "a screenshot of the page in " + screenshot);
+
+            Files.delete(file); // the heap disappears: the page says so instead of showing stale figures as current
+            String gone = browse(server.url(), "--dump-dom");
+            assertEquals("missing", text(gone, "state"));
+            assertTrue(text(gone, "banner").startsWith("Heap " + file + " is missing: no file at " + file), gone);
         } finally {
             watched.close();
         }
