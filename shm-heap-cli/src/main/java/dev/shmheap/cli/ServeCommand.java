@@ -66,8 +66,12 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InetSocketAddress address = checkedAddress();
         List<WatchedHeap> heaps = new ArrayList<>();
+        PrintWriter err = spec.commandLine().getErr();
         for (Path file : new LinkedHashSet<>(files)) {
-            WatchedHeap heap = new WatchedHeap(file);
+            WatchedHeap heap = new WatchedHeap(file, change -> {
+                err.println("shm-heap serve: " + change);
+                err.flush();
+            });
             heaps.add(heap);
             try {
                 heap.attachOrThrow(); // a wrong path at the start is a mistake on the command line

@@ -10,6 +10,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -42,6 +43,7 @@ final class WatchedHeap implements AutoCloseable {
 
     private final Path file;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Consumer<String> changes;
     /** Written under the write lock, read under either lock. */
     private ShmHeap heap;
     /** The attached file's identity (device and inode on Linux), to see a replacement. */
@@ -53,7 +55,13 @@ final class WatchedHeap implements AutoCloseable {
     private boolean attachedOnce;
 
     WatchedHeap(Path file) {
+        this(file, change -> { });
+    }
+
+    /** @param changes told one line whenever the heap goes away, becomes unusable or is attached again after that */
+    WatchedHeap(Path file, Consumer<String> changes) {
         this.file = Objects.requireNonNull(file, "file");
+        this.changes = Objects.requireNonNull(changes, "changes");
     }
 
     Path file() {
@@ -175,6 +183,7 @@ final class WatchedHeap implements AutoCloseable {
         attachedKey = attributes.fileKey();
         if (attachedOnce) {
             reattachments++;
+            changes.accept(file + " is back: attached again" + (reattachments == 1 ? "" : " (" + reattachments + " times so far)"));
         }
         attachedOnce = true;
         state = State.UP;
@@ -187,6 +196,9 @@ final class WatchedHeap implements AutoCloseable {
             heap = null;
             attachedKey = null;
         }
+        if (attachedOnce && newState != State.UP && (newState != state || !why.equals(problem))) {
+            changes.accept(file + " is " + LiveJson.stateName(newState) + ": " + why); // each change once, not each look
+        }
         state = newState;
         problem = why;
     }
@@ -195,7 +207,12 @@ final class WatchedHeap implements AutoCloseable {
     public void close() {
         lock.writeLock().lock();
         try {
-            detach(State.MISSING, "closed");
+            if (heap != null) {
+                heap.close();
+                heap = null;
+            }
+            state = State.MISSING;
+            problem = "closed";
         } finally {
             lock.writeLock().unlock();
         }

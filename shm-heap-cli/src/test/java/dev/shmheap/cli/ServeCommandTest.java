@@ -180,6 +180,11 @@ class ServeCommandTest {
             assertEquals(1, back.value("shmheap_up"));
             assertEquals(2 * CAPACITY, back.value("shmheap_capacity_bytes"), "the figures are of the new file");
             assertEquals(1, back.value("shmheap_reattachments_total"));
+            List<String> told = serve.errorLines(); // one line on stderr per change, not per look
+            assertEquals(3, told.size(), told::toString);
+            assertEquals("shm-heap serve: " + file + " is missing: no file at " + file, told.get(0));
+            assertTrue(told.get(1).startsWith("shm-heap serve: " + file + " is unusable: " + file + ": not a shm-heap file"), told::toString);
+            assertEquals("shm-heap serve: " + file + " is back: attached again", told.get(2));
         }
     }
 

@@ -8,6 +8,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,10 +26,12 @@ final class ServeProcess implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     private final Process process;
+    private final Path err;
     final String url;
 
-    private ServeProcess(Process process, String url) {
+    private ServeProcess(Process process, Path err, String url) {
         this.process = process;
+        this.err = err;
         this.url = url;
     }
 
@@ -38,15 +41,16 @@ final class ServeProcess implements AutoCloseable {
         command.addAll(dev.shmheap.JvmFlags.required());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ShmHeapCli.class.getName(), "serve", "--port", "0"));
         command.addAll(List.of(arguments));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Path err = Files.createTempFile("shmheap-serve-", ".err");
+        Process process = new ProcessBuilder(command).redirectError(err.toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String first = out.readLine();
         Matcher m = URL.matcher(first == null ? "" : first);
         if (!m.find()) {
             process.destroyForcibly();
-            throw new IOException("serve did not start: " + first);
+            throw new IOException("serve did not start: " + first + " " + Files.readString(err));
         }
-        return new ServeProcess(process, m.group(1));
+        return new ServeProcess(process, err, m.group(1));
     }
 
     /** GET {@code path} (without the leading slash); fails unless the status is {@code status}. */
@@ -63,8 +67,14 @@ final class ServeProcess implements AutoCloseable {
         return response.body();
     }
 
+    /** What serve has written to stderr so far, line by line. */
+    List<String> errorLines() throws IOException {
+        return Files.readAllLines(err);
+    }
+
     @Override
     public void close() throws Exception {
+        Files.deleteIfExists(err);
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly();
