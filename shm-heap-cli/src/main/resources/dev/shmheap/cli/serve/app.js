@@ -220,8 +220,8 @@ function lineChart(canvasId, legendId, millis, up, series, format, fixedMax) {
     g.stroke();
   });
   g.setLineDash([]);
-  document.getElementById(legendId).replaceChildren(...series.map(s => legendItem(s.color, s.name,
-    s.values.length ? format(s.values[s.values.length - 1]) : "-")));
+  const last = s => s.values.length && up[up.length - 1] && s.values[s.values.length - 1] >= 0 ? format(s.values[s.values.length - 1]) : "-";
+  document.getElementById(legendId).replaceChildren(...series.map(s => legendItem(s.color, s.name, last(s))));
 }
 
 function legendItem(color, name, amount) {
