@@ -1,6 +1,6 @@
 package dev.shmheap.cli;
 
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,7 +45,7 @@ final class WatchedHeap implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Consumer<String> changes;
     /** Written under the write lock, read under either lock. */
-    private ShmHeap heap;
+    private HeapObserver heap;
     /** The attached file's identity (device and inode on Linux), to see a replacement. */
     private Object attachedKey;
     private volatile State state = State.MISSING;
@@ -102,7 +102,7 @@ final class WatchedHeap implements AutoCloseable {
      * read mid-way, say) marks the heap unusable and is not thrown: one bad heap must not fail
      * a scrape of the others.
      */
-    <T> Optional<T> read(Function<ShmHeap, T> reader) {
+    <T> Optional<T> read(Function<HeapObserver, T> reader) {
         lock.readLock().lock();
         try {
             if (heap == null || !stillAttachedFile()) {
@@ -179,7 +179,7 @@ final class WatchedHeap implements AutoCloseable {
     }
 
     private void attach(BasicFileAttributes attributes) throws IOException {
-        heap = ShmHeap.openReadOnly(file);
+        heap = HeapObserver.open(file);
         attachedKey = attributes.fileKey();
         if (attachedOnce) {
             reattachments++;

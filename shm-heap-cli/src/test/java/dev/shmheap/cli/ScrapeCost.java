@@ -1,6 +1,7 @@
 package dev.shmheap.cli;
 
 import dev.shmheap.CreateOption;
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 
 import java.net.InetAddress;
@@ -83,7 +84,7 @@ public final class ScrapeCost {
             Arrays.sort(stats);
             long used = heap.snapshot().orElseThrow().stats().usedBytes();
             System.out.printf(Locale.ROOT, "heap %s: capacity %d, used %d; %d scrapes of %d bytes over HTTP: median %.2f ms, p90 %.2f ms, "
-                            + "p99 %.2f ms, max %.2f ms; the stats read alone: median %.2f ms, max %.2f ms%n", file, heap.read(ShmHeap::capacity).orElseThrow(),
+                            + "p99 %.2f ms, max %.2f ms; the stats read alone: median %.2f ms, max %.2f ms%n", file, heap.read(HeapObserver::capacity).orElseThrow(),
                     used, scrapes, bytes, millis[scrapes / 2], millis[scrapes * 9 / 10], millis[scrapes * 99 / 100], millis[scrapes - 1], stats[scrapes / 2], stats[scrapes - 1]);
         } finally {
             heap.close();

@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
@@ -99,7 +100,7 @@ class ServePageBrowserTest {
             TimeUnit.MILLISECONDS.sleep(3 * INTERVAL.toMillis()); // samples of the quiet heap
 
             HeapStats stats;
-            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+            try (HeapObserver heap = HeapObserver.open(file)) {
                 stats = heap.stats();
             }
             String dom = browse(server.url(), "--dump-dom");

@@ -1,5 +1,6 @@
 package dev.shmheap.micrometer;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.SizeClassStats;
@@ -11,8 +12,10 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -41,16 +44,16 @@ import java.util.function.ToDoubleFunction;
  *       {@code shmheap.class.allocations}, {@code shmheap.class.frees}.</li>
  * </ul>
  *
- * <p>The meters read {@link ShmHeap#stats()} (no lock, no byte written; it walks the holder
- * map), at most once per {@code maxAge} however many meters a scrape reads. The heap may be
- * opened read-write or read-only; the binder never closes it. Once the heap is closed, every
+ * <p>The meters read {@code stats()} (no lock, no byte written; it walks the holder map), at
+ * most once per {@code maxAge} however many meters a scrape reads. Bind the service's own
+ * {@link ShmHeap}, or a {@link HeapObserver} for a heap the service only watches; the binder
+ * never closes it. Once the heap is closed, every
  * meter reads NaN (after at most {@code maxAge}, the age of the last read).
  */
 public final class ShmHeapMetrics implements MeterBinder {
     /** One scrape reads every meter within a few milliseconds: one stats read serves them all. */
     public static final Duration DEFAULT_MAX_AGE = Duration.ofSeconds(1);
 
-    private final ShmHeap heap;
     private final Tags tags;
     private final StatsCache stats;
 
@@ -63,12 +66,24 @@ public final class ShmHeapMetrics implements MeterBinder {
      * @param maxAge how old a stats read may be before a meter reads the heap again; zero reads every time
      */
     public ShmHeapMetrics(ShmHeap heap, Iterable<Tag> tags, Duration maxAge) {
-        this.heap = Objects.requireNonNull(heap, "heap");
+        this(Objects.requireNonNull(heap, "heap").path(), heap::stats, tags, maxAge);
+    }
+
+    public ShmHeapMetrics(HeapObserver heap) {
+        this(heap, Tags.empty(), DEFAULT_MAX_AGE);
+    }
+
+    /** As {@link #ShmHeapMetrics(ShmHeap, Iterable, Duration)}, for a heap attached read-only. */
+    public ShmHeapMetrics(HeapObserver heap, Iterable<Tag> tags, Duration maxAge) {
+        this(Objects.requireNonNull(heap, "heap").path(), heap::stats, tags, maxAge);
+    }
+
+    private ShmHeapMetrics(Path file, Supplier<HeapStats> source, Iterable<Tag> tags, Duration maxAge) {
         if (maxAge.isNegative()) {
             throw new IllegalArgumentException("maxAge=" + maxAge + " must not be negative");
         }
-        this.tags = Tags.concat(tags, "heap", heap.path().toString());
-        this.stats = new StatsCache(heap, maxAge);
+        this.tags = Tags.concat(tags, "heap", file.toString());
+        this.stats = new StatsCache(source, maxAge);
     }
 
     @Override
@@ -121,10 +136,5 @@ public final class ShmHeapMetrics implements MeterBinder {
     private void counter(MeterRegistry registry, String name, String description, String unit, ToDoubleFunction<HeapStats> figure) {
         FunctionCounter.builder(name, stats, cache -> cache.read(figure)).description(description).baseUnit(unit).tags(tags)
                 .register(registry);
-    }
-
-    /** The heap this binder reads. */
-    public ShmHeap heap() {
-        return heap;
     }
 }

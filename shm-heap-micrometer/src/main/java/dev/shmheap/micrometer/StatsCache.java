@@ -1,9 +1,9 @@
 package dev.shmheap.micrometer;
 
 import dev.shmheap.HeapStats;
-import dev.shmheap.ShmHeap;
 
 import java.time.Duration;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -11,21 +11,21 @@ import java.util.function.ToDoubleFunction;
  * reads some forty meters, and each stats read walks the heap's holder map. Thread-safe.
  */
 final class StatsCache {
-    private final ShmHeap heap;
+    private final Supplier<HeapStats> source;
     private final long maxAgeNanos;
     /** Guarded by {@code this}. */
     private HeapStats last;
     private long lastNanos;
 
-    StatsCache(ShmHeap heap, Duration maxAge) {
-        this.heap = heap;
+    StatsCache(Supplier<HeapStats> source, Duration maxAge) {
+        this.source = source;
         this.maxAgeNanos = maxAge.toNanos();
     }
 
     synchronized HeapStats get() {
         long now = System.nanoTime();
         if (last == null || now - lastNanos >= maxAgeNanos) {
-            last = heap.stats();
+            last = source.get();
             lastNanos = now;
         }
         return last;

@@ -1,5 +1,6 @@
 package dev.shmheap.micrometer;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.HeapStats;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.SizeClassStats;
@@ -109,6 +110,16 @@ class ShmHeapMetricsTest {
         assertTrue(meters.size() > 30, "every meter is bound: " + meters.size());
         assertTrue(Double.isNaN(gauge("shmheap.used")));
         assertTrue(Double.isNaN(counter("shmheap.lock.takeovers")));
+    }
+
+    @Test
+    void shouldBindAHeapAttachedReadOnly() throws Exception {
+        heap.allocate(5000);
+        try (HeapObserver observer = HeapObserver.open(file)) {
+            new ShmHeapMetrics(observer).bindTo(registry);
+            assertEquals(heap.stats().usedBytes(), gauge("shmheap.used"));
+            assertEquals(1, gauge("shmheap.attached.processes"), "the observer does not register; the writer does");
+        }
     }
 
     @Test

@@ -7,7 +7,7 @@ import dev.shmheap.internal.jfr.HeapEvents;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
@@ -66,7 +66,7 @@ public final class DeadHolders {
         boolean any = false;
         for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
             long token = slot == ownSlot ? 0 : processTable.tokenAt(slot);
-            if (token != 0 && (reclaim || recount || !processTable.kept(slot, token)) && !ProcessIdentity.isAlive(token)) {
+            if (token != 0 && (reclaim || recount || !processTable.kept(slot, token)) && !ProcessTokens.isAlive(token)) {
                 deadTokens[slot] = token;
                 any = true;
             }
@@ -108,7 +108,7 @@ public final class DeadHolders {
             Counters.addAtomic(memory, HeaderDescriptor.RECLAIMED_BLOCKS_OFFSET, blocks);
             Counters.addAtomic(memory, HeaderDescriptor.RECLAIMED_BYTES_OFFSET, bytes);
         }
-        HeapEvents.reclaimed(reclaimEvent, allocator.file(), deadTokens, ProcessIdentity::pidOf, blocks, bytes);
+        HeapEvents.reclaimed(reclaimEvent, allocator.file(), deadTokens, ProcessTokens::pidOf, blocks, bytes);
         int freed = 0;
         List<ProcessHoldings> kept = new ArrayList<>();
         for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
@@ -120,7 +120,7 @@ public final class DeadHolders {
                 freed += processTable.free(slot, token) ? 1 : 0;
             } else {
                 processTable.markKept(slot, token);
-                kept.add(new ProcessHoldings(slot, ProcessIdentity.pidOf(token), token & 0xFFFF_FFFFL, false, heldBlocks[slot], heldBytes[slot]));
+                kept.add(new ProcessHoldings(slot, ProcessTokens.pidOf(token), token & 0xFFFF_FFFFL, false, heldBlocks[slot], heldBytes[slot]));
             }
         }
         return new Outcome(freed, blocks, bytes, kept);

@@ -1,5 +1,6 @@
 package dev.shmheap.internal.jfr;
 
+import java.util.function.LongFunction;
 import java.util.function.LongToIntFunction;
 
 /**
@@ -18,15 +19,18 @@ public final class HeapEvents {
     private HeapEvents() {
     }
 
-    /** At the CAS that took {@code lock} from its dead owner: starts the takeover's event. */
-    public static void lockTakenOver(String lock, int deadOwnerPid, String deadOwner) {
+    /**
+     * Right after this thread took {@code lock} from its dead owner ({@code deadOwner}, a process
+     * token; 0 when a failed section had marked the lock for repair): starts the takeover's event.
+     */
+    public static void lockTakenOver(String lock, long deadOwner, LongToIntFunction pidOf, LongFunction<String> describe) {
         LockTakeoverEvent event = new LockTakeoverEvent();
         if (!event.isEnabled()) {
             return;
         }
         event.lock = lock;
-        event.deadOwnerPid = deadOwnerPid;
-        event.deadOwner = deadOwner;
+        event.deadOwnerPid = deadOwner == 0 ? 0 : pidOf.applyAsInt(deadOwner);
+        event.deadOwner = deadOwner == 0 ? "none: marked for repair" : describe.apply(deadOwner);
         event.begin();
         PENDING_TAKEOVER.set(event);
     }
