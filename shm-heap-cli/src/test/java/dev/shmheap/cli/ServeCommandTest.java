@@ -141,7 +141,7 @@ class ServeCommandTest {
     @Test
     void shouldMarkTheHoldingsOfADeadProcess() throws Exception {
         Path file = newHeap("serve-dead", CAPACITY);
-        try (ServeProcess serve = ServeProcess.start(file.toString())) {
+        try (ServeProcess serve = ServeProcess.start("--interval", "100ms", file.toString())) {
             HeapChanger changer = HeapChanger.start(file);
             changer.command("allocate 50 3000");
             changer.halt();
@@ -150,11 +150,22 @@ class ServeCommandTest {
             assertEquals(50 * 4096, m.value("shmheap_process_held_bytes", "pid", String.valueOf(changer.pid()), "alive", "false"));
             assertEquals(50 * 4096, m.value("shmheap_dead_held_bytes"));
             assertEquals(1, m.value("shmheap_dead_processes"));
-            Map<String, Object> live = Json.object(Json.parse(serve.get("api/live", 200)));
-            Map<String, Object> holder = Json.object(Json.array(live.get("processes")).get(0));
+            // the page's holdings come from the sampler: wait for a sample taken after the death
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            Map<String, Object> holder;
+            do {
+                Map<String, Object> live = Json.object(Json.parse(serve.get("api/live", 200)));
+                List<Object> holders = Json.array(live.get("processes"));
+                holder = holders.isEmpty() ? Map.of() : Json.object(holders.get(0));
+            } while (!Boolean.FALSE.equals(holder.get("alive")) && System.nanoTime() < deadline && sleepBriefly());
             assertEquals(changer.pid(), Json.integer(holder.get("pid")));
-            assertEquals(Boolean.FALSE, holder.get("alive"));
+            assertEquals(Boolean.FALSE, holder.get("alive"), "the page's holdings mark the dead holder");
         }
+    }
+
+    private static boolean sleepBriefly() throws InterruptedException {
+        TimeUnit.MILLISECONDS.sleep(50);
+        return true;
     }
 
     @Test
