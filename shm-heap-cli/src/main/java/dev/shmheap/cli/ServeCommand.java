@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.AttachOption;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -59,6 +60,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Samples kept per heap for the page's lines, 2..100000. Default: ${DEFAULT-VALUE}.")
     int history;
 
+    @Option(names = "--trust-file", description = "Attach even if a HEAP is a symbolic link, another user's file (unless shared with "
+            + "a group you are in) or writable by others; without it such a file is refused, as by every command.")
+    boolean trustFile;
+
     @Parameters(index = "0..*", arity = "1..*", paramLabel = "HEAP", description = "Heap files, e.g. /dev/shm/app.heap.")
     List<Path> files;
 
@@ -71,7 +76,7 @@ final class ServeCommand implements Callable<Integer> {
             WatchedHeap heap = new WatchedHeap(file, change -> {
                 err.println("shm-heap serve: " + change);
                 err.flush();
-            });
+            }, trustFile ? new AttachOption[] {AttachOption.TRUST_ANY_FILE} : new AttachOption[0]);
             heaps.add(heap);
             try {
                 heap.attachOrThrow(); // a wrong path at the start is a mistake on the command line

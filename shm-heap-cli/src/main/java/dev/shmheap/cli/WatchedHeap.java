@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.AttachOption;
 import dev.shmheap.HeapObserver;
 
 import java.io.IOException;
@@ -44,6 +45,7 @@ final class WatchedHeap implements AutoCloseable {
     private final Path file;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Consumer<String> changes;
+    private final AttachOption[] options;
     /** Written under the write lock, read under either lock. */
     private HeapObserver heap;
     /** The attached file's identity (device and inode on Linux), to see a replacement. */
@@ -58,10 +60,14 @@ final class WatchedHeap implements AutoCloseable {
         this(file, change -> { });
     }
 
-    /** @param changes told one line whenever the heap goes away, becomes unusable or is attached again after that */
-    WatchedHeap(Path file, Consumer<String> changes) {
+    /**
+     * @param changes told one line whenever the heap goes away, becomes unusable or is attached again after that
+     * @param options how to attach, as {@link HeapObserver#open(Path, AttachOption...)} takes them
+     */
+    WatchedHeap(Path file, Consumer<String> changes, AttachOption... options) {
         this.file = Objects.requireNonNull(file, "file");
         this.changes = Objects.requireNonNull(changes, "changes");
+        this.options = options.clone();
     }
 
     Path file() {
@@ -179,7 +185,7 @@ final class WatchedHeap implements AutoCloseable {
     }
 
     private void attach(BasicFileAttributes attributes) throws IOException {
-        heap = HeapObserver.open(file);
+        heap = HeapObserver.open(file, options);
         attachedKey = attributes.fileKey();
         if (attachedOnce) {
             reattachments++;
