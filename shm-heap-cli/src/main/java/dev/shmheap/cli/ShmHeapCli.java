@@ -23,7 +23,7 @@ import java.util.logging.Logger;
         versionProvider = ShmHeapCli.Version.class,
         description = "Create, inspect, check and repair shm-heap files.",
         subcommands = {CreateCommand.class, StatsCommand.class, VerifyCommand.class, RecoverCommand.class, MapCommand.class,
-                TopCommand.class, ReclaimCommand.class, QuotaCommand.class, NamesCommand.class, CommandLine.HelpCommand.class},
+                TopCommand.class, ReclaimCommand.class, QuotaCommand.class, NamesCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  done; for verify: the heap is consistent",
                 "  1  the heap has a problem: verify found one, recover refused, reclaim",
@@ -58,7 +58,7 @@ public final class ShmHeapCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: one of create, stats, verify, recover, map, top, reclaim, quota, names");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: one of create, stats, verify, recover, map, top, reclaim, quota, names, serve");
     }
 
     public static void main(String[] args) {
