@@ -1,0 +1,373 @@
+package dev.shmheap.internal.memory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.channels.FileChannel;
+import java.util.Objects;
+
+/**
+ * A read-write mapping of a whole heap file, addressed by file offset: the Java 22+
+ * implementation (this jar's {@code META-INF/versions/22}), over the FFM API. The file is mapped
+ * with {@code FileChannel.map(mode, 0, length, arena)} into one {@link MemorySegment} and every
+ * access goes through it and {@link VarHandle}s: no {@code sun.misc.Unsafe}, no
+ * {@code --add-opens}. The public methods are those of the Java 17-21 version, over Chronicle
+ * Core, which the rest of the library calls without knowing which one runs.
+ *
+ * <p>Every accessor checks that the access lies inside the mapping before it touches memory,
+ * so that a corrupt offset read from the file ends as an {@link IndexOutOfBoundsException}
+ * naming the offset, never as a JVM crash or a write outside the mapping. The segment checks
+ * again (its own bounds and that it is still mapped): the "unchecked" accessors keep that one.
+ * Accessor names say the memory ordering, as in Agrona's {@code AtomicBuffer}.
+ *
+ * <p>Lifetime: the segment belongs to a shared {@link Arena} that {@link #close()} closes, which
+ * unmaps the file. An access after that (through this object or a slice of {@link #segment()})
+ * throws {@link IllegalStateException}; it cannot touch unmapped memory, which Java 17's version
+ * cannot promise. A read-only mapping's segment is read-only: a store throws
+ * {@link UnsupportedOperationException} instead of faulting.
+ */
+public final class MappedMemory implements AutoCloseable {
+    /** Plain accesses allow any alignment, as the Java 17 version does. */
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfChar CHAR = ValueLayout.JAVA_CHAR_UNALIGNED;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble DOUBLE = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    /** Ordered and atomic accesses need natural alignment; coordinates (segment, offset). */
+    private static final VarHandle LONG_ATOMIC = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle INT_ATOMIC = ValueLayout.JAVA_INT.varHandle();
+
+    private final Arena arena;
+    private final MemorySegment segment;
+    private final long length;
+
+    private MappedMemory(Arena arena, MemorySegment segment) {
+        this.arena = arena;
+        this.segment = segment;
+        this.length = segment.byteSize();
+    }
+
+    /** Maps {@code length} bytes of {@code channel} from offset 0, read-write and shared. */
+    public static MappedMemory map(FileChannel channel, long length) {
+        return map(channel, FileChannel.MapMode.READ_WRITE, length);
+    }
+
+    /**
+     * Maps {@code length} bytes of {@code channel} from offset 0, read-only and shared: the
+     * segment is read-only, so a store through it throws instead of reaching the file.
+     */
+    public static MappedMemory mapReadOnly(FileChannel channel, long length) {
+        return map(channel, FileChannel.MapMode.READ_ONLY, length);
+    }
+
+    private static MappedMemory map(FileChannel channel, FileChannel.MapMode mode, long length) {
+        Arena arena = Arena.ofShared();
+        try {
+            return new MappedMemory(arena, channel.map(mode, 0, length, arena));
+        } catch (IOException e) {
+            arena.close();
+            throw new UncheckedIOException((mode == FileChannel.MapMode.READ_ONLY ? "read-only " : "") + "mmap of " + length + " bytes failed", e);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Which implementation this is: "FFM" here, "Chronicle Core" in the Java 17-21 version. */
+    public static String implementation() {
+        return MemoryLayer.NAME;
+    }
+
+    public long length() {
+        return length;
+    }
+
+    /** The process-local address of file offset 0; valid until {@link #close()}. */
+    public long baseAddress() {
+        return segment.address();
+    }
+
+    /**
+     * The whole mapping as one segment, bounded to it and closed with it: slices of it are the
+     * block views of Java 22+ users. Not in the Java 17-21 version, which has no segments; only
+     * code of this versioned directory calls it.
+     */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** Plain read; unaligned offsets are allowed. */
+    public long getLong(long offset) {
+        return segment.get(LONG, check(offset, 8));
+    }
+
+    public long getLongVolatile(long offset) {
+        return (long) LONG_ATOMIC.getVolatile(segment, checkAligned(offset, 8));
+    }
+
+    /** Plain write; unaligned offsets are allowed. */
+    public void putLong(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(LONG, check(offset, 8), value);
+    }
+
+    public void putLongRelease(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        LONG_ATOMIC.setRelease(segment, checkAligned(offset, 8), value);
+    }
+
+    public void putLongVolatile(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        LONG_ATOMIC.setVolatile(segment, checkAligned(offset, 8), value);
+    }
+
+    public boolean compareAndSetLong(long offset, long expected, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        return LONG_ATOMIC.compareAndSet(segment, checkAligned(offset, 8), expected, value);
+    }
+
+    // ---- "unchecked" accessors: only for offsets built from an index the caller has already
+    // checked against the layout (a page-map entry of a checked page, a header field). Here
+    // the segment's own bounds check remains; the JIT folds most of it.
+
+    public long getLongUnchecked(long offset) {
+        return segment.get(LONG, offset);
+    }
+
+    public long getLongVolatileUnchecked(long offset) {
+        return (long) LONG_ATOMIC.getVolatile(segment, offset);
+    }
+
+    public void putLongUnchecked(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(LONG, offset, value);
+    }
+
+    public void putLongReleaseUnchecked(long offset, long value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        LONG_ATOMIC.setRelease(segment, offset, value);
+    }
+
+    public void putByteUnchecked(long offset, byte value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(ValueLayout.JAVA_BYTE, offset, value);
+    }
+
+    /**
+     * Atomically replaces the byte at {@code offset} with {@code value} if it is
+     * {@code expected}: a CAS of the aligned 32-bit word that holds it, retried while only the
+     * other three bytes change. A plain store to a neighbouring byte cannot be lost: the CAS
+     * fails and rereads.
+     */
+    public boolean compareAndSetByte(long offset, byte expected, byte value) {
+        check(offset, 1);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        long word = offset & ~3L;
+        int shift = (int) (offset & 3) << 3; // little-endian: byte k is bits 8k..8k+7
+        int mask = 0xFF << shift;
+        while (true) {
+            int current = (int) INT_ATOMIC.getVolatile(segment, word);
+            if ((byte) (current >>> shift) != expected) {
+                return false;
+            }
+            int updated = (current & ~mask) | ((value & 0xFF) << shift);
+            if (INT_ATOMIC.compareAndSet(segment, word, current, updated)) {
+                return true;
+            }
+        }
+    }
+
+    public int getInt(long offset) {
+        return segment.get(INT, check(offset, 4));
+    }
+
+    public void putInt(long offset, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(INT, check(offset, 4), value);
+    }
+
+    public byte getByte(long offset) {
+        return segment.get(ValueLayout.JAVA_BYTE, check(offset, 1));
+    }
+
+    public void putByte(long offset, byte value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(ValueLayout.JAVA_BYTE, check(offset, 1), value);
+    }
+
+    public void getBytes(long offset, byte[] dst, int dstIndex, int count) {
+        Objects.checkFromIndexSize(dstIndex, count, dst.length);
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, check(offset, count), dst, dstIndex, count);
+    }
+
+    public void putBytes(long offset, byte[] src, int srcIndex, int count) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        Objects.checkFromIndexSize(srcIndex, count, src.length);
+        MemorySegment.copy(src, srcIndex, segment, ValueLayout.JAVA_BYTE, check(offset, count), count);
+    }
+
+    public void setMemory(long offset, long count, byte value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.asSlice(check(offset, count), count).fill(value);
+    }
+
+    public short getShort(long offset) {
+        return segment.get(SHORT, check(offset, Short.BYTES));
+    }
+
+    public void putShort(long offset, short value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(SHORT, check(offset, Short.BYTES), value);
+    }
+
+    public char getChar(long offset) {
+        return segment.get(CHAR, check(offset, Character.BYTES));
+    }
+
+    public void putChar(long offset, char value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(CHAR, check(offset, Character.BYTES), value);
+    }
+
+    public float getFloat(long offset) {
+        return segment.get(FLOAT, check(offset, Float.BYTES));
+    }
+
+    public void putFloat(long offset, float value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(FLOAT, check(offset, Float.BYTES), value);
+    }
+
+    public double getDouble(long offset) {
+        return segment.get(DOUBLE, check(offset, Double.BYTES));
+    }
+
+    public void putDouble(long offset, double value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        segment.set(DOUBLE, check(offset, Double.BYTES), value);
+    }
+
+    public int getIntVolatile(long offset) {
+        return (int) INT_ATOMIC.getVolatile(segment, checkAligned(offset, Integer.BYTES));
+    }
+
+    public void putIntRelease(long offset, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        INT_ATOMIC.setRelease(segment, checkAligned(offset, Integer.BYTES), value);
+    }
+
+    public void putIntVolatile(long offset, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        INT_ATOMIC.setVolatile(segment, checkAligned(offset, Integer.BYTES), value);
+    }
+
+    public boolean compareAndSetInt(long offset, int expected, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        return INT_ATOMIC.compareAndSet(segment, checkAligned(offset, Integer.BYTES), expected, value);
+    }
+
+    /** Atomically adds {@code delta} and returns the value before. */
+    public int getAndAddInt(long offset, int delta) {
+        long at = checkAligned(offset, Integer.BYTES);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        return (int) INT_ATOMIC.getAndAdd(segment, at, delta);
+    }
+
+    /** Atomically adds {@code delta} and returns the value before. */
+    public long getAndAddLong(long offset, long delta) {
+        long at = checkAligned(offset, Long.BYTES);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        return (long) LONG_ATOMIC.getAndAdd(segment, at, delta);
+    }
+
+    /** Copies {@code count} bytes from {@code from} to {@code to}; the two ranges must not overlap. */
+    public void copy(long from, long to, long count) {
+        check(from, count);
+        check(to, count);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MemorySegment.copy(segment, from, segment, to, count);
+    }
+
+    /** Returns {@code offset} if {@code [offset, offset + size)} lies in the mapping. */
+    public long check(long offset, long size) {
+        if (offset < 0 || size < 0 || offset > length - size) {
+            throw outside(offset, size);
+        }
+        return offset;
+    }
+
+    private long checkAligned(long offset, int size) {
+        if ((offset & (size - 1)) != 0) {
+            throw misaligned(offset, size);
+        }
+        return check(offset, size);
+    }
+
+    private IndexOutOfBoundsException outside(long offset, long size) {
+        return new IndexOutOfBoundsException("access of " + size + " bytes at offset " + offset + " is outside the mapping of " + length + " bytes");
+    }
+
+    private static IllegalArgumentException misaligned(long offset, long size) {
+        return new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
+    }
+
+    /**
+     * Unmaps the file by closing the arena. Closing a shared arena is a handshake with every
+     * thread: one that is still inside an access makes it fail with an
+     * {@link IllegalStateException}; later accesses all throw that.
+     */
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+}
