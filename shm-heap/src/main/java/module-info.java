@@ -11,6 +11,8 @@
 module dev.shmheap {
     requires chronicle.core;
     requires com.sun.jna;
+    // optional: the Agrona buffer view of a block (HeapBlock.as), for applications that have Agrona
+    requires static org.agrona;
 
     exports dev.shmheap;
 

@@ -684,6 +684,16 @@ public final class ShmHeap implements AutoCloseable {
         return memory.baseAddress() + offset;
     }
 
+    /** A view of the whole live block at {@code offset} ({@link #usableSize} bytes): see {@link HeapBlock}. */
+    public HeapBlock block(long offset) {
+        return HeapBlock.of(this, memory, offset, usableSize(offset));
+    }
+
+    /** A view of the first {@code length} bytes of the live block at {@code offset}, e.g. the size it was allocated with. */
+    public HeapBlock block(long offset, long length) {
+        return HeapBlock.of(this, memory, offset, length);
+    }
+
     public long getLong(long offset) {
         return memory.getLong(checkData(offset, Long.BYTES));
     }

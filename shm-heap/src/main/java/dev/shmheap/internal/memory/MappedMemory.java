@@ -28,7 +28,8 @@ public final class MappedMemory implements AutoCloseable {
 
     private final long address;
     private final long length;
-    private boolean closed;
+    /** Volatile: block views of any thread read it before each access, and must not touch an unmapped file. */
+    private volatile boolean closed;
 
     private MappedMemory(long address, long length) {
         this.address = address;
@@ -312,14 +313,22 @@ public final class MappedMemory implements AutoCloseable {
         return current;
     }
 
-    /** Copies {@code count} bytes from {@code from} to {@code to}; the two ranges must not overlap. */
-    public void copy(long from, long to, long count) {
+    /**
+     * Copies {@code count} bytes from {@code from} in this mapping to {@code to} in
+     * {@code target} (this one or another heap's); the two ranges must not overlap.
+     */
+    public void copy(long from, MappedMemory target, long to, long count) {
         check(from, count);
-        check(to, count);
+        target.check(to, count);
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        MEMORY.copyMemory(address + from, address + to, count);
+        MEMORY.copyMemory(address + from, target.address + to, count);
+    }
+
+    /** Whether the file is still mapped: false once {@link #close()} began. */
+    public boolean isOpen() {
+        return !closed;
     }
 
     /** Which implementation this is: "Chronicle Core" here, "FFM" in the Java 22+ version. */

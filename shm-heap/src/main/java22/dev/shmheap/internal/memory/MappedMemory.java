@@ -326,14 +326,22 @@ public final class MappedMemory implements AutoCloseable {
         return (long) LONG_ATOMIC.getAndAdd(segment, at, delta);
     }
 
-    /** Copies {@code count} bytes from {@code from} to {@code to}; the two ranges must not overlap. */
-    public void copy(long from, long to, long count) {
+    /**
+     * Copies {@code count} bytes from {@code from} in this mapping to {@code to} in
+     * {@code target} (this one or another heap's); the two ranges must not overlap.
+     */
+    public void copy(long from, MappedMemory target, long to, long count) {
         check(from, count);
-        check(to, count);
+        target.check(to, count);
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        MemorySegment.copy(segment, from, segment, to, count);
+        MemorySegment.copy(segment, from, target.segment, to, count);
+    }
+
+    /** Whether the file is still mapped: false once {@link #close()} closed the arena. */
+    public boolean isOpen() {
+        return arena.scope().isAlive();
     }
 
     /** Returns {@code offset} if {@code [offset, offset + size)} lies in the mapping. */
