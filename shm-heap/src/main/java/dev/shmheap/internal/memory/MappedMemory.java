@@ -339,24 +339,16 @@ public final class MappedMemory implements AutoCloseable {
     /** Returns {@code offset} if {@code [offset, offset + size)} lies in the mapping. */
     public long check(long offset, long size) {
         if (offset < 0 || size < 0 || offset > length - size) {
-            throw outside(offset, size);
+            throw MappingErrors.outside(offset, size, length);
         }
         return offset;
     }
 
     private long checkAligned(long offset, int size) {
         if ((offset & (size - 1)) != 0) {
-            throw misaligned(offset, size);
+            throw MappingErrors.misaligned(offset, size);
         }
         return check(offset, size);
-    }
-
-    private IndexOutOfBoundsException outside(long offset, long size) {
-        return new IndexOutOfBoundsException("access of " + size + " bytes at offset " + offset + " is outside the mapping of " + length + " bytes");
-    }
-
-    private static IllegalArgumentException misaligned(long offset, long size) {
-        return new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
     }
 
     @Override
