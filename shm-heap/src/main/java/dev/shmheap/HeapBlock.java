@@ -233,10 +233,10 @@ public final class HeapBlock {
      *   <li>Agrona's {@code DirectBuffer}, {@code MutableDirectBuffer}, {@code AtomicBuffer} or
      *       {@code UnsafeBuffer} (Agrona on the class path, any Java): an {@code UnsafeBuffer}
      *       over the block's address. It is not tied to {@code close()}: the rule is to drop it
-     *       before closing the heap, as for {@link ShmHeap#address(long)}. It accesses memory
-     *       through {@code sun.misc.Unsafe}, so Java 24+ warns at its first access (and refuses
-     *       with {@code --sun-misc-unsafe-memory-access=deny}); only the read-only
-     *       {@code DirectBuffer} is offered on a read-only heap.</li>
+     *       before closing the heap, as for {@link ShmHeap#address(long)}. Agrona 2 accesses
+     *       memory through {@code jdk.internal.misc.Unsafe}, so the JVM needs
+     *       {@link JvmFlags#forAgrona()} on every Java; only the read-only {@code DirectBuffer}
+     *       is offered on a read-only heap.</li>
      * </ul>
      *
      * @throws IllegalArgumentException      for any other type, naming the types offered

@@ -20,23 +20,36 @@ import java.util.Properties;
  *       here at build time.</li>
  *   <li>Java 22+ (the jar's {@code META-INF/versions/22} maps it through the FFM API):
  *       {@link #forJava22()}, only {@code --enable-native-access=ALL-UNNAMED}, for JNA's libc
- *       calls; without it Java 24+ prints a warning, and a later release may refuse.</li>
+ *       calls; without it Java 24+ prints a warning, and a later release may refuse. The
+ *       optional Agrona view of a block adds {@link #forAgrona()}.</li>
  * </ul>
  */
 public final class JvmFlags {
     private static final Properties PROPERTIES = load();
     private static final List<String> JAVA_17_TO_21 = List.copyOf(Arrays.asList(property("flags").split("\\s+")));
     private static final List<String> JAVA_22 = List.of("--enable-native-access=ALL-UNNAMED");
+    private static final List<String> AGRONA = List.of("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED");
+    private static final List<String> JAVA_22_WITH_AGRONA = java.util.stream.Stream.concat(JAVA_22.stream(), AGRONA.stream()).toList();
 
     private JvmFlags() {
     }
 
     /**
-     * The flags this JVM's memory layer needs: {@link #forJava22()} where the heap is mapped
-     * through the FFM API (Java 22+ with the multi-release jar), else {@link #forJava17To21()}.
+     * Every flag shm-heap may need on this JVM, the optional Agrona view of a block included:
+     * where the heap is mapped through the FFM API (Java 22+ with the multi-release jar)
+     * {@link #forJava22()} and {@link #forAgrona()}, else {@link #forJava17To21()} (which holds both).
      */
     public static List<String> required() {
-        return MemoryLayer.foreign() ? JAVA_22 : JAVA_17_TO_21;
+        return MemoryLayer.foreign() ? JAVA_22_WITH_AGRONA : JAVA_17_TO_21;
+    }
+
+    /**
+     * What {@code HeapBlock.as(UnsafeBuffer.class)} and the other Agrona views need: Agrona 2
+     * reads and writes through {@code jdk.internal.misc.Unsafe}, which {@code java.base} exports
+     * only on request (and which {@code --sun-misc-unsafe-memory-access} does not govern).
+     */
+    public static List<String> forAgrona() {
+        return AGRONA;
     }
 
     /** The flags Chronicle Core needs on Java 17-21, e.g. {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}. */
@@ -44,7 +57,7 @@ public final class JvmFlags {
         return JAVA_17_TO_21;
     }
 
-    /** The one flag Java 22+ needs: {@code --enable-native-access=ALL-UNNAMED} (JNA; a manifest's {@code Enable-Native-Access}). */
+    /** The one flag the heap needs on Java 22+: {@code --enable-native-access=ALL-UNNAMED} (JNA; a manifest's {@code Enable-Native-Access}). */
     public static List<String> forJava22() {
         return JAVA_22;
     }

@@ -104,7 +104,12 @@ class MissingJvmFlagsTest {
     void shouldRunTheMemoryLayerOfThisJava() {
         // the build runs the Java 22+ tests on the FFM classes (META-INF/versions/22 first on the class path)
         assertEquals(Runtime.version().feature() >= 22, MemoryLayer.foreign(), dev.shmheap.internal.memory.MappedMemory.implementation());
-        assertEquals(MemoryLayer.foreign() ? JvmFlags.forJava22() : JvmFlags.forJava17To21(), JvmFlags.required());
+        if (MemoryLayer.foreign()) {
+            assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED"), JvmFlags.required());
+        } else {
+            assertEquals(JvmFlags.forJava17To21(), JvmFlags.required());
+            assertTrue(JvmFlags.required().containsAll(JvmFlags.forJava22()) && JvmFlags.required().containsAll(JvmFlags.forAgrona()));
+        }
     }
 
     private ChildJvms.Child run(String name, List<String> flags) throws Exception {

@@ -10,9 +10,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * names its types, and it is loaded only when a caller asks for one of them, so applications
  * without Agrona never need it.
  *
- * <p>The view is an {@link UnsafeBuffer} over the block's address: Agrona reads and writes
- * through {@code sun.misc.Unsafe}, so on Java 24+ the JVM warns at its first access (or throws,
- * with {@code --sun-misc-unsafe-memory-access=deny}) whichever memory layer shm-heap runs.
+ * <p>The view is an {@link UnsafeBuffer} over the block's address. Agrona 2 reads and writes
+ * through {@code jdk.internal.misc.Unsafe}: the JVM needs
+ * {@code --add-exports java.base/jdk.internal.misc=ALL-UNNAMED} ({@code JvmFlags.forAgrona()})
+ * on every Java, and {@code --sun-misc-unsafe-memory-access} does not concern it.
  */
 public final class AgronaViews {
     private AgronaViews() {
