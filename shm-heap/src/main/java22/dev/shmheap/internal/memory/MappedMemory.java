@@ -19,15 +19,15 @@ import java.util.Objects;
  *
  * <p>Every accessor checks that the access lies inside the mapping before it touches memory,
  * so that a corrupt offset read from the file ends as an {@link IndexOutOfBoundsException}
- * naming the offset, never as a JVM crash or a write outside the mapping. The segment checks
- * again (its own bounds and that it is still mapped): the "unchecked" accessors keep that one.
- * Accessor names say the memory ordering, as in Agrona's {@code AtomicBuffer}.
+ * naming the offset, never as a JVM crash or a write outside the mapping; the "unchecked" ones
+ * are for offsets the caller has checked. Accessor names say the memory ordering, as in Agrona's
+ * {@code AtomicBuffer}. The accessors go through {@link #EVERYTHING} (see there why).
  *
- * <p>Lifetime: the segment belongs to a shared {@link Arena} that {@link #close()} closes, which
- * unmaps the file. An access after that (through this object or a slice of {@link #segment()})
- * throws {@link IllegalStateException}; it cannot touch unmapped memory, which Java 17's version
- * cannot promise. A read-only mapping's segment is read-only: a store throws
- * {@link UnsupportedOperationException} instead of faulting.
+ * <p>Lifetime: the mapping's segment belongs to a shared {@link Arena} that {@link #close()}
+ * closes, which unmaps the file. Its slices, the block views of {@code HeapBlock.as}, then throw
+ * {@link IllegalStateException} on every access instead of touching unmapped memory, and so do
+ * {@link #isOpen()}'s callers. A read-only mapping's segment is read-only: a store through a
+ * view throws {@link UnsupportedOperationException}.
  */
 public final class MappedMemory implements AutoCloseable {
     /** Plain accesses allow any alignment, as the Java 17 version does. */
@@ -41,14 +41,31 @@ public final class MappedMemory implements AutoCloseable {
     private static final VarHandle LONG_ATOMIC = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle INT_ATOMIC = ValueLayout.JAVA_INT.varHandle();
 
+    /**
+     * All memory as one segment of the global scope, through which the accessors go: a constant
+     * to the JIT, whose checks of it (bounds against {@code Long.MAX_VALUE}, a global scope that
+     * is always alive) fold away, so an access costs what an Unsafe one does: our own bounds
+     * check, then {@code address + offset}. Measured: through {@link #segment} instead (a shared
+     * arena's segment, an instance field), C2's inlining depth (MaxInlineLevel 15) ran out inside
+     * the FFM access chain on the allocate path, and a 64-byte allocate+free pair took about twice
+     * as long as on Java 17. What it gives up: an access racing with {@link #close()} from another
+     * thread is not caught; every caller checks that the heap is open first, and
+     * {@code ShmHeap.close()} must not race with other calls (as on Java 17). The block views
+     * (slices of {@link #segment}) and the bulk copies keep the arena's checks.
+     * {@code reinterpret} is a restricted method: it needs --enable-native-access, as JNA does.
+     */
+    private static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private final Arena arena;
     private final MemorySegment segment;
     private final long length;
+    private final long address;
 
     private MappedMemory(Arena arena, MemorySegment segment) {
         this.arena = arena;
         this.segment = segment;
         this.length = segment.byteSize();
+        this.address = segment.address();
     }
 
     /** Maps {@code length} bytes of {@code channel} from offset 0, read-write and shared. */
@@ -88,7 +105,7 @@ public final class MappedMemory implements AutoCloseable {
 
     /** The process-local address of file offset 0; valid until {@link #close()}. */
     public long baseAddress() {
-        return segment.address();
+        return address;
     }
 
     /**
@@ -102,11 +119,11 @@ public final class MappedMemory implements AutoCloseable {
 
     /** Plain read; unaligned offsets are allowed. */
     public long getLong(long offset) {
-        return segment.get(LONG, check(offset, 8));
+        return EVERYTHING.get(LONG, address + check(offset, 8));
     }
 
     public long getLongVolatile(long offset) {
-        return (long) LONG_ATOMIC.getVolatile(segment, checkAligned(offset, 8));
+        return (long) LONG_ATOMIC.getVolatile(EVERYTHING, address + checkAligned(offset, 8));
     }
 
     /** Plain write; unaligned offsets are allowed. */
@@ -114,28 +131,28 @@ public final class MappedMemory implements AutoCloseable {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(LONG, check(offset, 8), value);
+        EVERYTHING.set(LONG, address + check(offset, 8), value);
     }
 
     public void putLongRelease(long offset, long value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        LONG_ATOMIC.setRelease(segment, checkAligned(offset, 8), value);
+        LONG_ATOMIC.setRelease(EVERYTHING, address + checkAligned(offset, 8), value);
     }
 
     public void putLongVolatile(long offset, long value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        LONG_ATOMIC.setVolatile(segment, checkAligned(offset, 8), value);
+        LONG_ATOMIC.setVolatile(EVERYTHING, address + checkAligned(offset, 8), value);
     }
 
     public boolean compareAndSetLong(long offset, long expected, long value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        return LONG_ATOMIC.compareAndSet(segment, checkAligned(offset, 8), expected, value);
+        return LONG_ATOMIC.compareAndSet(EVERYTHING, address + checkAligned(offset, 8), expected, value);
     }
 
     // ---- "unchecked" accessors: only for offsets built from an index the caller has already
@@ -143,32 +160,32 @@ public final class MappedMemory implements AutoCloseable {
     // the segment's own bounds check remains; the JIT folds most of it.
 
     public long getLongUnchecked(long offset) {
-        return segment.get(LONG, offset);
+        return EVERYTHING.get(LONG, address + offset);
     }
 
     public long getLongVolatileUnchecked(long offset) {
-        return (long) LONG_ATOMIC.getVolatile(segment, offset);
+        return (long) LONG_ATOMIC.getVolatile(EVERYTHING, address + offset);
     }
 
     public void putLongUnchecked(long offset, long value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(LONG, offset, value);
+        EVERYTHING.set(LONG, address + offset, value);
     }
 
     public void putLongReleaseUnchecked(long offset, long value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        LONG_ATOMIC.setRelease(segment, offset, value);
+        LONG_ATOMIC.setRelease(EVERYTHING, address + offset, value);
     }
 
     public void putByteUnchecked(long offset, byte value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(ValueLayout.JAVA_BYTE, offset, value);
+        EVERYTHING.set(ValueLayout.JAVA_BYTE, address + offset, value);
     }
 
     /**
@@ -186,37 +203,37 @@ public final class MappedMemory implements AutoCloseable {
         int shift = (int) (offset & 3) << 3; // little-endian: byte k is bits 8k..8k+7
         int mask = 0xFF << shift;
         while (true) {
-            int current = (int) INT_ATOMIC.getVolatile(segment, word);
+            int current = (int) INT_ATOMIC.getVolatile(EVERYTHING, address + word);
             if ((byte) (current >>> shift) != expected) {
                 return false;
             }
             int updated = (current & ~mask) | ((value & 0xFF) << shift);
-            if (INT_ATOMIC.compareAndSet(segment, word, current, updated)) {
+            if (INT_ATOMIC.compareAndSet(EVERYTHING, address + word, current, updated)) {
                 return true;
             }
         }
     }
 
     public int getInt(long offset) {
-        return segment.get(INT, check(offset, 4));
+        return EVERYTHING.get(INT, address + check(offset, 4));
     }
 
     public void putInt(long offset, int value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(INT, check(offset, 4), value);
+        EVERYTHING.set(INT, address + check(offset, 4), value);
     }
 
     public byte getByte(long offset) {
-        return segment.get(ValueLayout.JAVA_BYTE, check(offset, 1));
+        return EVERYTHING.get(ValueLayout.JAVA_BYTE, address + check(offset, 1));
     }
 
     public void putByte(long offset, byte value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(ValueLayout.JAVA_BYTE, check(offset, 1), value);
+        EVERYTHING.set(ValueLayout.JAVA_BYTE, address + check(offset, 1), value);
     }
 
     public void getBytes(long offset, byte[] dst, int dstIndex, int count) {
@@ -240,72 +257,72 @@ public final class MappedMemory implements AutoCloseable {
     }
 
     public short getShort(long offset) {
-        return segment.get(SHORT, check(offset, Short.BYTES));
+        return EVERYTHING.get(SHORT, address + check(offset, Short.BYTES));
     }
 
     public void putShort(long offset, short value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(SHORT, check(offset, Short.BYTES), value);
+        EVERYTHING.set(SHORT, address + check(offset, Short.BYTES), value);
     }
 
     public char getChar(long offset) {
-        return segment.get(CHAR, check(offset, Character.BYTES));
+        return EVERYTHING.get(CHAR, address + check(offset, Character.BYTES));
     }
 
     public void putChar(long offset, char value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(CHAR, check(offset, Character.BYTES), value);
+        EVERYTHING.set(CHAR, address + check(offset, Character.BYTES), value);
     }
 
     public float getFloat(long offset) {
-        return segment.get(FLOAT, check(offset, Float.BYTES));
+        return EVERYTHING.get(FLOAT, address + check(offset, Float.BYTES));
     }
 
     public void putFloat(long offset, float value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(FLOAT, check(offset, Float.BYTES), value);
+        EVERYTHING.set(FLOAT, address + check(offset, Float.BYTES), value);
     }
 
     public double getDouble(long offset) {
-        return segment.get(DOUBLE, check(offset, Double.BYTES));
+        return EVERYTHING.get(DOUBLE, address + check(offset, Double.BYTES));
     }
 
     public void putDouble(long offset, double value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        segment.set(DOUBLE, check(offset, Double.BYTES), value);
+        EVERYTHING.set(DOUBLE, address + check(offset, Double.BYTES), value);
     }
 
     public int getIntVolatile(long offset) {
-        return (int) INT_ATOMIC.getVolatile(segment, checkAligned(offset, Integer.BYTES));
+        return (int) INT_ATOMIC.getVolatile(EVERYTHING, address + checkAligned(offset, Integer.BYTES));
     }
 
     public void putIntRelease(long offset, int value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        INT_ATOMIC.setRelease(segment, checkAligned(offset, Integer.BYTES), value);
+        INT_ATOMIC.setRelease(EVERYTHING, address + checkAligned(offset, Integer.BYTES), value);
     }
 
     public void putIntVolatile(long offset, int value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        INT_ATOMIC.setVolatile(segment, checkAligned(offset, Integer.BYTES), value);
+        INT_ATOMIC.setVolatile(EVERYTHING, address + checkAligned(offset, Integer.BYTES), value);
     }
 
     public boolean compareAndSetInt(long offset, int expected, int value) {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        return INT_ATOMIC.compareAndSet(segment, checkAligned(offset, Integer.BYTES), expected, value);
+        return INT_ATOMIC.compareAndSet(EVERYTHING, address + checkAligned(offset, Integer.BYTES), expected, value);
     }
 
     /** Atomically adds {@code delta} and returns the value before. */
@@ -314,7 +331,7 @@ public final class MappedMemory implements AutoCloseable {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        return (int) INT_ATOMIC.getAndAdd(segment, at, delta);
+        return (int) INT_ATOMIC.getAndAdd(EVERYTHING, address + at, delta);
     }
 
     /** Atomically adds {@code delta} and returns the value before. */
@@ -323,7 +340,7 @@ public final class MappedMemory implements AutoCloseable {
         if (CrashPoints.ENABLED) {
             CrashPoints.beforeStore();
         }
-        return (long) LONG_ATOMIC.getAndAdd(segment, at, delta);
+        return (long) LONG_ATOMIC.getAndAdd(EVERYTHING, address + at, delta);
     }
 
     /**
