@@ -1,5 +1,6 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.attach.HeapView;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.memory.SegmentViews;
 import dev.shmheap.internal.views.AgronaViews;
@@ -32,7 +33,8 @@ import dev.shmheap.internal.views.AgronaViews;
  *       not notice a later free of the block (then it reads and writes free memory, like an
  *       offset would). After the heap's {@code close()} every access throws
  *       {@link IllegalStateException}.</li>
- *   <li>On a read-only heap, every store throws {@link IllegalStateException}.</li>
+ *   <li>A view from a {@link HeapObserver} is read-only: every store throws
+ *       {@link IllegalStateException}.</li>
  * </ul>
  *
  * <p>Through {@link #as(Class)} the same block can be seen as a {@code MemorySegment} (Java 22+)
@@ -40,31 +42,36 @@ import dev.shmheap.internal.views.AgronaViews;
  * they view is shared with every process attached to the heap.
  */
 public final class HeapBlock {
-    private final ShmHeap heap;
+    private final HeapView heap;
     private final MappedMemory memory;
     private final long offset;
     private final long length;
     private final boolean readOnly;
 
-    private HeapBlock(ShmHeap heap, MappedMemory memory, long offset, long length) {
+    private HeapBlock(HeapView heap, long offset, long length, boolean readOnly) {
         this.heap = heap;
-        this.memory = memory;
+        this.memory = heap.memory();
         this.offset = offset;
         this.length = length;
-        this.readOnly = heap.isReadOnly();
+        this.readOnly = readOnly;
     }
 
     /**
-     * The view {@link ShmHeap#block(long, long)} returns: checks that a live block starts at
-     * {@code offset} (through {@link ShmHeap#usableSize}) and holds {@code length} bytes.
+     * The view {@link ShmHeap#block(long, long)} and {@link HeapObserver#block(long, long)}
+     * return: checks that a live block starts at {@code offset} and holds {@code length} bytes.
      */
-    static HeapBlock of(ShmHeap heap, MappedMemory memory, long offset, long length) {
+    static HeapBlock of(HeapView heap, long offset, long length, boolean readOnly) {
         long usable = heap.usableSize(offset);
         if (length <= 0 || length > usable) {
             throw new IllegalArgumentException("length=" + length + " of a view of the block at offset=" + offset
                     + " must be in [1, " + usable + "] (its usable size; heap " + heap.path() + ")");
         }
-        return new HeapBlock(heap, memory, offset, length);
+        return new HeapBlock(heap, offset, length, readOnly);
+    }
+
+    /** {@link #of} for the whole usable size. */
+    static HeapBlock whole(HeapView heap, long offset, boolean readOnly) {
+        return of(heap, offset, heap.usableSize(offset), readOnly);
     }
 
     /** The block's offset in the heap file: what other processes name it by. */
@@ -77,8 +84,9 @@ public final class HeapBlock {
         return length;
     }
 
-    public ShmHeap heap() {
-        return heap;
+    /** The heap file this block lies in. */
+    public java.nio.file.Path path() {
+        return heap.path();
     }
 
     // ---- plain accesses: any index, native byte order ----
@@ -229,6 +237,7 @@ public final class HeapBlock {
      *       exactly this view's bytes, bounded to them, read-only on a read-only heap. It belongs
      *       to the shared {@code Arena} the heap's {@code close()} closes: after that, every access
      *       through it throws {@link IllegalStateException}, never touching unmapped memory.
+     *       A view from a {@link HeapObserver} gives a read-only segment.
      *       On Java 17-21 this throws {@link UnsupportedOperationException}.</li>
      *   <li>Agrona's {@code DirectBuffer}, {@code MutableDirectBuffer}, {@code AtomicBuffer} or
      *       {@code UnsafeBuffer} (Agrona on the class path, any Java): an {@code UnsafeBuffer}
@@ -236,7 +245,7 @@ public final class HeapBlock {
      *       before closing the heap, as for {@link ShmHeap#address(long)}. Agrona 2 accesses
      *       memory through {@code jdk.internal.misc.Unsafe}, so the JVM needs
      *       {@link JvmFlags#forAgrona()} on every Java; only the read-only {@code DirectBuffer}
-     *       is offered on a read-only heap.</li>
+     *       is offered for a view from a {@link HeapObserver}.</li>
      * </ul>
      *
      * @throws IllegalArgumentException      for any other type, naming the types offered

@@ -216,9 +216,9 @@ class HeapBlockTest {
     }
 
     @Test
-    void shouldRefuseStoresThroughAReadOnlyHeap() throws IOException {
+    void shouldRefuseStoresThroughAnObserversView() throws IOException {
         block.putLong(0, 42);
-        try (ShmHeap observer = ShmHeap.openReadOnly(heap.path())) {
+        try (HeapObserver observer = HeapObserver.open(heap.path())) {
             HeapBlock seen = observer.block(block.offset());
             assertEquals(42, seen.getLong(0));
             IllegalStateException readOnly = assertThrows(IllegalStateException.class, () -> seen.putLong(0, 1));
