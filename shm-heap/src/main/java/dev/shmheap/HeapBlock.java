@@ -234,7 +234,7 @@ public final class HeapBlock {
      * This block seen as {@code type}:
      * <ul>
      *   <li>{@code java.lang.foreign.MemorySegment} (Java 22+): a slice of the heap's mapping,
-     *       exactly this view's bytes, bounded to them, read-only on a read-only heap. It belongs
+     *       exactly this view's bytes, bounded to them, read-only from a {@link HeapObserver}. It belongs
      *       to the shared {@code Arena} the heap's {@code close()} closes: after that, every access
      *       through it throws {@link IllegalStateException}, never touching unmapped memory.
      *       A view from a {@link HeapObserver} gives a read-only segment.
@@ -250,7 +250,7 @@ public final class HeapBlock {
      *
      * @throws IllegalArgumentException      for any other type, naming the types offered
      * @throws UnsupportedOperationException for a {@code MemorySegment} before Java 22
-     * @throws IllegalStateException         if the heap is closed, or a writable Agrona view of a read-only heap is asked for
+     * @throws IllegalStateException         if the heap is closed, or a writable Agrona view of an observer's block is asked for
      */
     public <V> V as(Class<V> type) {
         at(0, length);
