@@ -1,6 +1,6 @@
 package dev.shmheap;
 
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.memory.SegmentViews;
 import dev.shmheap.internal.views.AgronaViews;
