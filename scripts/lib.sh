@@ -1,11 +1,34 @@
 # Shared by the scripts in this folder (sourced, not run). Sets ROOT to the repository root.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Flags for `java -jar` of our executable jars. Their manifests carry Add-Opens, Add-Exports and
-# Enable-Native-Access; a manifest cannot allow sun.misc.Unsafe's memory access, which Chronicle
-# Core uses and Java 24+ warns about. This property is what Java 24's
-# --sun-misc-unsafe-memory-access=allow sets; Java 17 ignores it (it would reject the option).
+# Flags for `java -jar` of the jars whose code still calls sun.misc.Unsafe itself (ipc-demo's
+# ChannelMemory, Agrona in the bridge and the messaging benchmark): Java 24+ warns about it, and a
+# manifest cannot allow it. This property is what Java 24's --sun-misc-unsafe-memory-access=allow
+# sets; Java 17 ignores it (it would reject the option). The shm-heap CLI needs no flag at all: on
+# Java 22+ the library maps through the FFM API, and its manifest carries the rest.
 JAVA_JAR_FLAGS=(-Dsun.misc.unsafe.memory.access=allow)
+
+# find_jdk22: prints the home of a JDK 22+ to compile the library's FFM layer with (the jar's
+# META-INF/versions/22): $JAVA22_HOME if set, else the newest JDK 22+ under /usr/lib/jvm; nothing
+# when there is none (the build then leaves the layer out and says so).
+find_jdk22() {
+  if [ -n "${JAVA22_HOME:-}" ]; then
+    echo "$JAVA22_HOME"
+    return
+  fi
+  local release version best="" best_version=0
+  for release in /usr/lib/jvm/*/release; do
+    [ -f "$release" ] && [ -x "$(dirname "$release")/bin/javac" ] || continue
+    version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release")
+    if [ -n "$version" ] && [ "$version" -ge 22 ] && [ "$version" -gt "$best_version" ]; then
+      best=$(dirname "$release")
+      best_version=$version
+    fi
+  done
+  echo "$best"
+}
+JAVA22_HOME=$(find_jdk22)
+[ -n "$JAVA22_HOME" ] && export JAVA22_HOME || unset JAVA22_HOME
 
 # run_mvn ARGS...: Maven in batch mode without colour. Debian's Maven 3.8 still writes ANSI
 # resets (ESC[0m) with -B and -Dstyle.color=never, so when stdout is not a terminal they are

@@ -12,6 +12,8 @@ module dev.shmheap {
     requires chronicle.core;
     requires com.sun.jna;
     requires jdk.jfr; // the heap's Flight Recorder events (dev.shmheap.internal.jfr)
+    // optional: the Agrona buffer view of a block (HeapBlock.as), for applications that have Agrona
+    requires static org.agrona;
 
     exports dev.shmheap;
 

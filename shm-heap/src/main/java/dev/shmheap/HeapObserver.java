@@ -109,6 +109,16 @@ public final class HeapObserver implements AutoCloseable {
         return view.usableSize(offset);
     }
 
+    /** A read-only view of the whole live block at {@code offset}: see {@link HeapBlock}. */
+    public HeapBlock block(long offset) {
+        return HeapBlock.whole(view, offset, true);
+    }
+
+    /** A read-only view of the first {@code length} bytes of the live block at {@code offset}. */
+    public HeapBlock block(long offset, long length) {
+        return HeapBlock.of(view, offset, length, true);
+    }
+
     /** The checks of {@link ShmHeap#verify()}, waiting without a limit as {@link #verify(Duration)} does. */
     public VerifyReport verify() {
         return verify(Duration.ofNanos(Long.MAX_VALUE));

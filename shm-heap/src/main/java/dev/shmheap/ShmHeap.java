@@ -338,6 +338,16 @@ public final class ShmHeap implements AutoCloseable {
         return view.address(offset);
     }
 
+    /** A view of the whole live block at {@code offset} ({@link #usableSize} bytes): see {@link HeapBlock}. */
+    public HeapBlock block(long offset) {
+        return HeapBlock.whole(view, offset, false);
+    }
+
+    /** A view of the first {@code length} bytes of the live block at {@code offset}, e.g. the size it was allocated with. */
+    public HeapBlock block(long offset, long length) {
+        return HeapBlock.of(view, offset, length, false);
+    }
+
     public long getLong(long offset) {
         return view.getLong(offset);
     }

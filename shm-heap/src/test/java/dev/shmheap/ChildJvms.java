@@ -16,6 +16,9 @@ import java.util.stream.Stream;
  * to files in a control directory, so a chatty child can never block on a full pipe.
  */
 final class ChildJvms {
+    /** What the launcher option --sun-misc-unsafe-memory-access (Java 23+) sets. */
+    private static final String UNSAFE_MEMORY_ACCESS = "sun.misc.unsafe.memory.access";
+
     private ChildJvms() {
     }
 
@@ -64,9 +67,23 @@ final class ChildJvms {
 
     /** The same, with extra JVM options such as {@code -Dkey=value}. */
     static Child start(Path dir, String name, List<String> jvmOptions, Class<?> mainClass, Object... args) throws IOException {
+        List<String> options = new ArrayList<>(JvmFlags.required());
+        options.addAll(jvmOptions);
+        return startWithOptions(dir, name, options, mainClass, args);
+    }
+
+    /**
+     * Starts {@code mainClass} with exactly {@code jvmOptions} (no {@link JvmFlags#required()}),
+     * plus this JVM's choice for sun.misc.Unsafe's memory access when it made one (the Java 25
+     * test run denies it, and so do its children).
+     */
+    static Child startWithOptions(Path dir, String name, List<String> jvmOptions, Class<?> mainClass, Object... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JvmFlags.required());
+        String unsafeAccess = System.getProperty(UNSAFE_MEMORY_ACCESS);
+        if (unsafeAccess != null) {
+            command.add("-D" + UNSAFE_MEMORY_ACCESS + "=" + unsafeAccess);
+        }
         command.addAll(jvmOptions);
         // Small, quick-starting children: the machine is shared and has two cores.
         command.add("-Xmx64m");

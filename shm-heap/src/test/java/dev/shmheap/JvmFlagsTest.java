@@ -7,8 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class JvmFlagsTest {
     @Test
-    void shouldOpenTheChannelPackageChronicleNeeds() {
-        assertTrue(JvmFlags.required().contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"), JvmFlags.required().toString());
+    void shouldOpenTheChannelPackageChronicleNeedsOnJava17To21() {
+        assertTrue(JvmFlags.forJava17To21().contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"), JvmFlags.forJava17To21().toString());
+    }
+
+    @Test
+    void shouldAskOnlyForNativeAccessOnJava22() {
+        assertEquals(java.util.List.of("--enable-native-access=ALL-UNNAMED"), JvmFlags.forJava22());
     }
 
     /** The parent POM keeps the flags and their manifest form side by side: they must say the same. */

@@ -1,8 +1,8 @@
 package dev.shmheap.cli;
 
 import dev.shmheap.JvmFlags;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -22,8 +23,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What a user does to depend on the library from their own project, in a scratch directory:
- * run the README's install command on a copy of the sources, build a minimal outside project
- * whose pom names only the library's coordinates, and run it with the README's JVM flags.
+ * run the README's install command on a copy of the sources, build an outside project whose pom
+ * is the README's (with a test that surefire runs with the pom's argLine), and run it: on Java 17
+ * with the README's JVM flags, on the class path and on the module path; on Java 25 (the JDK
+ * named by {@code JAVA22_HOME}, which the install also compiles the FFM layer with) through the
+ * {@code MemorySegment} view, with sun.misc.Unsafe's memory access denied and no add-opens.
  *
  * <p>Isolation: everything goes to a temporary local repository ({@code -Dmaven.repo.local}),
  * so the user's ~/.m2 never sees the artifact. Dependencies and plugins resolve first from the
@@ -33,72 +37,76 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class OutsideProjectIT {
     /** The command README.md gives, run from the repository root. */
     static final List<String> INSTALL_COMMAND = List.of("mvn", "-B", "-ntp", "-pl", "shm-heap", "-am", "install", "-DskipTests");
+    /** Names the JDK 22+ the build compiles the FFM layer with (scripts/lib.sh and .ci/run set it). */
+    static final String JAVA22_HOME = "JAVA22_HOME";
+    private static final String README_SECTION = "## Using it from your own project";
 
-    private Path scratch;
+    private static Path scratch;
+    private static Path settings;
+    private static Path repo;
+    private static String version;
+    private static Run install;
 
-    @BeforeEach
-    void makeScratch() throws IOException {
+    @BeforeAll
+    static void installTheLibrary() throws Exception {
+        assumeTrue(onPath("mvn"), "mvn is not on the PATH");
         scratch = Files.createTempDirectory("shmheap-outside-");
+        version = System.getProperty("shmheap.version", "0.1.0-SNAPSHOT");
+        Path seed = Path.of(System.getProperty("shmheap.seed.repo", System.getProperty("user.home") + "/.m2/repository"));
+        repo = scratch.resolve("repo");
+        settings = scratch.resolve("settings.xml");
+        Files.writeString(settings, settings(seed));
+        // the README's install command, on a copy of the sources (the worktree's target/ stays untouched)
+        Path sources = scratch.resolve("src");
+        copySources(ScriptRuns.root(), sources);
+        install = mvn(sources, INSTALL_COMMAND, Map.of());
     }
 
-    @AfterEach
-    void deleteScratch() throws IOException {
-        if (scratch != null) {
-            try (Stream<Path> paths = Files.walk(scratch)) {
-                paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                    try {
-                        Files.delete(p);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                });
-            }
+    @AfterAll
+    static void deleteScratch() throws IOException {
+        if (scratch == null) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(scratch)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    @Test
+    void shouldInstallTheJarWithItsSourcesAndJavadoc() {
+        assertEquals(0, install.exitCode, install::toString);
+        for (String classifier : List.of("", "-sources", "-javadoc")) {
+            Path jar = repo.resolve("dev/shmheap/shm-heap/" + version + "/shm-heap-" + version + classifier + ".jar");
+            assertTrue(Files.isRegularFile(jar), "the install command put " + jar + " there: " + install);
         }
     }
 
     @Test
     void shouldBuildAndRunAProjectThatDependsOnTheInstalledLibrary() throws Exception {
-        assumeTrue(onPath("mvn"), "mvn is not on the PATH");
-        Path root = ScriptRuns.root();
-        String version = System.getProperty("shmheap.version", "0.1.0-SNAPSHOT");
-        Path seed = Path.of(System.getProperty("shmheap.seed.repo", System.getProperty("user.home") + "/.m2/repository"));
-        Path repo = scratch.resolve("repo");
-        Path settings = scratch.resolve("settings.xml");
-        Files.writeString(settings, settings(seed));
-
-        // 1. the README's install command, on a copy of the sources (the worktree's target/ stays untouched)
-        Path sources = scratch.resolve("src");
-        copySources(root, sources);
-        Run install = mvn(sources, INSTALL_COMMAND, settings, repo);
         assertEquals(0, install.exitCode, install::toString);
-        Path installed = repo.resolve("dev/shmheap/shm-heap/" + version + "/shm-heap-" + version + ".jar");
-        assertTrue(Files.isRegularFile(installed), "the install command put " + installed + " there: " + install);
+        // 1. an outside project: the README's pom, a main, and a test of its own that needs the pom's argLine on Java 17
+        Path app = newApp("app", readmePom(), Map.of("main/java/example/Main.java", APP_MAIN, "test/java/example/HeapTest.java", APP_TEST));
+        String classpath = build(app, Map.of());
 
-        // 2. an outside project that names the coordinates and nothing else of ours
-        Path app = scratch.resolve("app");
-        Files.createDirectories(app.resolve("src/main/java/example"));
-        Files.writeString(app.resolve("pom.xml"), appPom(version));
-        Files.writeString(app.resolve("src/main/java/example/Main.java"), APP_MAIN);
-        Run build = mvn(app, List.of("mvn", "-B", "-ntp", "-nsu", "package", "dependency:build-classpath",
-                "-Dmdep.outputFile=classpath.txt"), settings, repo);
-        assertEquals(0, build.exitCode, build::toString);
-        String classpath = app.resolve("target/classes") + ":" + Files.readString(app.resolve("classpath.txt")).trim();
-        assertTrue(classpath.contains("shm-heap-" + version + ".jar"), classpath);
-        assertTrue(!classpath.contains("jnr-ffi") && !classpath.contains("jffi"), "the posix/jnr-ffi path is excluded: " + classpath);
-
-        // 3. run it with the JVM flags the README lists (JvmFlags.required() is the same list)
+        // 2. run it with the JVM flags the README lists (JvmFlags.required() is the same list)
         Path heap = Cli.newPath("outside");
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(JvmFlags.required());
         command.addAll(List.of("-cp", classpath, "example.Main", heap.toString()));
         try {
-            Run run = exec(app, command);
+            Run run = exec(app, command, Map.of());
             assertEquals(0, run.exitCode, run::toString);
             assertEquals("", run.err, "no warnings: " + run);
             assertTrue(run.out.startsWith("outside project: OK, 128 bytes used"), run::toString);
             assertTrue(run.out.contains("\ninternal packages: accessible\n"), "the class path ignores module-info: " + run);
 
-            // 4. the same on the module path: the library is the module dev.shmheap, which exports only dev.shmheap
+            // 3. the same on the module path: the library is the module dev.shmheap, which exports only dev.shmheap
             List<String> modulePath = new ArrayList<>();
             List<String> plainClasspath = new ArrayList<>(List.of(app.resolve("target/classes").toString()));
             for (String entry : Files.readString(app.resolve("classpath.txt")).trim().split(":")) {
@@ -112,7 +120,7 @@ class OutsideProjectIT {
             }
             modular.addAll(List.of("--module-path", String.join(":", modulePath), "--add-modules", "dev.shmheap,org.slf4j.nop",
                     "-cp", String.join(":", plainClasspath), "example.Main", heap.toString()));
-            Run onModulePath = exec(app, modular);
+            Run onModulePath = exec(app, modular, Map.of());
             assertEquals(0, onModulePath.exitCode, onModulePath::toString);
             assertEquals("", onModulePath.err, "no warnings: " + onModulePath);
             assertTrue(onModulePath.out.startsWith("outside project: OK, 128 bytes used"), onModulePath::toString);
@@ -120,6 +128,92 @@ class OutsideProjectIT {
         } finally {
             Files.deleteIfExists(heap);
         }
+    }
+
+    /**
+     * Java 25: the README's pom with release 22, a main that writes through a block's
+     * {@code MemorySegment}; built by Maven on Java 25 (its test runs with the pom's Java 22+
+     * argLine) and run with only --enable-native-access, sun.misc.Unsafe's memory access denied.
+     */
+    @Test
+    void shouldUseTheMemorySegmentViewFromAProjectOnJava25() throws Exception {
+        assertEquals(0, install.exitCode, install::toString);
+        String jdk = System.getenv(JAVA22_HOME);
+        assumeTrue(jdk != null && Files.isExecutable(Path.of(jdk, "bin", "java")),
+                JAVA22_HOME + " names no JDK 22+ (scripts/test.sh and .ci/run set it): the installed jar has no FFM layer to use");
+        String pom = readmePom().replace("<maven.compiler.release>17</maven.compiler.release>", "<maven.compiler.release>22</maven.compiler.release>");
+        assertTrue(pom.contains(">22<"), pom);
+        Path app = newApp("app25", pom, Map.of("main/java/example/SegmentMain.java", SEGMENT_MAIN, "test/java/example/HeapTest.java", APP_TEST));
+        Map<String, String> java25 = Map.of("JAVA_HOME", jdk, "MAVEN_OPTS", "--sun-misc-unsafe-memory-access=allow");
+        String classpath = build(app, java25);
+
+        Path heap = Cli.newPath("outside25");
+        try {
+            Run run = exec(app, List.of(Path.of(jdk, "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                    "--sun-misc-unsafe-memory-access=deny", "-cp", classpath, "example.SegmentMain", heap.toString()), Map.of());
+            assertEquals(0, run.exitCode, run::toString);
+            assertEquals("", run.err, "no warnings: " + run);
+            assertEquals("segment of 128 bytes, read back 42 through the block; after close: IllegalStateException", run.out.trim(), run::toString);
+        } finally {
+            Files.deleteIfExists(heap);
+        }
+    }
+
+    /** The pom of the README's section "Using it from your own project": its first xml block. */
+    static String readmePom() throws IOException {
+        String readme = Files.readString(ScriptRuns.root().resolve("README.md"));
+        int section = readme.indexOf(README_SECTION);
+        assertTrue(section >= 0, "README.md has a section " + README_SECTION);
+        int start = readme.indexOf("```xml\n", section) + "```xml\n".length();
+        int end = readme.indexOf("```", start);
+        String pom = readme.substring(start, end);
+        assertTrue(pom.startsWith("<project") && pom.contains("<artifactId>shm-heap</artifactId>"), pom);
+        return pom.replace("<version>0.1.0-SNAPSHOT</version>", "<version>" + version + "</version>");
+    }
+
+    /**
+     * Pins the plugins the README's pom leaves to Maven's defaults to the versions this build
+     * uses, only so that they resolve from the seed; a user's own project needs none of them.
+     */
+    private static String pinnedForTheSeed(String pom) {
+        String pins = """
+                <pluginManagement>
+                  <plugins>
+                    <plugin><artifactId>maven-resources-plugin</artifactId><version>3.3.1</version></plugin>
+                    <plugin><artifactId>maven-jar-plugin</artifactId><version>3.4.2</version></plugin>
+                    <plugin><artifactId>maven-dependency-plugin</artifactId><version>3.8.1</version></plugin>
+                    <plugin><artifactId>maven-install-plugin</artifactId><version>3.1.3</version></plugin>
+                    <plugin><artifactId>maven-clean-plugin</artifactId><version>3.4.0</version></plugin>
+                  </plugins>
+                </pluginManagement>
+                """;
+        assertTrue(pom.contains("<build>\n"), pom);
+        return pom.replaceFirst("<build>\n", "<build>\n" + pins);
+    }
+
+    /** A project directory with {@code pom} and the given files under src/. */
+    private static Path newApp(String name, String pom, Map<String, String> sources) throws IOException {
+        Path app = scratch.resolve(name);
+        Files.createDirectories(app);
+        Files.writeString(app.resolve("pom.xml"), pinnedForTheSeed(pom));
+        for (Map.Entry<String, String> source : sources.entrySet()) {
+            Path file = app.resolve("src").resolve(source.getKey());
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, source.getValue());
+        }
+        return app;
+    }
+
+    /** Builds {@code app} (its test included) and returns its run-time class path. */
+    private static String build(Path app, Map<String, String> environment) throws Exception {
+        Run build = mvn(app, List.of("mvn", "-B", "-ntp", "-nsu", "package", "dependency:build-classpath",
+                "-Dmdep.outputFile=classpath.txt"), environment);
+        assertEquals(0, build.exitCode, build::toString);
+        assertTrue(build.out.contains("Tests run: 1, Failures: 0, Errors: 0, Skipped: 0"), "the app's own test ran with the pom's argLine: " + build);
+        String classpath = app.resolve("target/classes") + ":" + Files.readString(app.resolve("classpath.txt")).trim();
+        assertTrue(classpath.contains("shm-heap-" + version + ".jar"), classpath);
+        assertTrue(!classpath.contains("jnr-ffi") && !classpath.contains("jffi"), "the posix/jnr-ffi path is excluded: " + classpath);
+        return classpath;
     }
 
     /** The build's local repository as a read-only file:// repository tried before Central. */
@@ -161,49 +255,6 @@ class OutsideProjectIT {
                 }
             }
         }
-    }
-
-    /**
-     * The pom a user writes: the coordinates, Java 17, and plugin versions pinned to the ones this
-     * build uses (only so that they come from the seed; a user's own project needs none of them).
-     */
-    private static String appPom(String version) {
-        return """
-                <project xmlns="http://maven.apache.org/POM/4.0.0">
-                  <modelVersion>4.0.0</modelVersion>
-                  <groupId>example</groupId>
-                  <artifactId>uses-shm-heap</artifactId>
-                  <version>1.0</version>
-                  <properties>
-                    <maven.compiler.release>17</maven.compiler.release>
-                    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
-                  </properties>
-                  <dependencies>
-                    <dependency>
-                      <groupId>dev.shmheap</groupId>
-                      <artifactId>shm-heap</artifactId>
-                      <version>%s</version>
-                    </dependency>
-                    <!-- Chronicle Core logs through SLF4J: without a provider SLF4J prints a warning -->
-                    <dependency>
-                      <groupId>org.slf4j</groupId>
-                      <artifactId>slf4j-nop</artifactId>
-                      <version>%s</version>
-                    </dependency>
-                  </dependencies>
-                  <build>
-                    <pluginManagement>
-                      <plugins>
-                        <plugin><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version></plugin>
-                        <plugin><artifactId>maven-resources-plugin</artifactId><version>3.3.1</version></plugin>
-                        <plugin><artifactId>maven-jar-plugin</artifactId><version>3.4.2</version></plugin>
-                        <plugin><artifactId>maven-surefire-plugin</artifactId><version>3.5.2</version></plugin>
-                        <plugin><artifactId>maven-dependency-plugin</artifactId><version>3.8.1</version></plugin>
-                      </plugins>
-                    </pluginManagement>
-                  </build>
-                </project>
-                """.formatted(version, System.getProperty("shmheap.slf4j.version", "2.0.17"));
     }
 
     /** Uses only the public API: create, allocate, bind, then look at it read-only and verify. */
@@ -249,6 +300,69 @@ class OutsideProjectIT {
             }
             """;
 
+    /** The outside project's own test: surefire runs it with the README pom's argLine. */
+    private static final String APP_TEST = """
+            package example;
+
+            import dev.shmheap.HeapBlock;
+            import dev.shmheap.ShmHeap;
+            import java.nio.file.Files;
+            import java.nio.file.Path;
+            import org.junit.jupiter.api.Test;
+            import static org.junit.jupiter.api.Assertions.assertEquals;
+            import static org.junit.jupiter.api.Assertions.assertThrows;
+
+            class HeapTest {
+                @Test
+                void blockAccessIsCheckedAgainstTheBlock() throws Exception {
+                    Path file = Files.createTempFile("outside-test", ".heap");
+                    Files.delete(file);
+                    try (ShmHeap heap = ShmHeap.create(file, 1 << 20)) {
+                        HeapBlock block = heap.block(heap.allocate(128), 128);
+                        block.putLong(120, 7);
+                        assertEquals(7, block.getLong(120));
+                        assertThrows(IndexOutOfBoundsException.class, () -> block.putLong(228, 1));
+                    } finally {
+                        Files.deleteIfExists(file);
+                    }
+                }
+            }
+            """;
+
+    /** Java 22+: the block as a MemorySegment, valid until the heap closes. */
+    private static final String SEGMENT_MAIN = """
+            package example;
+
+            import dev.shmheap.HeapBlock;
+            import dev.shmheap.ShmHeap;
+            import java.lang.foreign.MemorySegment;
+            import java.lang.foreign.ValueLayout;
+            import java.nio.file.Files;
+            import java.nio.file.Path;
+
+            public class SegmentMain {
+                public static void main(String[] args) throws Exception {
+                    Path file = Path.of(args[0]);
+                    MemorySegment segment;
+                    String report;
+                    try (ShmHeap heap = ShmHeap.create(file, 1 << 20)) {
+                        HeapBlock block = heap.block(heap.allocate(128), 128);
+                        segment = block.as(MemorySegment.class);
+                        segment.set(ValueLayout.JAVA_LONG, 8, 42L);
+                        report = "segment of " + segment.byteSize() + " bytes, read back " + block.getLong(8) + " through the block";
+                    } finally {
+                        Files.deleteIfExists(file);
+                    }
+                    try {
+                        segment.get(ValueLayout.JAVA_LONG, 8);
+                        System.out.println(report + "; after close: readable");
+                    } catch (IllegalStateException e) {
+                        System.out.println(report + "; after close: IllegalStateException");
+                    }
+                }
+            }
+            """;
+
     private record Run(List<String> command, int exitCode, String out, String err) {
         @Override
         public String toString() {
@@ -261,17 +375,18 @@ class OutsideProjectIT {
         }
     }
 
-    private static Run mvn(Path dir, List<String> command, Path settings, Path repo) throws Exception {
+    private static Run mvn(Path dir, List<String> command, Map<String, String> environment) throws Exception {
         List<String> full = new ArrayList<>(command);
         full.addAll(List.of("-s", settings.toString(), "-Dmaven.repo.local=" + repo, "-Dstyle.color=never"));
-        return exec(dir, full);
+        return exec(dir, full, environment);
     }
 
-    private static Run exec(Path dir, List<String> command) throws Exception {
+    private static Run exec(Path dir, List<String> command, Map<String, String> environment) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
         builder.environment().remove("JAVA_TOOL_OPTIONS");
         builder.environment().remove("JDK_JAVA_OPTIONS");
         builder.environment().remove("MAVEN_OPTS");
+        builder.environment().putAll(environment);
         Path out = Files.createTempFile(dir, "run", ".out");
         Path err = Files.createTempFile(dir, "run", ".err");
         try {

@@ -8,7 +8,12 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 
 /**
- * A read-write mapping of a whole heap file, addressed by file offset.
+ * A read-write mapping of a whole heap file, addressed by file offset: the Java 17-21
+ * implementation, over Chronicle Core ({@code OS.map}, {@code UnsafeMemory}, which use
+ * {@code sun.misc.Unsafe} and need the {@code --add-opens} of {@link dev.shmheap.JvmFlags}).
+ * The jar is multi-release: on Java 22+ {@code META-INF/versions/22} holds a class of this name
+ * with the same public methods over the FFM API ({@code MemorySegment}, VarHandles), which
+ * needs neither Unsafe nor any {@code --add-opens}. {@code MemoryLayer} says which one runs.
  *
  * <p>Every accessor checks that the access lies inside the mapping before it touches memory,
  * so that a corrupt offset read from the file ends as an {@link IndexOutOfBoundsException}
@@ -23,20 +28,22 @@ public final class MappedMemory implements AutoCloseable {
 
     private final long address;
     private final long length;
-    private boolean closed;
+    /** Volatile: block views of any thread read it before each access, and must not touch an unmapped file. */
+    private volatile boolean closed;
 
     private MappedMemory(long address, long length) {
         this.address = address;
         this.length = length;
     }
 
-    /** Maps {@code length} bytes of {@code channel} from offset 0, read-write and shared. */
+    /**
+     * Maps {@code length} bytes of {@code channel} from offset 0, read-write and shared.
+     *
+     * @throws IllegalStateException naming the missing {@code --add-opens}/{@code --add-exports}
+     *                               flags when the JVM lacks those Chronicle Core needs to map
+     */
     public static MappedMemory map(FileChannel channel, long length) {
-        try {
-            return new MappedMemory(OS.map(channel, FileChannel.MapMode.READ_WRITE, 0, length), length);
-        } catch (IOException e) {
-            throw new UncheckedIOException("mmap of " + length + " bytes failed", e);
-        }
+        return new MappedMemory(osMap(channel, FileChannel.MapMode.READ_WRITE, length), length);
     }
 
     /**
@@ -45,10 +52,21 @@ public final class MappedMemory implements AutoCloseable {
      * mutating call, use it.
      */
     public static MappedMemory mapReadOnly(FileChannel channel, long length) {
+        return new MappedMemory(osMap(channel, FileChannel.MapMode.READ_ONLY, length), length);
+    }
+
+    /**
+     * Chronicle Core's map. Without the flags it fails deep inside (an {@code AssertionError}
+     * wrapping an {@code IllegalAccessException} of {@code FileChannelImpl.map0}); that failure
+     * becomes one message naming the flags this JVM lacks, when it lacks any.
+     */
+    private static long osMap(FileChannel channel, FileChannel.MapMode mode, long length) {
         try {
-            return new MappedMemory(OS.map(channel, FileChannel.MapMode.READ_ONLY, 0, length), length);
+            return OS.map(channel, mode, 0, length);
         } catch (IOException e) {
-            throw new UncheckedIOException("read-only mmap of " + length + " bytes failed", e);
+            throw new UncheckedIOException((mode == FileChannel.MapMode.READ_ONLY ? "read-only " : "") + "mmap of " + length + " bytes failed", e);
+        } catch (AssertionError | RuntimeException | LinkageError e) {
+            throw MissingJvmFlags.explain(e, OS.class.getModule());
         }
     }
 
@@ -200,27 +218,137 @@ public final class MappedMemory implements AutoCloseable {
         MEMORY.setMemory(address + check(offset, count), count, value);
     }
 
+    public short getShort(long offset) {
+        return MEMORY.readShort(address + check(offset, Short.BYTES));
+    }
+
+    public void putShort(long offset, short value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeShort(address + check(offset, Short.BYTES), value);
+    }
+
+    public char getChar(long offset) {
+        return UnsafeMemory.unsafeGetChar(null, address + check(offset, Character.BYTES));
+    }
+
+    public void putChar(long offset, char value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        UnsafeMemory.unsafePutChar(null, address + check(offset, Character.BYTES), value);
+    }
+
+    public float getFloat(long offset) {
+        return MEMORY.readFloat(address + check(offset, Float.BYTES));
+    }
+
+    public void putFloat(long offset, float value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeFloat(address + check(offset, Float.BYTES), value);
+    }
+
+    public double getDouble(long offset) {
+        return MEMORY.readDouble(address + check(offset, Double.BYTES));
+    }
+
+    public void putDouble(long offset, double value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeDouble(address + check(offset, Double.BYTES), value);
+    }
+
+    public int getIntVolatile(long offset) {
+        return MEMORY.readVolatileInt(address + checkAligned(offset, Integer.BYTES));
+    }
+
+    public void putIntRelease(long offset, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeOrderedInt(address + checkAligned(offset, Integer.BYTES), value);
+    }
+
+    public void putIntVolatile(long offset, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.writeVolatileInt(address + checkAligned(offset, Integer.BYTES), value);
+    }
+
+    public boolean compareAndSetInt(long offset, int expected, int value) {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        return MEMORY.compareAndSwapInt(address + checkAligned(offset, Integer.BYTES), expected, value);
+    }
+
+    /** Atomically adds {@code delta} and returns the value before; a CAS loop. */
+    public int getAndAddInt(long offset, int delta) {
+        long at = address + checkAligned(offset, Integer.BYTES);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        int current;
+        do {
+            current = MEMORY.readVolatileInt(at);
+        } while (!MEMORY.compareAndSwapInt(at, current, current + delta));
+        return current;
+    }
+
+    /** Atomically adds {@code delta} and returns the value before; a CAS loop. */
+    public long getAndAddLong(long offset, long delta) {
+        long at = address + checkAligned(offset, Long.BYTES);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        long current;
+        do {
+            current = MEMORY.readVolatileLong(at);
+        } while (!MEMORY.compareAndSwapLong(at, current, current + delta));
+        return current;
+    }
+
+    /**
+     * Copies {@code count} bytes from {@code from} in this mapping to {@code to} in
+     * {@code target} (this one or another heap's); the two ranges must not overlap.
+     */
+    public void copy(long from, MappedMemory target, long to, long count) {
+        check(from, count);
+        target.check(to, count);
+        if (CrashPoints.ENABLED) {
+            CrashPoints.beforeStore();
+        }
+        MEMORY.copyMemory(address + from, target.address + to, count);
+    }
+
+    /** Whether the file is still mapped: false once {@link #close()} began. */
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    /** Which implementation this is: "Chronicle Core" here, "FFM" in the Java 22+ version. */
+    public static String implementation() {
+        return MemoryLayer.NAME;
+    }
+
     /** Returns {@code offset} if {@code [offset, offset + size)} lies in the mapping. */
     public long check(long offset, long size) {
         if (offset < 0 || size < 0 || offset > length - size) {
-            throw outside(offset, size);
+            throw MappingErrors.outside(offset, size, length);
         }
         return offset;
     }
 
     private long checkAligned(long offset, int size) {
         if ((offset & (size - 1)) != 0) {
-            throw misaligned(offset, size);
+            throw MappingErrors.misaligned(offset, size);
         }
         return check(offset, size);
-    }
-
-    private IndexOutOfBoundsException outside(long offset, long size) {
-        return new IndexOutOfBoundsException("access of " + size + " bytes at offset " + offset + " is outside the mapping of " + length + " bytes");
-    }
-
-    private static IllegalArgumentException misaligned(long offset, long size) {
-        return new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
     }
 
     @Override
