@@ -77,7 +77,7 @@ package dev.shmheap.internal.layout;
 public final class HeaderDescriptor {
     /** ASCII "SHMHEAP1" read as a little-endian long. */
     public static final long MAGIC = 0x3150414548_4D4853L;
-    public static final int FORMAT_VERSION = 4;
+    public static final int FORMAT_VERSION = 5;
     public static final int HEADER_LENGTH = 4096;
     public static final int CACHE_LINE_PAIR = 128;
 

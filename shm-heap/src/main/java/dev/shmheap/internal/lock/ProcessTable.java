@@ -21,9 +21,15 @@ import java.util.List;
  *  |          Kept: the token again once a census found that this   | 16
  *  |          dead process still holds blocks, else 0 (64)          |
  *  +---------------------------------------------------------------+
- *  |          reserved, zero (64)                                  | 24
+ *  |          Cached bytes: bytes in this process's buddy cache (64) | 24
  *  +---------------------------------------------------------------+
  * </pre>
+ *
+ * <p>Cached bytes has one writer, the slot's process (plain stores, after each change of its
+ * cache's page-map entries), or, once the process no longer runs, the survivor that gave its
+ * cached blocks back, which zeroes it before the slot can be freed. Other processes read it for
+ * {@code stats()}. A kill between an entry change and the store leaves it one block off until
+ * the slot is settled.
  *
  * <p>A slot is claimed with one CAS of its token word from 0, and freed with one CAS back to
  * 0; a process killed at any point leaves either its token (seen as dead) or nothing. Each
@@ -40,6 +46,7 @@ public final class ProcessTable {
     public static final int TOKEN = 0;
     public static final int ATTACHED_MILLIS = 8;
     public static final int KEPT = 16;
+    public static final int CACHED_BYTES = 24;
 
     private final MappedMemory memory;
     private final long tableOffset;
@@ -57,6 +64,9 @@ public final class ProcessTable {
                 memory.putLongRelease(offset + ATTACHED_MILLIS, System.currentTimeMillis());
                 if (memory.getLongVolatile(offset + KEPT) != 0) {
                     memory.putLongRelease(offset + KEPT, 0);
+                }
+                if (memory.getLongVolatile(offset + CACHED_BYTES) != 0) {
+                    memory.putLongRelease(offset + CACHED_BYTES, 0); // a settle zeroes it before freeing; this is belt and braces
                 }
                 return slot;
             }
@@ -103,6 +113,32 @@ public final class ProcessTable {
         if (!kept(slot, token)) {
             memory.putLongRelease(slotOffset(slot) + KEPT, token);
         }
+    }
+
+    /** The bytes in the buddy cache of the process in {@code slot} (see the class comment). */
+    public long cachedBytes(int slot) {
+        return memory.getLongVolatile(slotOffset(slot) + CACHED_BYTES);
+    }
+
+    /** Publishes the bytes in {@code slot}'s buddy cache: only its process, or a survivor settling it. */
+    public void putCachedBytes(int slot, long bytes) {
+        memory.putLongRelease(slotOffset(slot) + CACHED_BYTES, bytes);
+    }
+
+    /** Zeroes {@code slot}'s cached bytes if they still read {@code expected}: a survivor settling a dead slot. */
+    public boolean compareAndSetCachedBytes(int slot, long expected, long value) {
+        return memory.compareAndSetLong(slotOffset(slot) + CACHED_BYTES, expected, value);
+    }
+
+    /** The bytes in the buddy caches of every occupied slot. */
+    public long cachedBytes() {
+        long sum = 0;
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            if (tokenAt(slot) != 0) {
+                sum += cachedBytes(slot);
+            }
+        }
+        return sum;
     }
 
     public List<AttachedProcess> entries() {

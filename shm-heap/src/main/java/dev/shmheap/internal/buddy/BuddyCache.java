@@ -1,0 +1,153 @@
+package dev.shmheap.internal.buddy;
+
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.layout.PageMapEntry;
+import dev.shmheap.internal.lock.HeapLocks;
+import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.pagemap.PageMap;
+
+/**
+ * One attachment's cache of freed buddy blocks (docs/design/BUDDY.md): per order from
+ * {@link #MIN_ORDER} to {@link #MAX_ORDER}, a stack of block pages this process freed and will
+ * hand out again without the buddy lock. The page map stays the truth: a cached block's head
+ * is CACHED with this process's owner field, so stats, verify and a survivor see it.
+ *
+ * <p>Transitions (each commit is one store or CAS of the head's word 0):
+ * <ul>
+ *   <li>free: CAS USED -> CACHED(owner) from the word the freer read, then publish the cache's
+ *       bytes; a lost CAS means another free of the same block won: not a live block;</li>
+ *   <li>allocate: holder byte, word 1 = token, then word 0 = USED (release), then publish;</li>
+ *   <li>flush: under the buddy lock, CACHED(owner) -> FREE for every block, then publish 0.</li>
+ * </ul>
+ * A kill between a commit and the publication leaves the slot's published bytes one block (or
+ * one flush) off until a survivor settles the dead slot, which gives the blocks back and zeroes
+ * it.
+ *
+ * <p>Threads of the process share the cache through this object's monitor; no other process
+ * ever waits for it. The buddy lock is taken inside the monitor (flush), never the other way.
+ */
+public final class BuddyCache {
+    /** The smallest order only the buddy serves: requests above 4096 B. */
+    public static final int MIN_ORDER = 1;
+    /** The largest cached order: 256 KiB. Above it one buddy lock section is small beside the use of the block. */
+    public static final int MAX_ORDER = 6;
+    /** At most this many blocks of one order stay cached. */
+    public static final int BLOCKS_PER_ORDER = 16;
+    /** At most this many bytes stay cached in all, and at most 1/{@link #CAPACITY_SHARE} of the capacity. */
+    public static final long MAX_BYTES = 8L << 20;
+    public static final int CAPACITY_SHARE = 64;
+
+    /** {@link #free} results. */
+    public static final int CACHED = 0;
+    public static final int NOT_LIVE = 1;
+    public static final int NO_ROOM = 2;
+
+    private final MappedMemory memory;
+    private final HeapLayout layout;
+    private final PageMap pages;
+    private final BuddyAllocator buddy;
+    private final HeapLocks locks;
+    private final ProcessTable processTable;
+    private final int slot;
+    private final int owner;
+    private final long token;
+    private final byte holder;
+    private final long byteBound;
+    private final long[][] blocks = new long[MAX_ORDER + 1][BLOCKS_PER_ORDER];
+    private final int[] counts = new int[MAX_ORDER + 1];
+    /** Bytes cached; guarded by this. */
+    private long bytes;
+    private final HeapLocks.Section returnAll = (a, b) -> returnAllLocked();
+
+    /** @param slot this attachment's process-table slot, or -1 (a read-only observer): nothing is cached then */
+    public BuddyCache(MappedMemory memory, HeapLayout layout, PageMap pages, BuddyAllocator buddy, HeapLocks locks,
+                      ProcessTable processTable, int slot, long token, byte holder) {
+        this.memory = memory;
+        this.layout = layout;
+        this.pages = pages;
+        this.buddy = buddy;
+        this.locks = locks;
+        this.processTable = processTable;
+        this.slot = slot;
+        this.owner = slot + 1;
+        this.token = token;
+        this.holder = holder;
+        this.byteBound = slot < 0 ? 0 : Math.min(MAX_BYTES, layout.capacity() / CAPACITY_SHARE);
+    }
+
+    /** Whether blocks of {@code order} may be cached by this attachment. */
+    public boolean caches(int order) {
+        return order >= MIN_ORDER && order <= MAX_ORDER && BuddyAllocator.blockBytes(order) <= byteBound;
+    }
+
+    /**
+     * A cached block of {@code order} handed to the caller (USED, held by this process), or
+     * {@link BuddyAllocator#NO_BLOCK} when none is cached.
+     */
+    public synchronized long allocate(int order) {
+        int n = counts[order];
+        if (n == 0) {
+            return BuddyAllocator.NO_BLOCK;
+        }
+        long page = blocks[order][n - 1];
+        counts[order] = n - 1;
+        memory.putByteUnchecked(layout.holderLine(page), holder);
+        pages.putWord1(page, token);
+        pages.putWord0(page, PageMapEntry.word0(PageMapEntry.USED, order, 0, 0));
+        publish(bytes - BuddyAllocator.blockBytes(order));
+        return page;
+    }
+
+    /**
+     * Keeps the USED block at {@code page}, whose head word the caller read as {@code usedWord0}
+     * (a cacheable order), in this cache: {@link #CACHED}; {@link #NOT_LIVE} when another free
+     * of the block won the CAS; {@link #NO_ROOM} (nothing changed) when a bound would be passed.
+     */
+    public synchronized int free(long page, long usedWord0) {
+        int order = PageMapEntry.order(usedWord0);
+        long size = BuddyAllocator.blockBytes(order);
+        if (counts[order] == BLOCKS_PER_ORDER || bytes + size > byteBound) {
+            return NO_ROOM;
+        }
+        if (!pages.compareAndSetWord0(page, usedWord0, PageMapEntry.cachedWord0(order, owner))) {
+            return NOT_LIVE;
+        }
+        blocks[order][counts[order]++] = page;
+        publish(bytes + size);
+        return CACHED;
+    }
+
+    /** Gives every cached block back to the buddy (one buddy lock section); returns the bytes given back. */
+    public synchronized long flush() {
+        long flushed = bytes;
+        if (flushed != 0) {
+            locks.inBuddy(0, 0, returnAll);
+            publish(0);
+        }
+        return flushed;
+    }
+
+    public synchronized long bytes() {
+        return bytes;
+    }
+
+    /** Under the buddy lock: every cached block back on the free lists. */
+    private long returnAllLocked() {
+        for (int order = MIN_ORDER; order <= MAX_ORDER; order++) {
+            for (int i = counts[order] - 1; i >= 0; i--) {
+                if (!buddy.freeCached(blocks[order][i], order, owner)) {
+                    throw new IllegalStateException("page " + blocks[order][i] + " left the buddy cache of slot " + slot + " without it: "
+                            + PageMapEntry.toString(pages.word0(blocks[order][i])));
+                }
+                counts[order] = i;
+            }
+        }
+        return 0;
+    }
+
+    private void publish(long cachedBytes) {
+        bytes = cachedBytes;
+        processTable.putCachedBytes(slot, cachedBytes);
+    }
+}
