@@ -24,8 +24,10 @@ import java.util.List;
  * @param buddyUsedBytes     bytes in buddy blocks handed to users directly
  * @param largestFreeBlock   size of the largest free buddy block, 0 when none
  * @param freeBlocksPerOrder free buddy blocks of {@code 4 KiB << i} bytes at index i
- * @param buddyAllocations   buddy blocks handed out since creation (users and slab sets)
- * @param buddyFrees         buddy blocks freed since creation
+ * @param buddyAllocations   buddy blocks handed out since creation (users and slab sets),
+ *                           including those the buddy caches handed out again
+ * @param buddyFrees         buddy blocks freed since creation, including frees into a buddy cache
+ *                           (a cached block given back to the buddy is not a second free)
  * @param sizeClasses        the slab classes, smallest first
  * @param attachedProcesses  heap instances registered in the process table (live or not)
  * @param holdings           who holds the live blocks: per process, shared, handed off (one

@@ -58,7 +58,7 @@ class BuddyTest {
     }
 
     @Test
-    void shouldSplitFor8KiBReuseTheFreedBlockAndMergeOnTrim() throws Exception {
+    void shouldSplitFor8KiBCacheTheFreedBlockAndMergeOnTrim() throws Exception {
         Path path = TestHeaps.newPath("buddy-split");
         try (ShmHeap heap = ShmHeap.create(path, MIB)) {
             HeapStats start = heap.stats();
@@ -80,10 +80,11 @@ class BuddyTest {
 
             heap.free(block);
             HeapStats freed = heap.stats();
-            assertEquals(2, freed.freeBlocksPerOrder()[1], "the freed block waits unmerged beside its free buddy");
-            assertEquals(MIB, freed.buddyFreeBytes());
+            assertArrayEquals(free, freed.freeBlocksPerOrder(), "the freed block waits in this process's buddy cache");
+            assertEquals(8192, freed.cachedBytes());
+            assertEquals(MIB - 8192, freed.buddyFreeBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-            // the next request of that size takes it back without splitting anything
+            // the next request of that size takes it back without the buddy
             assertEquals(block, heap.allocate(8192));
             assertArrayEquals(free, heap.stats().freeBlocksPerOrder());
             heap.free(block);
@@ -110,42 +111,46 @@ class BuddyTest {
         expectNeighboursMerge(false);
     }
 
+    /** Blocks of 512 KiB (order 7), above the largest order a buddy cache keeps: their frees reach the free lists. */
     private static void expectNeighboursMerge(boolean lowFirst) throws Exception {
         Path path = TestHeaps.newPath("buddy-merge");
-        try (ShmHeap heap = ShmHeap.create(path, MIB)) {
+        long size = 512 * 1024;
+        long capacity = 4 * MIB; // order 10
+        try (ShmHeap heap = ShmHeap.create(path, capacity)) {
             long dataOffset = heap.fileLength() - heap.capacity();
             HeapStats start = heap.stats();
-            long a = heap.allocate(8192);
-            long b = heap.allocate(8192);
+            long a = heap.allocate(size);
+            long b = heap.allocate(size);
             long low = Math.min(a, b);
             long high = Math.max(a, b);
-            assertEquals(low - dataOffset, (high - dataOffset) ^ 8192, "the two 8 KiB blocks are buddies");
+            assertEquals(low - dataOffset, (high - dataOffset) ^ size, "the two 512 KiB blocks are buddies");
             long[] afterTwo = heap.stats().freeBlocksPerOrder();
-            assertEquals(0, afterTwo[1], "both halves of the order-2 block are used");
-            for (int order = 2; order <= 7; order++) {
+            assertEquals(0, afterTwo[7], "both halves of the order-8 block are used");
+            for (int order = 8; order <= 9; order++) {
                 assertEquals(1, afterTwo[order], "order " + order);
             }
 
             heap.free(lowFirst ? low : high);
             HeapStats one = heap.stats();
             long[] afterOne = one.freeBlocksPerOrder();
-            assertEquals(1, afterOne[1], "a freed block whose buddy is used stays on its own");
-            assertEquals(0, afterOne[8]);
-            assertEquals(8192, one.buddyUsedBytes());
+            assertEquals(1, afterOne[7], "a freed block whose buddy is used stays on its own");
+            assertEquals(0, afterOne[10]);
+            assertEquals(size, one.buddyUsedBytes());
+            assertEquals(0, one.cachedBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
 
             heap.free(lowFirst ? high : low);
-            assertEquals(2, heap.stats().freeBlocksPerOrder()[1], "both wait unmerged");
+            assertEquals(2, heap.stats().freeBlocksPerOrder()[7], "both wait unmerged");
             assertTrue(heap.verify().ok(), heap.verify().toString());
 
             // No free block is large enough for the whole capacity, so the request merges
             // every pair first, and gets the block whole again.
-            long whole = heap.allocate(MIB);
+            long whole = heap.allocate(capacity);
             assertEquals(dataOffset, whole);
             heap.free(whole);
             HeapStats end = heap.stats();
             assertArrayEquals(start.freeBlocksPerOrder(), end.freeBlocksPerOrder(), "merged all the way up");
-            assertEquals(MIB, end.largestFreeBlock());
+            assertEquals(capacity, end.largestFreeBlock());
             assertEquals(0.0, end.fragmentation());
             assertTrue(heap.verify().ok(), heap.verify().toString());
         } finally {

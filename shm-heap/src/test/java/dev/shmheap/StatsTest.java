@@ -80,20 +80,24 @@ class StatsTest {
             long slabUsedAfter = 2 * 64 + 128 + 4096;
             long buddyUsedAfter = 128 * KIB + 8 * KIB;
             assertEquals(slabUsedAfter + buddyUsedAfter, after.usedBytes());
-            assertEquals(capacity - slabUsedAfter - buddyUsedAfter, after.availableBytes());
+            // the freed 8 KiB buddy block waits in this process's buddy cache: neither used nor available
+            assertEquals(8 * KIB, after.cachedBytes());
+            assertEquals(capacity - slabUsedAfter - buddyUsedAfter - 8 * KIB, after.availableBytes());
             assertEquals(capacity, after.totalBytes());
             assertEquals(new SizeClassStats(64, 1, 64, 2, 3, 1), after.sizeClass(64));
             assertEquals(new SizeClassStats(4096, 1, 64, 1, 2, 1), after.sizeClass(4096));
             assertEquals(1, after.buddyFrees());
-            assertEquals(stats.buddyFreeBytes() + 8 * KIB, after.buddyFreeBytes());
+            assertEquals(stats.buddyFreeBytes(), after.buddyFreeBytes(), "a cached block is not on the free lists");
 
             for (long block : new long[] {s1, s64, s100, p1, b70000, aligned}) {
                 heap.free(block);
             }
             HeapStats end = heap.stats();
             assertEquals(0, end.usedBytes());
-            assertEquals(capacity, end.availableBytes());
-            assertEquals(capacity - setBytes, end.buddyFreeBytes(), "empty sets stay with their classes");
+            // b5000 and the aligned block (8 KiB each) wait in the buddy cache; 128 KiB is above this heap's bound (capacity / 64)
+            assertEquals(16 * KIB, end.cachedBytes());
+            assertEquals(capacity - end.cachedBytes(), end.availableBytes());
+            assertEquals(capacity - setBytes - end.cachedBytes(), end.buddyFreeBytes(), "empty sets stay with their classes");
         } finally {
             TestHeaps.delete(path);
         }

@@ -149,7 +149,7 @@ public final class HeapAllocator {
         ProcessTable processTable = new ProcessTable(memory, layout.processTableOffset());
         this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource(), registry, processTable::slotAlive);
         this.cache = new BuddyCache(memory, layout, pages, buddy, locks, processTable, processSlot, token, holder);
-        this.deadCaches = new DeadCaches(layout, pages, buddy, locks, processTable);
+        this.deadCaches = new DeadCaches(memory, layout, pages, buddy, locks, processTable);
         Arrays.fill(preferredStripe, Math.max(processSlot, 0) % stripes);
         slabAllocate = (c, s, a, b) -> slab.allocate(c, s, holder);
         slabFree = (c, s, offset, entry) -> slab.free(c, s, offset, entry);
@@ -370,7 +370,7 @@ public final class HeapAllocator {
 
     /** Releases every owned set of this attachment; {@code close()} calls it with no other call in flight. */
     public synchronized void close() {
-        cache.flush();
+        cache.close();
         for (ThreadSets t : threads) {
             releaseAll(t);
         }

@@ -1,9 +1,11 @@
 package dev.shmheap.internal.buddy;
 
+import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.lock.HeapLocks;
 import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.PageMap;
 
@@ -56,8 +58,12 @@ public final class BuddyCache {
     private final long byteBound;
     private final long[][] blocks = new long[MAX_ORDER + 1][BLOCKS_PER_ORDER];
     private final int[] counts = new int[MAX_ORDER + 1];
-    /** Bytes cached; guarded by this. */
+    /** Bytes cached; guarded by this, like the two counts. */
     private long bytes;
+    /** Requests this cache served. */
+    private long hits;
+    /** Frees this cache took, less the blocks it gave back to the buddy (which counted those as buddy frees). */
+    private long frees;
     private final HeapLocks.Section returnAll = (a, b) -> returnAllLocked();
 
     /** @param slot this attachment's process-table slot, or -1 (a read-only observer): nothing is cached then */
@@ -95,7 +101,8 @@ public final class BuddyCache {
         memory.putByteUnchecked(layout.holderLine(page), holder);
         pages.putWord1(page, token);
         pages.putWord0(page, PageMapEntry.word0(PageMapEntry.USED, order, 0, 0));
-        publish(bytes - BuddyAllocator.blockBytes(order));
+        publishBytes(bytes - BuddyAllocator.blockBytes(order));
+        processTable.putCacheWord(slot, ProcessTable.CACHE_ALLOCATIONS, ++hits);
         return page;
     }
 
@@ -114,7 +121,8 @@ public final class BuddyCache {
             return NOT_LIVE;
         }
         blocks[order][counts[order]++] = page;
-        publish(bytes + size);
+        publishBytes(bytes + size);
+        processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, ++frees);
         return CACHED;
     }
 
@@ -122,18 +130,48 @@ public final class BuddyCache {
     public synchronized long flush() {
         long flushed = bytes;
         if (flushed != 0) {
-            locks.inBuddy(0, 0, returnAll);
-            publish(0);
+            long blocksGiven = locks.inBuddy(0, 0, returnAll);
+            publishBytes(0);
+            frees -= blocksGiven;
+            processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, frees);
         }
         return flushed;
+    }
+
+    /**
+     * Before the slot is freed ({@code close}): flushes, then moves the two counts into the
+     * header's lifetime counters and zeroes them in the slot. A kill between the fold and the
+     * zeroing counts them twice in {@code stats()}; nothing else reads them.
+     */
+    public synchronized void close() {
+        if (slot < 0) {
+            return;
+        }
+        flush();
+        fold(memory, hits, frees);
+        hits = 0;
+        frees = 0;
+        processTable.putCacheWord(slot, ProcessTable.CACHE_ALLOCATIONS, 0);
+        processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, 0);
+    }
+
+    /** Adds a settled or closed slot's counts to the header's lifetime counters. */
+    static void fold(MappedMemory memory, long hits, long frees) {
+        if (hits != 0) {
+            Counters.addAtomic(memory, HeaderDescriptor.CACHE_ALLOCATIONS_OFFSET, hits);
+        }
+        if (frees != 0) {
+            Counters.addAtomic(memory, HeaderDescriptor.CACHE_FREES_OFFSET, frees);
+        }
     }
 
     public synchronized long bytes() {
         return bytes;
     }
 
-    /** Under the buddy lock: every cached block back on the free lists. */
+    /** Under the buddy lock: every cached block back on the free lists; returns how many. */
     private long returnAllLocked() {
+        long given = 0;
         for (int order = MIN_ORDER; order <= MAX_ORDER; order++) {
             for (int i = counts[order] - 1; i >= 0; i--) {
                 if (!buddy.freeCached(blocks[order][i], order, owner)) {
@@ -141,13 +179,14 @@ public final class BuddyCache {
                             + PageMapEntry.toString(pages.word0(blocks[order][i])));
                 }
                 counts[order] = i;
+                given++;
             }
         }
-        return 0;
+        return given;
     }
 
-    private void publish(long cachedBytes) {
+    private void publishBytes(long cachedBytes) {
         bytes = cachedBytes;
-        processTable.putCachedBytes(slot, cachedBytes);
+        processTable.putCacheWord(slot, ProcessTable.CACHED_BYTES, cachedBytes);
     }
 }

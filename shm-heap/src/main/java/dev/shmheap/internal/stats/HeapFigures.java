@@ -99,7 +99,7 @@ public final class HeapFigures {
         }
         long buddyFree = memory.getLongVolatile(BUDDY_FREE_BYTES_OFFSET);
         long setBytes = memory.getLongVolatile(BUDDY_SET_BYTES_OFFSET);
-        long cached = processTable.cachedBytes();
+        long cached = processTable.sumOfCacheWord(ProcessTable.CACHED_BYTES);
         long buddyUsed = memory.getLongVolatile(BUDDY_ALLOCATED_BYTES_OFFSET) - setBytes - cached;
         long[] freeBlocks = new long[layout.maxOrder() + 1];
         for (int order = 0; order < freeBlocks.length; order++) {
@@ -107,7 +107,10 @@ public final class HeapFigures {
         }
         long used = slabUsed + buddyUsed;
         return new HeapStats(layout.capacity(), used, layout.capacity() - used - cached, buddyFree, buddyUsed, largestListedBlock(), freeBlocks,
-                memory.getLongVolatile(BUDDY_ALLOCATIONS_OFFSET), memory.getLongVolatile(BUDDY_FREES_OFFSET), classes,
+                memory.getLongVolatile(BUDDY_ALLOCATIONS_OFFSET) + memory.getLongVolatile(CACHE_ALLOCATIONS_OFFSET)
+                        + processTable.sumOfCacheWord(ProcessTable.CACHE_ALLOCATIONS),
+                memory.getLongVolatile(BUDDY_FREES_OFFSET) + memory.getLongVolatile(CACHE_FREES_OFFSET) + processTable.sumOfCacheWord(ProcessTable.CACHE_FREES),
+                classes,
                 attachedProcesses, holdings(), memory.getLongVolatile(LOCK_TAKEOVERS_OFFSET),
                 memory.getLongVolatile(RECLAIMED_BLOCKS_OFFSET), memory.getLongVolatile(RECLAIMED_BYTES_OFFSET),
                 memory.getLongVolatile(PROCESS_QUOTA_OFFSET), cached);
