@@ -1,0 +1,190 @@
+package dev.shmheap.stress.jcstress;
+
+import dev.shmheap.ShmHeap;
+import dev.shmheap.VerifyReport;
+import dev.shmheap.internal.alloc.HeapAllocator;
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.internal.memory.MappedMemory;
+import dev.shmheap.internal.pagemap.ExtentReservations;
+import dev.shmheap.internal.pagemap.PageMap;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.LL_Result;
+import org.openjdk.jcstress.infra.results.L_Result;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+/**
+ * The buddy cache (docs/design/BUDDY.md) on a real heap in mapped memory. The states of one
+ * test share one heap ({@link SharedHeap} says why); arbiters run with the heap quiescent and
+ * serialize on {@link Heap#checks}.
+ */
+public final class BuddyCacheRaceTest {
+    private BuddyCacheRaceTest() {
+    }
+
+    static final long CAPACITY = 16L << 20; // cache bound 256 KiB
+    static final long BLOCK = 16384;
+    /** The process-table slot the "dead" caching process had: its token is a dead one. */
+    static final int DEAD_SLOT = ProcessTable.SLOT_COUNT - 1;
+
+    /**
+     * One heap with a second mapping of the same file for the library's internal classes, so
+     * that a state can play a process whose slot is {@link #DEAD_SLOT} (a HeapAllocator of its
+     * own, with its own buddy cache) and another can settle that slot as a survivor does.
+     */
+    static final class Heap {
+        final ShmHeap heap;
+        final MappedMemory memory;
+        final HeapLayout layout;
+        final PageMap pages;
+        final Object checks = new Object();
+
+        Heap(String label) {
+            Path path = ShmFiles.directory().resolve("shmheap-jcstress-" + label + "-" + ProcessHandle.current().pid() + "-"
+                    + System.nanoTime() + ".heap");
+            try {
+                heap = ShmHeap.create(path, CAPACITY);
+                try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
+                    channel.read(header, 0);
+                    layout = HeapLayout.read(header.clear(), channel.size(), path.toString());
+                    memory = MappedMemory.map(channel, layout.fileLength());
+                }
+                Files.delete(path);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create the jcstress heap " + path, e);
+            }
+            pages = new PageMap(memory, layout, new ExtentReservations(memory, layout, -1));
+            memory.putLongVolatile(layout.processTableOffset() + (long) DEAD_SLOT * ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN,
+                    DeadTokens.PID_ZERO);
+        }
+
+        /** An attachment's allocator in slot {@code slot} of this heap (-1: none, as a survivor's settle without a slot). */
+        HeapAllocator allocator(int slot) {
+            return new HeapAllocator(memory, layout, pages, ProcessIdentity.current(), slot, "jcstress");
+        }
+
+        String verify() {
+            VerifyReport report = heap.verify();
+            return report.ok() ? "ok" : "verify: " + report.problems().get(0);
+        }
+    }
+
+    static {
+        Quiet.spinLockWarnings();
+    }
+
+    static final Heap FLUSH_HEAP = new Heap("cache-flush");
+    static final Heap VERIFY_HEAP = new Heap("cache-verify");
+    /** The slot of the process whose cache the verify test exercises: a live token (this JVM's), not the ShmHeap's slot 0. */
+    static final int CACHING_SLOT = ProcessTable.SLOT_COUNT - 2;
+    static final HeapAllocator CACHING_PROCESS;
+
+    static {
+        VERIFY_HEAP.memory.putLongVolatile(VERIFY_HEAP.layout.processTableOffset() + (long) CACHING_SLOT * ProcessTable.SLOT_LENGTH
+                + ProcessTable.TOKEN, ProcessIdentity.current());
+        CACHING_PROCESS = VERIFY_HEAP.allocator(CACHING_SLOT);
+    }
+
+    @JCStressTest
+    @State
+    @Description("A process (the last process-table slot) holds a 16 KiB block in its buddy cache and flushes it, while "
+            + "a survivor that takes the process for dead gives its cached blocks back (walk, CAS under the buddy lock, "
+            + "slot words zeroed). Columns: who gave the block back (the owner's flush finds it gone otherwise), "
+            + "verify() with the heap quiescent.")
+    @Outcome(id = "owner, ok", expect = ACCEPTABLE, desc = "the flush won; the survivor skipped the block")
+    @Outcome(id = "survivor, ok", expect = ACCEPTABLE, desc = "the survivor won; the flush found the block gone and stopped")
+    @Outcome(expect = FORBIDDEN, desc = "given back twice (free lists or counters broken) or another inconsistency")
+    public static class FlushVsDeadProcessGiveBack {
+        final HeapAllocator owner;
+        final HeapAllocator survivor;
+        final long[] deadTokens = new long[ProcessTable.SLOT_COUNT];
+        String flushedBy;
+
+        public FlushVsDeadProcessGiveBack() {
+            synchronized (FLUSH_HEAP.checks) {
+                owner = FLUSH_HEAP.allocator(DEAD_SLOT);
+                survivor = FLUSH_HEAP.allocator(-1);
+                long offset = owner.allocate(BLOCK, ShmHeap.DEFAULT_ALIGNMENT);
+                if (offset == HeapAllocator.NO_SPACE || owner.free(offset) != HeapAllocator.FREED) {
+                    throw new IllegalStateException("cannot set up a cached block: offset " + offset);
+                }
+                deadTokens[DEAD_SLOT] = DeadTokens.PID_ZERO;
+            }
+        }
+
+        @Actor
+        public void ownerFlush() {
+            try {
+                owner.flushCache();
+                flushedBy = "owner";
+            } catch (IllegalStateException gone) {
+                flushedBy = "survivor"; // the flush found its block no longer CACHED by it
+            }
+        }
+
+        @Actor
+        public void survivorGivesBack() {
+            survivor.giveBackDeadCaches(deadTokens);
+        }
+
+        @Arbiter
+        public void arbiter(LL_Result r) {
+            synchronized (FLUSH_HEAP.checks) {
+                r.r1 = flushedBy;
+                r.r2 = FLUSH_HEAP.verify();
+            }
+        }
+    }
+
+    @JCStressTest
+    @State
+    @Description("A process frees a 16 KiB block into its buddy cache and allocates it again (no shared lock: "
+            + "CAS USED -> CACHED, store CACHED -> USED), while another process's attachment runs verify(). Column: verify().")
+    @Outcome(id = "ok", expect = ACCEPTABLE, desc = "verify saw USED or CACHED, each a consistent state")
+    @Outcome(expect = FORBIDDEN, desc = "verify reported a problem in a consistent heap")
+    public static class CachedBlockVsVerify {
+        long block;
+
+        public CachedBlockVsVerify() {
+            synchronized (VERIFY_HEAP.checks) {
+                block = CACHING_PROCESS.allocate(BLOCK, ShmHeap.DEFAULT_ALIGNMENT);
+            }
+        }
+
+        @Actor
+        public void owner() {
+            CACHING_PROCESS.free(block);
+            block = CACHING_PROCESS.allocate(BLOCK, ShmHeap.DEFAULT_ALIGNMENT);
+        }
+
+        @Actor
+        public void verifier(L_Result r) {
+            r.r1 = VERIFY_HEAP.verify();
+        }
+
+        @Arbiter
+        public void arbiter() {
+            synchronized (VERIFY_HEAP.checks) {
+                CACHING_PROCESS.free(block);
+            }
+        }
+    }
+}
