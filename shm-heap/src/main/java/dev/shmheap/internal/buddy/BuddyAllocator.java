@@ -103,6 +103,15 @@ public final class BuddyAllocator {
     }
 
     /**
+     * Takes a block of {@code order} straight into the buddy cache of owner field
+     * {@code owner}: committed CACHED (one store), so a process killed before its cache records
+     * it leaves a block its settle gives back. Returns its first page or {@link #NO_BLOCK}.
+     */
+    public long allocateCached(int order, int owner) {
+        return take(order, 0, PageMapEntry.cachedWord0(order, owner), HolderMap.UNATTRIBUTED);
+    }
+
+    /**
      * Takes a block of {@code 2^groupOrder} pages for slab sets of class {@code sizeClass},
      * stripe {@code stripe}, and commits it directly as empty, unlinked set heads, so that a
      * process killed before the slab layer finishes the sets leaves sets its class rebuild

@@ -20,8 +20,14 @@ import dev.shmheap.internal.pagemap.PageMap;
  *   <li>free: CAS USED -> CACHED(owner) from the word the freer read, then publish the cache's
  *       bytes; a lost CAS means another free of the same block won: not a live block;</li>
  *   <li>allocate: holder byte, word 1 = token, then word 0 = USED (release), then publish;</li>
- *   <li>flush: under the buddy lock, CACHED(owner) -> FREE for every block, then publish 0.</li>
+ *   <li>refill (a miss): under the buddy lock, up to {@link #FILL_BLOCKS} blocks FREE ->
+ *       CACHED(owner) straight from the free lists, then publish; the request takes one;</li>
+ *   <li>give back (flush, or a bound reached): under the buddy lock, CACHED(owner) -> FREE,
+ *       then publish.</li>
  * </ul>
+ * Refill and give-back move several blocks per lock section, so a process that only
+ * allocates a size (or only frees it, as the two ends of a channel passing blocks by offset
+ * do) takes the buddy lock once per several blocks, not once per block.
  * A kill between a commit and the publication leaves the slot's published bytes one block (or
  * one flush) off until a survivor settles the dead slot, which gives the blocks back and zeroes
  * it.
@@ -36,6 +42,8 @@ public final class BuddyCache {
     public static final int MAX_ORDER = 6;
     /** At most this many blocks of one order stay cached. */
     public static final int BLOCKS_PER_ORDER = 16;
+    /** A miss takes up to this many blocks of its order from the buddy in one lock section. */
+    public static final int FILL_BLOCKS = 8;
     /** At most this many bytes stay cached in all, and at most 1/{@link #CAPACITY_SHARE} of the capacity. */
     public static final long MAX_BYTES = 8L << 20;
     public static final int CAPACITY_SHARE = 64;
@@ -58,13 +66,17 @@ public final class BuddyCache {
     private final long byteBound;
     private final long[][] blocks = new long[MAX_ORDER + 1][BLOCKS_PER_ORDER];
     private final int[] counts = new int[MAX_ORDER + 1];
+    /** Bytes the last give-back returned to the buddy; guarded by this. */
+    private long givenBytes;
     /** Bytes cached; guarded by this, like the two counts. */
     private long bytes;
-    /** Requests this cache served. */
+    /** Requests this cache served, less the blocks it took from the buddy (which counted those as buddy allocations). */
     private long hits;
     /** Frees this cache took, less the blocks it gave back to the buddy (which counted those as buddy frees). */
     private long frees;
-    private final HeapLocks.Section returnAll = (a, b) -> returnAllLocked();
+    private final HeapLocks.Section returnAll = (a, b) -> giveBackLocked(MIN_ORDER, MAX_ORDER, 1);
+    private final HeapLocks.Section returnOlderHalf = (from, to) -> giveBackLocked((int) from, (int) to, 2);
+    private final HeapLocks.Section fill = (order, count) -> fillLocked((int) order, (int) count);
 
     /** @param slot this attachment's process-table slot, or -1 (a read-only observer): nothing is cached then */
     public BuddyCache(MappedMemory memory, HeapLayout layout, PageMap pages, BuddyAllocator buddy, HeapLocks locks,
@@ -94,7 +106,10 @@ public final class BuddyCache {
     public synchronized long allocate(int order) {
         int n = counts[order];
         if (n == 0) {
-            return BuddyAllocator.NO_BLOCK;
+            n = refill(order);
+            if (n == 0) {
+                return BuddyAllocator.NO_BLOCK;
+            }
         }
         long page = blocks[order][n - 1];
         counts[order] = n - 1;
@@ -114,6 +129,11 @@ public final class BuddyCache {
     public synchronized int free(long page, long usedWord0) {
         int order = PageMapEntry.order(usedWord0);
         long size = BuddyAllocator.blockBytes(order);
+        if (counts[order] == BLOCKS_PER_ORDER) {
+            giveBack(returnOlderHalf, order, order);
+        } else if (bytes + size > byteBound) {
+            giveBack(returnOlderHalf, MIN_ORDER, MAX_ORDER);
+        }
         if (counts[order] == BLOCKS_PER_ORDER || bytes + size > byteBound) {
             return NO_ROOM;
         }
@@ -128,14 +148,53 @@ public final class BuddyCache {
 
     /** Gives every cached block back to the buddy (one buddy lock section); returns the bytes given back. */
     public synchronized long flush() {
-        long flushed = bytes;
-        if (flushed != 0) {
-            long blocksGiven = locks.inBuddy(0, 0, returnAll);
-            publishBytes(0);
-            frees -= blocksGiven;
-            processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, frees);
+        return bytes == 0 ? 0 : giveBack(returnAll, MIN_ORDER, MAX_ORDER);
+    }
+
+    /**
+     * A miss: takes the block the request needs plus up to {@link #FILL_BLOCKS} - 1 more that the
+     * bounds leave room for, into the cache in one buddy lock section; returns how many blocks of
+     * {@code order} it then holds.
+     */
+    private int refill(int order) {
+        long size = BuddyAllocator.blockBytes(order);
+        // at most half the room the byte bound leaves, so that the frees that follow fit
+        long extra = Math.min(Math.min(FILL_BLOCKS, BLOCKS_PER_ORDER - counts[order]) - 1, (byteBound - bytes) / size / 2);
+        int taken = (int) locks.inBuddy(order, 1 + Math.max(0, extra), fill);
+        if (taken > 0) {
+            publishBytes(bytes + taken * size);
+            hits -= taken; // the buddy counted them as allocations; only the one handed out is a request
+            processTable.putCacheWord(slot, ProcessTable.CACHE_ALLOCATIONS, hits);
         }
-        return flushed;
+        return counts[order];
+    }
+
+    /** Under the buddy lock: up to {@code count} blocks of {@code order} committed CACHED and pushed; returns how many. */
+    private long fillLocked(int order, int count) {
+        int taken = 0;
+        while (taken < count) {
+            long page = buddy.allocateCached(order, owner);
+            if (page == BuddyAllocator.NO_BLOCK) {
+                break;
+            }
+            blocks[order][counts[order]++] = page;
+            taken++;
+        }
+        return taken;
+    }
+
+    /** Runs a give-back section over orders {@code from..to}, publishes what is left; returns the bytes given back. */
+    private long giveBack(HeapLocks.Section section, int from, int to) {
+        givenBytes = 0;
+        long given = locks.inBuddy(from, to, section);
+        long remaining = 0;
+        for (int order = MIN_ORDER; order <= MAX_ORDER; order++) {
+            remaining += counts[order] * BuddyAllocator.blockBytes(order);
+        }
+        publishBytes(remaining);
+        frees -= given;
+        processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, frees);
+        return givenBytes;
     }
 
     /**
@@ -169,18 +228,27 @@ public final class BuddyCache {
         return bytes;
     }
 
-    /** Under the buddy lock: every cached block back on the free lists; returns how many. */
-    private long returnAllLocked() {
+    /**
+     * Under the buddy lock: gives back the older {@code 1/divisor} of each stack of orders
+     * {@code from..to} (the bottom of the stack: the blocks freed longest ago), all of it with
+     * divisor 1; returns how many blocks, and adds their bytes to {@link #givenBytes}. A block
+     * found no longer CACHED by this process is dropped from the stack without a change: only a
+     * survivor that took this process for dead gives a cached block back for it, exactly once.
+     */
+    private long giveBackLocked(int from, int to, int divisor) {
         long given = 0;
-        for (int order = MIN_ORDER; order <= MAX_ORDER; order++) {
-            for (int i = counts[order] - 1; i >= 0; i--) {
-                if (!buddy.freeCached(blocks[order][i], order, owner)) {
-                    throw new IllegalStateException("page " + blocks[order][i] + " left the buddy cache of slot " + slot + " without it: "
-                            + PageMapEntry.toString(pages.word0(blocks[order][i])));
+        for (int order = from; order <= to; order++) {
+            int n = counts[order];
+            int k = divisor == 1 ? n : n / divisor;
+            long[] stack = blocks[order];
+            for (int i = 0; i < k; i++) {
+                if (buddy.freeCached(stack[i], order, owner)) {
+                    given++;
+                    givenBytes += BuddyAllocator.blockBytes(order);
                 }
-                counts[order] = i;
-                given++;
             }
+            System.arraycopy(stack, k, stack, 0, n - k);
+            counts[order] = n - k;
         }
         return given;
     }

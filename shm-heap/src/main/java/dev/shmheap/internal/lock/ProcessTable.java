@@ -25,7 +25,8 @@ import java.util.List;
  *  +---------------------------------------------------------------+
  *  |          Cached bytes: bytes in this process's buddy cache (64) | 24
  *  +---------------------------------------------------------------+
- *  |          Cache allocations: requests its cache served (64)     | 32
+ *  |          Cache allocations: requests its cache served, less  | 32
+ *  |          the blocks it took from the buddy (64)               |
  *  +---------------------------------------------------------------+
  *  |          Cache frees: frees its cache took, less the blocks   | 40
  *  |          it gave back to the buddy (64)                       |
