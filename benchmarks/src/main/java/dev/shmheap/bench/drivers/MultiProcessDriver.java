@@ -62,11 +62,22 @@ public final class MultiProcessDriver {
     public record Config(List<Integer> processCounts, List<Mix> mixes, int launches, long warmupMillis, long warmupOps, long windowMillis,
                          int cycles, long capacity) {
         public static Config full() {
-            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 3, 1000, 2_000_000, 300, 10, 64L << 20);
+            return new Config(List.of(1, 2, 4), selectedMixes(), selectedLaunches(3), 1000, 2_000_000, 300, 10, 64L << 20);
         }
 
         public static Config quick() {
-            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 1, 500, 1_000_000, 200, 8, 64L << 20);
+            return new Config(List.of(1, 2, 4), selectedMixes(), selectedLaunches(1), 500, 1_000_000, 200, 8, 64L << 20);
+        }
+
+        /** Every mix, or those named in {@code -Dmp.mixes=MIX,...} (for a measurement of one mix). */
+        private static List<Mix> selectedMixes() {
+            String names = System.getProperty("mp.mixes");
+            return names == null ? List.of(Mix.values()) : Arrays.stream(names.split(",")).map(String::trim).map(Mix::valueOf).toList();
+        }
+
+        /** {@code -Dmp.launches=N}, else {@code otherwise}. */
+        private static int selectedLaunches(int otherwise) {
+            return Integer.getInteger("mp.launches", otherwise);
         }
 
         int maxProcesses() {
