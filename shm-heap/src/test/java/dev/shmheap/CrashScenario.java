@@ -152,6 +152,25 @@ enum CrashScenario {
             return HeapLayout.STRIPED_MIN_CAPACITY; // a group of four sets: the next one is listed
         }
     },
+    /**
+     * Two attachments on one stripe (slots 0 and 2) of a striped heap: the first owns the first
+     * set of a group of four one-page sets, so the second skips its line-mate and takes the third
+     * set, unlinking it through its predecessor's link instead of the list head.
+     */
+    OWNED_SET_TAKE_SKIPPING_SHARED_LINE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            openAgain(heap); // slot 1, the other stripe
+            ShmHeap sameStripe = openAgain(heap); // slot 2
+            heap.allocate(64);
+            return new Prepared(() -> sameStripe.allocate(64), 64);
+        }
+
+        @Override
+        long capacity() {
+            return HeapLayout.STRIPED_MIN_CAPACITY;
+        }
+    },
     /** A free of a block another attachment's thread owns the set of: one CAS on the set's R word. */
     REMOTE_FREE {
         @Override
