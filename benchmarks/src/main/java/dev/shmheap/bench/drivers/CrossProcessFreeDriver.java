@@ -1,7 +1,6 @@
 package dev.shmheap.bench.drivers;
 
 import dev.shmheap.CreateOption;
-import dev.shmheap.JvmFlags;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.bench.report.ResultRow;
@@ -122,20 +121,8 @@ public final class CrossProcessFreeDriver {
     }
 
     private static Process start(Path heap, long control, String role, long size, long blocks, Path logs) throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JvmFlags.required());
-        command.add("-Xmx64m");
-        command.add("-XX:+UseSerialGC");
-        command.add("-XX:-UsePerfData");
-        command.add("-cp");
-        command.add(DriverSupport.classPath());
-        command.add(CrossProcessFreeWorker.class.getName());
-        command.add(heap.toString());
-        command.add(Long.toString(control));
-        command.add(role);
-        command.add(Long.toString(size));
-        command.add(Long.toString(blocks));
+        List<String> command = DriverSupport.childCommand(CrossProcessFreeWorker.class, heap.toString(), Long.toString(control), role,
+                Long.toString(size), Long.toString(blocks));
         Process process = new ProcessBuilder(command)
                 .redirectOutput(logs.resolve(role + ".out").toFile())
                 .redirectError(logs.resolve(role + ".err").toFile())

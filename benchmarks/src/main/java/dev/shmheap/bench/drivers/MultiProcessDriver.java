@@ -2,7 +2,6 @@ package dev.shmheap.bench.drivers;
 
 import dev.shmheap.CreateOption;
 import dev.shmheap.HeapStats;
-import dev.shmheap.JvmFlags;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.bench.report.ResultRow;
@@ -320,21 +319,8 @@ public final class MultiProcessDriver {
     }
 
     private static Process startWorker(Path heap, long control, int index, Mix mix, long seed, Path logs) throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JvmFlags.required());
-        // Small children; C2 stays on (the hot loop is what is measured).
-        command.add("-Xmx64m");
-        command.add("-XX:+UseSerialGC");
-        command.add("-XX:-UsePerfData");
-        command.add("-cp");
-        command.add(DriverSupport.classPath());
-        command.add(MultiProcessWorker.class.getName());
-        command.add(heap.toString());
-        command.add(Long.toString(control));
-        command.add(Integer.toString(index));
-        command.add(mix.name());
-        command.add(Long.toString(seed));
+        List<String> command = DriverSupport.childCommand(MultiProcessWorker.class, heap.toString(), Long.toString(control),
+                Integer.toString(index), mix.name(), Long.toString(seed));
         Process process = new ProcessBuilder(command)
                 .redirectOutput(logs.resolve("worker-" + index + ".out").toFile())
                 .redirectError(logs.resolve("worker-" + index + ".err").toFile())
