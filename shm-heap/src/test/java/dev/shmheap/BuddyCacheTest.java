@@ -61,7 +61,8 @@ class BuddyCacheTest {
             heap.free(block);
             long cachedBytes = heap.stats().cachedBytes();
             IllegalArgumentException again = assertThrows(IllegalArgumentException.class, () -> heap.free(block));
-            assertTrue(again.getMessage().contains(Long.toString(block)), again.getMessage());
+            assertTrue(again.getMessage().contains("offset " + block + " lies in the freed 8192-byte block at offset " + block
+                    + ", kept in the buddy cache of process-table slot"), again.getMessage());
             assertThrows(IllegalArgumentException.class, () -> other.free(block), "another process frees a block this one cached");
             assertEquals(cachedBytes, heap.stats().cachedBytes());
             assertTrue(heap.verify().ok());

@@ -26,6 +26,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
@@ -41,12 +42,21 @@ public final class BuddyCacheRaceTest {
 
     static final long CAPACITY = 16L << 20; // cache bound 256 KiB
     static final long BLOCK = 16384;
-    /** The process-table slot the "dead" caching process had: its token is a dead one. */
-    static final int DEAD_SLOT = ProcessTable.SLOT_COUNT - 1;
+    /**
+     * The process-table slots of "dead" caching processes in {@link #FLUSH_HEAP} (every slot but
+     * the ShmHeap's 0; each holds a dead token), handed to states in turn, so that a survivor
+     * of one state rarely gives back another live state's block.
+     */
+    static final int FIRST_DEAD_SLOT = 1;
+    static final AtomicInteger NEXT_DEAD_SLOT = new AtomicInteger();
+
+    static int nextDeadSlot() {
+        return FIRST_DEAD_SLOT + Math.floorMod(NEXT_DEAD_SLOT.getAndIncrement(), ProcessTable.SLOT_COUNT - FIRST_DEAD_SLOT);
+    }
 
     /**
      * One heap with a second mapping of the same file for the library's internal classes, so
-     * that a state can play a process whose slot is {@link #DEAD_SLOT} (a HeapAllocator of its
+     * that a state can play a process in a slot of its own (a HeapAllocator with its
      * own, with its own buddy cache) and another can settle that slot as a survivor does.
      */
     static final class Heap {
@@ -72,8 +82,11 @@ public final class BuddyCacheRaceTest {
                 throw new UncheckedIOException("cannot create the jcstress heap " + path, e);
             }
             pages = new PageMap(memory, layout, new ExtentReservations(memory, layout, -1));
-            memory.putLongVolatile(layout.processTableOffset() + (long) DEAD_SLOT * ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN,
-                    DeadTokens.PID_ZERO);
+        }
+
+        /** Writes {@code token} into process-table slot {@code slot}, as a process registering there would. */
+        void occupy(int slot, long token) {
+            memory.putLongVolatile(layout.processTableOffset() + (long) slot * ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN, token);
         }
 
         /** An attachment's allocator in slot {@code slot} of this heap (-1: none, as a survivor's settle without a slot). */
@@ -98,14 +111,16 @@ public final class BuddyCacheRaceTest {
     static final HeapAllocator CACHING_PROCESS;
 
     static {
-        VERIFY_HEAP.memory.putLongVolatile(VERIFY_HEAP.layout.processTableOffset() + (long) CACHING_SLOT * ProcessTable.SLOT_LENGTH
-                + ProcessTable.TOKEN, ProcessIdentity.current());
+        for (int slot = FIRST_DEAD_SLOT; slot < ProcessTable.SLOT_COUNT; slot++) {
+            FLUSH_HEAP.occupy(slot, DeadTokens.PID_ZERO);
+        }
+        VERIFY_HEAP.occupy(CACHING_SLOT, ProcessIdentity.current());
         CACHING_PROCESS = VERIFY_HEAP.allocator(CACHING_SLOT);
     }
 
     @JCStressTest
     @State
-    @Description("A process (the last process-table slot) holds a 16 KiB block in its buddy cache and flushes it, while "
+    @Description("A process (slot 1..127 in turn) holds a 16 KiB block in its buddy cache and flushes it, while "
             + "a survivor that takes the process for dead gives its cached blocks back (walk, CAS under the buddy lock, "
             + "slot words zeroed). Columns: who gave the block back (the owner's flush finds it gone otherwise), "
             + "verify() with the heap quiescent.")
@@ -120,13 +135,14 @@ public final class BuddyCacheRaceTest {
 
         public FlushVsDeadProcessGiveBack() {
             synchronized (FLUSH_HEAP.checks) {
-                owner = FLUSH_HEAP.allocator(DEAD_SLOT);
+                int slot = nextDeadSlot();
+                owner = FLUSH_HEAP.allocator(slot);
                 survivor = FLUSH_HEAP.allocator(-1);
                 long offset = owner.allocate(BLOCK, ShmHeap.DEFAULT_ALIGNMENT);
                 if (offset == HeapAllocator.NO_SPACE || owner.free(offset) != HeapAllocator.FREED) {
                     throw new IllegalStateException("cannot set up a cached block: offset " + offset);
                 }
-                deadTokens[DEAD_SLOT] = DeadTokens.PID_ZERO;
+                deadTokens[slot] = DeadTokens.PID_ZERO;
             }
         }
 
