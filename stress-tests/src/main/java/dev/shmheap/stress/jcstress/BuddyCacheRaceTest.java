@@ -56,8 +56,8 @@ public final class BuddyCacheRaceTest {
 
     /**
      * One heap with a second mapping of the same file for the library's internal classes, so
-     * that a state can play a process in a slot of its own (a HeapAllocator with its
-     * own, with its own buddy cache) and another can settle that slot as a survivor does.
+     * that a state can play a process in a slot of its own (a HeapAllocator with its own buddy
+     * cache) and a survivor that settles that slot.
      */
     static final class Heap {
         final ShmHeap heap;
