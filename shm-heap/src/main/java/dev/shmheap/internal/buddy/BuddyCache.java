@@ -224,14 +224,10 @@ public final class BuddyCache {
         }
     }
 
-    public synchronized long bytes() {
-        return bytes;
-    }
-
     /**
-     * Under the buddy lock: gives back the older {@code 1/divisor} of each stack of orders
-     * {@code from..to} (the bottom of the stack: the blocks freed longest ago), all of it with
-     * divisor 1; returns how many blocks, and adds their bytes to {@link #givenBytes}. A block
+     * Under the buddy lock: gives back the older {@code 1/divisor} (rounded up) of each stack of
+     * orders {@code from..to} (the bottom of the stack: the blocks freed longest ago), all of it
+     * with divisor 1; returns how many blocks, and adds their bytes to {@link #givenBytes}. A block
      * found no longer CACHED by this process is dropped from the stack without a change: only a
      * survivor that took this process for dead gives a cached block back for it, exactly once.
      */
@@ -239,7 +235,7 @@ public final class BuddyCache {
         long given = 0;
         for (int order = from; order <= to; order++) {
             int n = counts[order];
-            int k = divisor == 1 ? n : n / divisor;
+            int k = (n + divisor - 1) / divisor; // a lone block goes too
             long[] stack = blocks[order];
             for (int i = 0; i < k; i++) {
                 if (buddy.freeCached(stack[i], order, owner)) {
