@@ -421,28 +421,4 @@ public final class BuddyAllocator {
         memory.putLong(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, 0);
         return free.size;
     }
-
-    /** The free blocks kept so far by {@link #rebuild()}, in address order. */
-    private static final class FreeBlockStack {
-        long[] pages = new long[64];
-        int[] orders = new int[64];
-        int size;
-
-        boolean topIs(long page, int order) {
-            return size > 0 && pages[size - 1] == page && orders[size - 1] == order;
-        }
-
-        long pop() {
-            return pages[--size];
-        }
-
-        void push(long page, int order) {
-            if (size == pages.length) {
-                pages = java.util.Arrays.copyOf(pages, size * 2);
-                orders = java.util.Arrays.copyOf(orders, size * 2);
-            }
-            pages[size] = page;
-            orders[size++] = order;
-        }
-    }
 }
