@@ -40,7 +40,8 @@ public final class BuddyCacheRaceTest {
     private BuddyCacheRaceTest() {
     }
 
-    static final long CAPACITY = 16L << 20; // cache bound 256 KiB
+    /** Room for every slot's cache at its bound (capacity / 64 = 1 MiB each) and the blocks of states in flight. */
+    static final long CAPACITY = 256L << 20;
     static final long BLOCK = 16384;
     /**
      * The process-table slots of "dead" caching processes in {@link #FLUSH_HEAP} (every slot but
@@ -66,11 +67,11 @@ public final class BuddyCacheRaceTest {
         final PageMap pages;
         final Object checks = new Object();
 
-        Heap(String label) {
+        Heap(String label, long capacity) {
             Path path = ShmFiles.directory().resolve("shmheap-jcstress-" + label + "-" + ProcessHandle.current().pid() + "-"
                     + System.nanoTime() + ".heap");
             try {
-                heap = ShmHeap.create(path, CAPACITY);
+                heap = ShmHeap.create(path, capacity);
                 try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                     ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
                     channel.read(header, 0);
@@ -104,8 +105,10 @@ public final class BuddyCacheRaceTest {
         Quiet.spinLockWarnings();
     }
 
-    static final Heap FLUSH_HEAP = new Heap("cache-flush");
-    static final Heap VERIFY_HEAP = new Heap("cache-verify");
+    static final Heap FLUSH_HEAP = new Heap("cache-flush", CAPACITY);
+    static final Heap VERIFY_HEAP = new Heap("cache-verify", 16L << 20);
+    /** One attachment per dead slot of {@link #FLUSH_HEAP}, shared by the states that get that slot, as one process's threads share it. */
+    static final HeapAllocator[] OWNERS = new HeapAllocator[ProcessTable.SLOT_COUNT];
     /** The slot of the process whose cache the verify test exercises: a live token (this JVM's), not the ShmHeap's slot 0. */
     static final int CACHING_SLOT = ProcessTable.SLOT_COUNT - 2;
     static final HeapAllocator CACHING_PROCESS;
@@ -113,6 +116,7 @@ public final class BuddyCacheRaceTest {
     static {
         for (int slot = FIRST_DEAD_SLOT; slot < ProcessTable.SLOT_COUNT; slot++) {
             FLUSH_HEAP.occupy(slot, DeadTokens.PID_ZERO);
+            OWNERS[slot] = FLUSH_HEAP.allocator(slot);
         }
         VERIFY_HEAP.occupy(CACHING_SLOT, ProcessIdentity.current());
         CACHING_PROCESS = VERIFY_HEAP.allocator(CACHING_SLOT);
@@ -126,7 +130,7 @@ public final class BuddyCacheRaceTest {
             + "those gone), verify() with the heap quiescent.")
     @Outcome(id = "owner, ok", expect = ACCEPTABLE, desc = "the flush won; the survivor skipped the blocks")
     @Outcome(id = "survivor, ok", expect = ACCEPTABLE, desc = "the survivor won; the flush found the blocks gone")
-    @Outcome(id = "split, ok", expect = ACCEPTABLE, desc = "another state's survivor of the same slot took some blocks first")
+    @Outcome(id = "split, ok", expect = ACCEPTABLE, desc = "another state of the same slot cached, flushed or gave back blocks in between")
     @Outcome(expect = FORBIDDEN, desc = "given back twice (free lists or counters broken) or another inconsistency")
     public static class FlushVsDeadProcessGiveBack {
         final HeapAllocator owner;
@@ -138,7 +142,7 @@ public final class BuddyCacheRaceTest {
         public FlushVsDeadProcessGiveBack() {
             synchronized (FLUSH_HEAP.checks) {
                 int slot = nextDeadSlot();
-                owner = FLUSH_HEAP.allocator(slot);
+                owner = OWNERS[slot];
                 survivor = FLUSH_HEAP.allocator(-1);
                 long offset = owner.allocate(BLOCK, ShmHeap.DEFAULT_ALIGNMENT);
                 if (offset == HeapAllocator.NO_SPACE || owner.free(offset) != HeapAllocator.FREED) {
