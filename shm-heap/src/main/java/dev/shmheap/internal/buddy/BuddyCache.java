@@ -32,8 +32,8 @@ import dev.shmheap.internal.pagemap.PageMap;
  * one flush) off until a survivor settles the dead slot, which gives the blocks back and zeroes
  * it.
  *
- * <p>Threads of the process share the cache through this object's monitor; no other process
- * ever waits for it. The buddy lock is taken inside the monitor (flush), never the other way.
+ * <p>Threads of the process share the cache through its {@link CacheLock}; no other process
+ * ever waits for it. The buddy lock is taken inside it (refill, give-back), never the other way.
  */
 public final class BuddyCache {
     /** The smallest order only the buddy serves: requests above 4096 B. */
@@ -66,9 +66,10 @@ public final class BuddyCache {
     private final long byteBound;
     private final long[][] blocks = new long[MAX_ORDER + 1][BLOCKS_PER_ORDER];
     private final int[] counts = new int[MAX_ORDER + 1];
-    /** Bytes the last give-back returned to the buddy; guarded by this. */
+    private final CacheLock lock = new CacheLock();
+    /** Bytes the last give-back returned to the buddy; guarded by {@link #lock}, like every field below. */
     private long givenBytes;
-    /** Bytes cached; guarded by this, like the two counts. */
+    /** Bytes cached. */
     private long bytes;
     /** Requests this cache served, less the blocks it took from the buddy (which counted those as buddy allocations). */
     private long hits;
@@ -103,7 +104,16 @@ public final class BuddyCache {
      * A cached block of {@code order} handed to the caller (USED, held by this process), or
      * {@link BuddyAllocator#NO_BLOCK} when none is cached.
      */
-    public synchronized long allocate(int order) {
+    public long allocate(int order) {
+        lock.lock();
+        try {
+            return allocateLocked(order);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long allocateLocked(int order) {
         int n = counts[order];
         if (n == 0) {
             n = refill(order);
@@ -126,7 +136,16 @@ public final class BuddyCache {
      * (a cacheable order), in this cache: {@link #CACHED}; {@link #NOT_LIVE} when another free
      * of the block won the CAS; {@link #NO_ROOM} (nothing changed) when a bound would be passed.
      */
-    public synchronized int free(long page, long usedWord0) {
+    public int free(long page, long usedWord0) {
+        lock.lock();
+        try {
+            return freeLocked(page, usedWord0);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int freeLocked(long page, long usedWord0) {
         int order = PageMapEntry.order(usedWord0);
         long size = BuddyAllocator.blockBytes(order);
         if (counts[order] == BLOCKS_PER_ORDER) {
@@ -147,8 +166,13 @@ public final class BuddyCache {
     }
 
     /** Gives every cached block back to the buddy (one buddy lock section); returns the bytes given back. */
-    public synchronized long flush() {
-        return bytes == 0 ? 0 : giveBack(returnAll, MIN_ORDER, MAX_ORDER);
+    public long flush() {
+        lock.lock();
+        try {
+            return bytes == 0 ? 0 : giveBack(returnAll, MIN_ORDER, MAX_ORDER);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -202,16 +226,21 @@ public final class BuddyCache {
      * header's lifetime counters and zeroes them in the slot. A kill between the fold and the
      * zeroing counts them twice in {@code stats()}; nothing else reads them.
      */
-    public synchronized void close() {
+    public void close() {
         if (slot < 0) {
             return;
         }
         flush();
-        fold(memory, hits, frees);
-        hits = 0;
-        frees = 0;
-        processTable.putCacheWord(slot, ProcessTable.CACHE_ALLOCATIONS, 0);
-        processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, 0);
+        lock.lock();
+        try {
+            fold(memory, hits, frees);
+            hits = 0;
+            frees = 0;
+            processTable.putCacheWord(slot, ProcessTable.CACHE_ALLOCATIONS, 0);
+            processTable.putCacheWord(slot, ProcessTable.CACHE_FREES, 0);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Adds a settled or closed slot's counts to the header's lifetime counters. */
