@@ -202,12 +202,22 @@ public final class BuddyAllocator {
     /**
      * Frees the USED block whose head is {@code page}, without merging. Returns false, changing
      * nothing, when {@code page} is not a USED head, or when a free outside this lock (a
-     * process caching the block, see {@code BuddyCache}) claimed it first: the commit is a CAS
-     * from the USED word read, so of two frees of one block exactly one wins.
+     * process caching the block, see {@code BuddyCache}) claimed it first: for an order a
+     * buddy cache may hold, the commit is a CAS from the USED word read, so of two frees of one
+     * block exactly one wins; larger blocks change only under this lock and keep the store.
      */
     public boolean freeUsed(long page) {
         long word0 = pages.word0(page);
-        return PageMapEntry.kind(word0) == USED && claimFree(page, word0);
+        if (PageMapEntry.kind(word0) != USED) {
+            return false;
+        }
+        int order = PageMapEntry.order(word0);
+        if (BuddyCache.cacheable(order, layout.capacity())) {
+            return claimFree(page, word0);
+        }
+        pushFree(page, order);
+        countFree(page, order);
+        return true;
     }
 
     /**

@@ -92,7 +92,21 @@ public final class BuddyCache {
         this.owner = slot + 1;
         this.token = token;
         this.holder = holder;
-        this.byteBound = slot < 0 ? 0 : Math.min(MAX_BYTES, layout.capacity() / CAPACITY_SHARE);
+        this.byteBound = slot < 0 ? 0 : byteBound(layout.capacity());
+    }
+
+    /** The bytes one process may keep cached in a heap of {@code capacity}. */
+    static long byteBound(long capacity) {
+        return Math.min(MAX_BYTES, capacity / CAPACITY_SHARE);
+    }
+
+    /**
+     * Whether any process may keep blocks of {@code order} in its cache in a heap of
+     * {@code capacity}: only their frees can race a free under the buddy lock (see
+     * {@link BuddyAllocator#freeUsed}).
+     */
+    static boolean cacheable(int order, long capacity) {
+        return order >= MIN_ORDER && order <= MAX_ORDER && BuddyAllocator.blockBytes(order) <= byteBound(capacity);
     }
 
     /** Whether blocks of {@code order} may be cached by this attachment. */
