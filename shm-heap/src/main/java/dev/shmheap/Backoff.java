@@ -1,7 +1,6 @@
 package dev.shmheap;
 
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import dev.shmheap.internal.wait.SpinYieldPark;
 
 /**
  * One wait for a condition in shared memory that another process will change: spin with
@@ -19,43 +18,25 @@ import java.util.concurrent.locks.LockSupport;
  * }
  * }</pre>
  *
- * <p>An instance serves one wait of one thread; {@link #reset()} starts it over.
+ * <p>An instance serves one wait of one thread; {@link #reset()} starts it over. The steps
+ * ({@link #idle()}, {@link #parking()}, {@link #remainingNanos()}, {@link #expired()},
+ * {@link #elapsedNanos()}, {@link #reset()}) are the library's own wait, which its lock
+ * waiters use too.
  */
-public final class Backoff {
+public final class Backoff extends SpinYieldPark {
     /** Spins before the first yield: about a microsecond, the time another core takes to answer. */
-    public static final int SPINS = 128;
+    public static final int SPINS = SpinYieldPark.SPINS;
     /** Yields before the first park: lets a descheduled peer on this core run. */
-    public static final int YIELDS = 32;
+    public static final int YIELDS = SpinYieldPark.YIELDS;
     /** The first park, in nanoseconds; each later park doubles it. */
-    public static final long MIN_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(1);
+    public static final long MIN_PARK_NANOS = SpinYieldPark.MIN_PARK_NANOS;
     /** The longest park unless a wait asks for another: bounds how late a waiter notices a change. */
-    public static final long MAX_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
+    public static final long MAX_PARK_NANOS = SpinYieldPark.MAX_PARK_NANOS;
     /** A timeout that never expires. */
-    public static final long NO_DEADLINE = Long.MAX_VALUE;
-
-    private final long timeoutNanos;
-    private final int spins;
-    private final int yields;
-    private final long maxParkNanos;
-    private long start;
-    private int step;
-    private long park;
+    public static final long NO_DEADLINE = SpinYieldPark.NO_DEADLINE;
 
     private Backoff(long timeoutNanos, int spins, int yields, long maxParkNanos) {
-        if (spins < 0 || yields < 0) {
-            throw new IllegalArgumentException("spins=" + spins + " and yields=" + yields + " must not be negative");
-        }
-        if (timeoutNanos < 0) {
-            throw new IllegalArgumentException("timeoutNanos=" + timeoutNanos + " must not be negative");
-        }
-        if (maxParkNanos < MIN_PARK_NANOS) {
-            throw new IllegalArgumentException("maxParkNanos=" + maxParkNanos + " must be at least " + MIN_PARK_NANOS);
-        }
-        this.timeoutNanos = timeoutNanos;
-        this.spins = spins;
-        this.yields = yields;
-        this.maxParkNanos = maxParkNanos;
-        reset();
+        super(timeoutNanos, spins, yields, maxParkNanos);
     }
 
     /** A wait that gives up {@code timeoutNanos} after it starts ({@link #NO_DEADLINE}: never). */
@@ -72,63 +53,11 @@ public final class Backoff {
      * A wait with its own phases: {@code spins} spins, {@code yields} yields, then parks of at
      * most {@code maxParkNanos}; for a waiter whose peer usually answers later than a lock
      * holder does (a consumer spins longer before it sleeps).
+     *
+     * @throws IllegalArgumentException if a count is negative, the timeout is negative or
+     *                                  {@code maxParkNanos} is below {@link #MIN_PARK_NANOS}
      */
     public static Backoff of(long timeoutNanos, int spins, int yields, long maxParkNanos) {
         return new Backoff(timeoutNanos, spins, yields, maxParkNanos);
-    }
-
-    /**
-     * Waits one step. Returns {@code false}, without waiting, once the deadline has passed;
-     * the caller then gives up (after checking its condition once more if it likes).
-     */
-    public boolean idle() {
-        if (step < spins) {
-            step++;
-            Thread.onSpinWait();
-            return true;
-        }
-        if (step < spins + yields) {
-            step++;
-            Thread.yield();
-            return true;
-        }
-        long remaining = remainingNanos();
-        if (remaining <= 0) {
-            return false;
-        }
-        LockSupport.parkNanos(Math.min(park, remaining));
-        park = Math.min(park * 2, maxParkNanos);
-        return true;
-    }
-
-    /**
-     * Whether the wait has moved past spinning and yielding: from now on each step is a park,
-     * so a check that costs a system call (is the other process alive?) is cheap beside it.
-     */
-    public boolean parking() {
-        return step >= spins + yields;
-    }
-
-    /** Nanoseconds until the deadline (never negative past it: 0), or {@link Long#MAX_VALUE} without one. */
-    public long remainingNanos() {
-        if (timeoutNanos == NO_DEADLINE) {
-            return Long.MAX_VALUE;
-        }
-        return Math.max(0, timeoutNanos - elapsedNanos());
-    }
-
-    public boolean expired() {
-        return timeoutNanos != NO_DEADLINE && elapsedNanos() >= timeoutNanos;
-    }
-
-    public long elapsedNanos() {
-        return System.nanoTime() - start;
-    }
-
-    /** Starts the wait over: spinning again, the deadline counted from now. */
-    public void reset() {
-        start = System.nanoTime();
-        step = 0;
-        park = MIN_PARK_NANOS;
     }
 }

@@ -1,9 +1,9 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.attach.HeapView;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
-import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.memory.NativeIo;
 import dev.shmheap.internal.pagemap.ExtentReservations;
@@ -42,6 +42,16 @@ final class HeapFiles {
             memory.close();
             if (fd >= 0) {
                 NativeIo.closeQuietly(fd);
+            }
+        }
+
+        /** The readers over this mapping of {@code file}; they own it from now on (closing the view unmaps it). */
+        HeapView view(Path file) {
+            try {
+                return new HeapView(file, layout, memory, fd);
+            } catch (RuntimeException e) {
+                close();
+                throw e;
             }
         }
     }

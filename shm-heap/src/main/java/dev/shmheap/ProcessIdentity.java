@@ -1,5 +1,7 @@
 package dev.shmheap;
 
+import dev.shmheap.internal.process.ProcessTokens;
+
 /**
  * Who a process is, as a 64-bit token that fits in one word of shared memory, and whether the
  * process a token names still runs: for code that records in a heap which process owns
@@ -8,7 +10,8 @@ package dev.shmheap;
  * <p>A token holds the pid in its high 32 bits and the low 32 bits of the process start time
  * (field 22 of {@code /proc/PID/stat}, clock ticks since boot) in its low 32 bits, so a reused
  * pid is not mistaken for the process that wrote the token. A token is never 0, so 0 can mean
- * "nobody". The heap's own lock words and process table hold the same tokens.
+ * "nobody". The heap's own lock words and process table hold the same tokens: this is the API
+ * over the library's one implementation of them, {@code internal.process.ProcessTokens}.
  */
 public final class ProcessIdentity {
     private ProcessIdentity() {
@@ -16,7 +19,7 @@ public final class ProcessIdentity {
 
     /** The token of this JVM. */
     public static long current() {
-        return dev.shmheap.internal.lock.ProcessIdentity.current();
+        return ProcessTokens.current();
     }
 
     /**
@@ -27,16 +30,16 @@ public final class ProcessIdentity {
      * treat as dead a process that cannot be proven dead.
      */
     public static boolean isAlive(long token) {
-        return dev.shmheap.internal.lock.ProcessIdentity.isAlive(token);
+        return ProcessTokens.isAlive(token);
     }
 
     /** The pid in {@code token}. */
     public static int pidOf(long token) {
-        return dev.shmheap.internal.lock.ProcessIdentity.pidOf(token);
+        return ProcessTokens.pidOf(token);
     }
 
     /** "pid 1234 (start 5678, alive)", for messages. */
     public static String describe(long token) {
-        return dev.shmheap.internal.lock.ProcessIdentity.describe(token);
+        return ProcessTokens.describe(token);
     }
 }

@@ -3,7 +3,6 @@ package dev.shmheap;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.SizeClasses;
-import dev.shmheap.internal.lock.ProcessIdentity;
 import dev.shmheap.internal.lock.SpinLock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -34,6 +34,38 @@ class OpenErrorsTest {
     }
 
     @Test
+    void shouldNameTheUsersPathWhenItsDirectoryIsMissing() {
+        Path dir = TestHeaps.newPath("no-such-dir");
+        Path path = dir.resolve("x.heap");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> ShmHeap.create(path, CAPACITY));
+        assertEquals(path.toString(), e.getFile());
+        assertTrue(e.getMessage().contains("directory " + dir + " does not exist"), e.getMessage());
+        assertFalse(e.getMessage().contains(".init-"), "the temporary file is ours, not the user's: " + e.getMessage());
+        NoSuchFileException viaOpenOrCreate = assertThrows(NoSuchFileException.class, () -> ShmHeap.openOrCreate(path, CAPACITY));
+        assertEquals(path.toString(), viaOpenOrCreate.getFile());
+        assertFalse(Files.exists(dir));
+    }
+
+    @Test
+    void shouldRefuseOpenOrCreateOfAHeapWithAnotherCapacityNamingBoth() throws IOException {
+        Path path = TestHeaps.newPath("other-capacity");
+        try (ShmHeap existing = ShmHeap.create(path, CAPACITY)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShmHeap.openOrCreate(path, 4 * CAPACITY));
+            assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains("capacity " + CAPACITY + " bytes"), e.getMessage());
+            assertTrue(e.getMessage().contains(4 * CAPACITY + " bytes asked for"), e.getMessage());
+            assertEquals(1, existing.attachedProcesses().size(), "the refused open must not register");
+            // the same capacity, also as the unrounded request create would round to it, opens the heap
+            try (ShmHeap same = ShmHeap.openOrCreate(path, CAPACITY - 100)) {
+                assertEquals(CAPACITY, same.capacity());
+            }
+            assertTrue(existing.verify().ok());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
     void shouldRefuseFileOfRandomBytes() throws IOException {
         byte[] random = new byte[64 * 1024];
         new Random(42).nextBytes(random);

@@ -2,7 +2,6 @@ package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
-import dev.shmheap.internal.lock.ProcessIdentity;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -50,7 +51,7 @@ abstract class HeapCommand implements Callable<Integer> {
      * Opens the heap to look at it: read permission is enough, nothing is registered and no
      * byte of the file changes ({@code stats}, {@code verify}, {@code map}, {@code top}).
      */
-    ShmHeap openToRead() throws IOException {
-        return ShmHeap.openReadOnly(file);
+    HeapObserver openToRead() throws IOException {
+        return HeapObserver.open(file);
     }
 }

@@ -1,7 +1,7 @@
 package dev.shmheap.cli;
 
 import dev.shmheap.BlockInfo;
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 
 /**
  * The data region cut into equal cells, each a power-of-two run of 4 KiB pages, and a state per
@@ -10,7 +10,7 @@ import dev.shmheap.ShmHeap;
  * all its pages are free; otherwise it shows the state that holds most of its other pages, so
  * that a one-page slab set stays visible in a 32-page cell and a free cell can be trusted.
  *
- * <p>Built from {@link ShmHeap#forEachBlock}, which reads without locks: on a heap in use it
+ * <p>Built from {@link HeapObserver#forEachBlock}, which reads without locks: on a heap in use it
  * is a snapshot of a moving target.
  */
 final class HeapPicture {
@@ -51,7 +51,7 @@ final class HeapPicture {
      * A picture {@code width} cells wide and at most {@code maxRows} rows high: the cell size is
      * the smallest power-of-two number of pages that fits.
      */
-    static HeapPicture of(ShmHeap heap, int width, int maxRows) {
+    static HeapPicture of(HeapObserver heap, int width, int maxRows) {
         long pages = heap.capacity() / PAGE;
         long needed = Math.max(1, (pages + (long) width * maxRows - 1) / ((long) width * maxRows));
         long pagesPerCell = Long.highestOneBit(needed) == needed ? needed : Long.highestOneBit(needed) << 1;
@@ -60,7 +60,7 @@ final class HeapPicture {
         return picture;
     }
 
-    private void fill(ShmHeap heap) {
+    private void fill(HeapObserver heap) {
         long pages = capacity / PAGE;
         long[] counts = new long[cells * STATES];
         heap.forEachBlock(block -> {

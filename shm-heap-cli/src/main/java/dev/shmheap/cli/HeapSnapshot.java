@@ -2,7 +2,7 @@ package dev.shmheap.cli;
 
 import dev.shmheap.AttachedProcess;
 import dev.shmheap.HeapStats;
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -16,7 +16,7 @@ import java.util.List;
  * @param processes   the process table; this command's own entry is among them
  * @param selfPid     the pid of this command, to mark its own entry
  * @param takenMillis when the snapshot was taken, epoch milliseconds
- * @param reclaimsDead whether the heap was created with --reclaim-dead ({@link ShmHeap#reclaimsDead()})
+ * @param reclaimsDead whether the heap was created with --reclaim-dead ({@link HeapObserver#reclaimsDead()})
  */
 record HeapSnapshot(Path file, long fileLength, HeapStats stats, List<AttachedProcess> processes, long selfPid, long takenMillis,
                     boolean reclaimsDead) {
@@ -24,7 +24,7 @@ record HeapSnapshot(Path file, long fileLength, HeapStats stats, List<AttachedPr
         processes = List.copyOf(processes);
     }
 
-    static HeapSnapshot of(ShmHeap heap) {
+    static HeapSnapshot of(HeapObserver heap) {
         return new HeapSnapshot(heap.path(), heap.fileLength(), heap.stats(), heap.attachedProcesses(), ProcessHandle.current().pid(),
                 System.currentTimeMillis(), heap.reclaimsDead());
     }

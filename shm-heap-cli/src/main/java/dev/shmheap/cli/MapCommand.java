@@ -1,6 +1,6 @@
 package dev.shmheap.cli;
 
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,7 +37,7 @@ final class MapCommand extends HeapCommand {
             throw new ParameterException(spec.commandLine(), "--rows " + rows + " is outside 1..1024");
         }
         HeapPicture picture;
-        try (ShmHeap heap = openToRead()) {
+        try (HeapObserver heap = openToRead()) {
             picture = HeapPicture.of(heap, width, rows);
         }
         if (png == null) {

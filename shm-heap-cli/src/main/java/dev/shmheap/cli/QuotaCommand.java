@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.Holdings;
 import dev.shmheap.ProcessHoldings;
 import dev.shmheap.ShmHeap;
@@ -19,7 +20,7 @@ final class QuotaCommand extends HeapCommand {
     @Override
     public Integer call() throws Exception {
         if (quota == null) {
-            try (ShmHeap heap = openToRead()) {
+            try (HeapObserver heap = openToRead()) {
                 out().println(heap.path() + ": " + describe(heap.processQuota()));
                 printOver(heap.holdings(), heap.processQuota());
             }

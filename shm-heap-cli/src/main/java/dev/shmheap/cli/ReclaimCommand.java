@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.HeapStats;
 import dev.shmheap.Holdings;
 import dev.shmheap.ProcessHoldings;
@@ -33,7 +34,7 @@ final class ReclaimCommand extends HeapCommand {
         // RECLAIM_DEAD already frees their blocks, so the report alone may say 0.
         Holdings before;
         HeapStats statsBefore;
-        try (ShmHeap look = openToRead()) {
+        try (HeapObserver look = openToRead()) {
             statsBefore = look.stats();
             before = statsBefore.holdings();
         }

@@ -40,7 +40,7 @@ final class RecoverCommand extends HeapCommand {
             out().println();
             VerifyReport after = heap.verify();
             out().print("after recovery, ");
-            VerifyCommand.print(after, heap, out());
+            VerifyCommand.print(after, HeapShape.of(heap), out());
             return after.ok() ? ExitCodes.OK : ExitCodes.PROBLEM;
         }
     }

@@ -1,6 +1,6 @@
 package dev.shmheap.cli;
 
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -28,7 +28,7 @@ final class StatsCommand extends HeapCommand {
                     + " contradict each other");
         }
         HeapSnapshot snapshot;
-        try (ShmHeap heap = openToRead()) {
+        try (HeapObserver heap = openToRead()) {
             snapshot = HeapSnapshot.of(heap);
         }
         switch (json ? Format.JSON : format) {

@@ -2,7 +2,7 @@ package dev.shmheap.cli;
 
 import dev.shmheap.HeapStats;
 import dev.shmheap.Holdings;
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 import dev.shmheap.SizeClassStats;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -70,7 +70,7 @@ final class TopCommand extends HeapCommand {
             }
         }, "shm-heap top shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (ShmHeap heap = openToRead()) {
+        try (HeapObserver heap = openToRead()) {
             if (ansi) {
                 out.print(HIDE_CURSOR);
             }
@@ -93,7 +93,7 @@ final class TopCommand extends HeapCommand {
         return ExitCodes.OK;
     }
 
-    private void run(ShmHeap heap, boolean ansi, PrintWriter out, AtomicBoolean stop) {
+    private void run(HeapObserver heap, boolean ansi, PrintWriter out, AtomicBoolean stop) {
         HeapSnapshot previous = null;
         long previousNanos = 0;
         for (int i = 1; iterations == 0 || i <= iterations; i++) {

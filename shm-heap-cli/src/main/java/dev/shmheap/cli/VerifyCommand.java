@@ -3,7 +3,7 @@ package dev.shmheap.cli;
 import dev.shmheap.HeapBusyException;
 import dev.shmheap.Problem;
 import dev.shmheap.ProcessHoldings;
-import dev.shmheap.ShmHeap;
+import dev.shmheap.HeapObserver;
 import dev.shmheap.VerifyReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,7 +34,7 @@ final class VerifyCommand extends HeapCommand {
 
     @Override
     public Integer call() throws Exception {
-        try (ShmHeap heap = openToRead()) {
+        try (HeapObserver heap = openToRead()) {
             VerifyReport report;
             try {
                 report = timeout == null ? heap.verify() : heap.verify(timeout);
@@ -42,17 +42,17 @@ final class VerifyCommand extends HeapCommand {
                 throw new Failures.CommandFailure(e.getMessage(), ExitCodes.BUSY);
             }
             if (json) {
-                out().println(json(report, heap));
+                out().println(json(report, HeapShape.of(heap)));
                 out().flush();
             } else {
-                print(report, heap, out());
+                print(report, HeapShape.of(heap), out());
             }
             return report.ok() ? ExitCodes.OK : ExitCodes.PROBLEM;
         }
     }
 
     /** The verdict, what was checked, every problem (with kind and offset) and every note. */
-    static void print(VerifyReport report, ShmHeap heap, PrintWriter out) {
+    static void print(VerifyReport report, HeapShape heap, PrintWriter out) {
         out.println(heap.path() + ": " + (report.ok() ? "OK" : "INCONSISTENT, " + report.problems().size() + " problem(s)"));
         out.println("checked " + report.blocks() + " blocks covering " + heap.capacity() + " bytes of data at offsets " + heap.dataOffset()
                 + ".." + heap.fileLength() + ": " + report.usedBytes() + " bytes used, " + report.freeBytes() + " bytes free;"
@@ -71,7 +71,7 @@ final class VerifyCommand extends HeapCommand {
         return problem.message() + " [" + problem.kind() + (problem.offset() == Problem.NO_OFFSET ? "" : " at offset " + problem.offset()) + "]";
     }
 
-    static String json(VerifyReport report, ShmHeap heap) {
+    static String json(VerifyReport report, HeapShape heap) {
         JsonWriter json = new JsonWriter().beginObject()
                 .field("schema", SCHEMA)
                 .field("file", heap.path().toString())

@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.Test;
 
@@ -103,12 +104,12 @@ class CreateCommandTest {
             Cli.Result result = Cli.run("create", file.toString(), "--size", "1m", "--reclaim-dead", "--process-quota", "64k");
             assertEquals(0, result.exitCode(), result::toString);
             assertTrue(result.out().endsWith(", reclaims dead processes' blocks, process quota 65536 bytes (64 KiB)\n"), result::toString);
-            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+            try (HeapObserver heap = HeapObserver.open(file)) {
                 assertEquals(65536, heap.processQuota());
             }
             DeadHolder.leave(file, 2, 8192, 0);
             ShmHeap.open(file).close(); // a RECLAIM_DEAD heap frees the dead holder's blocks when opened
-            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+            try (HeapObserver heap = HeapObserver.open(file)) {
                 assertEquals(2, heap.stats().reclaimedBlocks());
                 assertEquals(0, heap.stats().usedBytes());
             }
@@ -125,7 +126,7 @@ class CreateCommandTest {
             assertTrue(result.out().endsWith(", keeps dead processes' blocks, no process quota\n"), result::toString);
             DeadHolder.leave(file, 2, 8192, 0);
             ShmHeap.open(file).close();
-            try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+            try (HeapObserver heap = HeapObserver.open(file)) {
                 assertEquals(0, heap.stats().reclaimedBlocks());
                 assertEquals(16384, heap.stats().usedBytes());
             }

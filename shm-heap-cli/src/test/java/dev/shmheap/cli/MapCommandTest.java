@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -119,7 +120,7 @@ class MapCommandTest {
         assertTrue(result.out().startsWith("wrote " + png + ": "), result::toString);
 
         HeapPicture picture;
-        try (ShmHeap heap = ShmHeap.open(file)) {
+        try (HeapObserver heap = HeapObserver.open(file)) {
             picture = HeapPicture.of(heap, 32, 32);
         }
         BufferedImage image = ImageIO.read(png.toFile());

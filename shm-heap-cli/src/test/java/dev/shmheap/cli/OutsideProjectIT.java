@@ -210,6 +210,7 @@ class OutsideProjectIT {
     private static final String APP_MAIN = """
             package example;
 
+            import dev.shmheap.HeapObserver;
             import dev.shmheap.ProcessIdentity;
             import dev.shmheap.ShmHeap;
             import java.nio.file.Files;
@@ -222,7 +223,7 @@ class OutsideProjectIT {
                         long block = heap.allocate(100);
                         heap.putLong(block, 42);
                         heap.bind("answer", block);
-                        try (ShmHeap observer = ShmHeap.openReadOnly(file)) {
+                        try (HeapObserver observer = HeapObserver.open(file)) {
                             long found = observer.lookup("answer").orElseThrow();
                             if (found != block || observer.getLong(found) != 42 || !observer.verify().ok()) {
                                 throw new AssertionError("unexpected heap state: " + observer.verify());

@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.HeapFullException;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
@@ -52,7 +53,7 @@ class QuotaCommandTest {
         Cli.Result removed = Cli.run("quota", file.toString(), "none");
         assertEquals(0, removed.exitCode(), removed::toString);
         assertTrue(removed.out().startsWith(file + ": no process quota (was 16384 bytes)"), removed::toString);
-        try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+        try (HeapObserver heap = HeapObserver.open(file)) {
             assertEquals(0, heap.processQuota());
         }
     }

@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.CreateOption;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
@@ -34,7 +35,7 @@ class ReclaimCommandTest {
     }
 
     private long usedBytes() throws Exception {
-        try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+        try (HeapObserver heap = HeapObserver.open(file)) {
             return heap.stats().usedBytes();
         }
     }

@@ -1,8 +1,9 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.internal.layout.HeaderDescriptor;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.ProcessIdentity;
 import dev.shmheap.internal.lock.ProcessTable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -110,13 +111,13 @@ class RecoverCommandTest {
         assertFalse(result.out().contains("kept:"), result::toString);
         assertTrue(result.out().contains("\nblocks of dead processes: freed (the heap was created with --reclaim-dead)\n"), result::toString);
         assertEquals(baseline + 4096, usedBytes(), "the two held blocks freed, the shared one kept");
-        try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+        try (HeapObserver heap = HeapObserver.open(file)) {
             assertEquals(2, heap.stats().reclaimedBlocks());
         }
     }
 
     private long usedBytes() throws Exception {
-        try (ShmHeap heap = ShmHeap.openReadOnly(file)) {
+        try (HeapObserver heap = HeapObserver.open(file)) {
             return heap.stats().usedBytes();
         }
     }

@@ -1,5 +1,6 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,8 +67,8 @@ class TopCommandTest {
 
     @Test
     void shouldComputeRatesFromCounterDeltas() throws Exception {
-        try (ShmHeap heap = ShmHeap.open(file)) {
-            HeapSnapshot before = HeapSnapshot.of(heap);
+        try (ShmHeap heap = ShmHeap.open(file); HeapObserver observer = HeapObserver.open(file)) {
+            HeapSnapshot before = HeapSnapshot.of(observer);
             long[] blocks = new long[10];
             for (int i = 0; i < blocks.length; i++) {
                 blocks[i] = heap.allocate(100);
@@ -76,7 +77,7 @@ class TopCommandTest {
                 heap.free(blocks[i]);
             }
             heap.allocate(64 << 10);
-            HeapSnapshot after = HeapSnapshot.of(heap);
+            HeapSnapshot after = HeapSnapshot.of(observer);
 
             List<String> frame = TopCommand.frame(before, after, 2_000_000_000L, 2, 0, Duration.ofSeconds(2));
             assertTrue(frame.get(0).endsWith("every 2s  refresh 2"), frame.get(0));

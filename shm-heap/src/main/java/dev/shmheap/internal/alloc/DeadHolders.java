@@ -5,7 +5,7 @@ import dev.shmheap.internal.holders.HolderCensus;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
@@ -65,7 +65,7 @@ public final class DeadHolders {
         boolean any = false;
         for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
             long token = slot == ownSlot ? 0 : processTable.tokenAt(slot);
-            if (token != 0 && (reclaim || recount || !processTable.kept(slot, token)) && !ProcessIdentity.isAlive(token)) {
+            if (token != 0 && (reclaim || recount || !processTable.kept(slot, token)) && !ProcessTokens.isAlive(token)) {
                 deadTokens[slot] = token;
                 any = true;
             }
@@ -118,7 +118,7 @@ public final class DeadHolders {
                 freed += processTable.free(slot, token) ? 1 : 0;
             } else {
                 processTable.markKept(slot, token);
-                kept.add(new ProcessHoldings(slot, ProcessIdentity.pidOf(token), token & 0xFFFF_FFFFL, false, heldBlocks[slot], heldBytes[slot]));
+                kept.add(new ProcessHoldings(slot, ProcessTokens.pidOf(token), token & 0xFFFF_FFFFL, false, heldBlocks[slot], heldBytes[slot]));
             }
         }
         return new Outcome(freed, blocks, bytes, kept);

@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
  * Routes requests to the slab classes or the buddy and frees to where the page map says a
  * block lives, each step under the lock {@link HeapLocks} gives it; also the fallbacks of a
  * request that does not fit (release empty sets, serve a small block from a page) and
- * whole-heap repair. {@code ShmHeap} checks the arguments and describes misuse; this class
- * assumes valid requests.
+ * whole-heap repair. {@link BlockRequests} checks the arguments, admits by quota and describes
+ * misuse; this class assumes valid requests.
  *
  * <p>Stripes: a class has one or two stripes (see {@code HeaderDescriptor}). An attachment
  * allocates from its preferred stripe of a class, first its process-table slot's parity; when
@@ -50,6 +50,8 @@ public final class HeapAllocator {
     /** {@link #free} results. */
     public static final int FREED = 0;
     public static final int NOT_A_LIVE_BLOCK = 1;
+    /** What {@link #freeUnlessShared} returns, changing nothing, for a block whose holder byte says shared. */
+    public static final int SHARED_BLOCK = 2;
     /**
      * How often a free retries when the block's page changed class under it (a set released
      * and reused between the unlocked look and the lock); more than a few in a row means the
@@ -223,30 +225,6 @@ public final class HeapAllocator {
 
     public HeapLocks locks() {
         return locks;
-    }
-
-    /** Throws {@link IllegalArgumentException} naming what is wrong unless the request is valid in this heap. */
-    public void checkRequest(long size, long alignment) {
-        if (size > 0 && size <= SizeClasses.MAX_BLOCK && alignment == dev.shmheap.ShmHeap.DEFAULT_ALIGNMENT) {
-            return; // the common request, valid in every heap: the rest stays out of the inlined path
-        }
-        checkUncommonRequest(size, alignment);
-    }
-
-    private void checkUncommonRequest(long size, long alignment) {
-        if (size <= 0) {
-            throw new IllegalArgumentException("size=" + size + " must be positive");
-        }
-        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
-            throw new IllegalArgumentException("alignment=" + alignment + " must be a power of two");
-        }
-        if (alignment > layout.maxAlignment()) {
-            throw new IllegalArgumentException("alignment=" + alignment + " exceeds the largest alignment " + layout.maxAlignment()
-                    + " of heap " + file);
-        }
-        if (size > layout.largestBlock()) {
-            throw new IllegalArgumentException("size=" + size + " exceeds the largest block " + layout.largestBlock() + " of heap " + file);
-        }
     }
 
     /**
@@ -454,6 +432,19 @@ public final class HeapAllocator {
      * block; the caller describes the misuse.
      */
     public int free(long offset) {
+        return free(offset, true);
+    }
+
+    /**
+     * Like {@link #free} but returns {@link #SHARED_BLOCK}, changing nothing, when the block is
+     * shared (a name may be bound to it: the caller looks before it frees). One read of the
+     * block's holder byte, whose place each path below knows already.
+     */
+    public int freeUnlessShared(long offset) {
+        return free(offset, false);
+    }
+
+    private int free(long offset, boolean sharedToo) {
         long page = layout.pageOf(offset);
         long entry = pages.entry(page);
         for (int attempt = 0; attempt < FREE_ATTEMPTS; attempt++) {
@@ -466,13 +457,23 @@ public final class HeapAllocator {
                 if (t.set[c] == set) {
                     // the fast path: a block of this thread's current set, one plain store
                     int block = OwnedSet.blockIndex(offset, t.base[c], c);
+                    if (block >= 0 && !sharedToo && shared(t.holderLine[c] + block)) {
+                        return SHARED_BLOCK;
+                    }
                     return block >= 0 && OwnedSet.free(memory, t.entry[c], block) ? FREED : NOT_A_LIVE_BLOCK;
+                }
+                int block = OwnedSet.blockIndex(offset, layout.pageOffset(set), c);
+                if (block >= 0 && !sharedToo && shared(layout.holderLine(set) + block)) {
+                    return SHARED_BLOCK;
                 }
                 int result = freeShared(c, set, page, kind, offset, entry, word0);
                 if (result != RETRY) {
                     return result;
                 }
             } else if (kind == PageMapEntry.USED && offset == layout.pageOffset(page)) {
+                if (!sharedToo && shared(layout.holderLine(page))) {
+                    return SHARED_BLOCK;
+                }
                 int result = freeBuddyBlock(page, word0);
                 if (result != RETRY) {
                     return result;
@@ -482,6 +483,10 @@ public final class HeapAllocator {
             }
         }
         return NOT_A_LIVE_BLOCK;
+    }
+
+    private boolean shared(long holderByte) {
+        return memory.getByte(holderByte) == HolderMap.SHARED;
     }
 
     private static final int RETRY = -1;
@@ -586,13 +591,13 @@ public final class HeapAllocator {
 
         @Override
         public long takeSet(int sizeClass, int stripe) {
-            long page = locks.inBuddy(sizeClass, stripe, takeSets);
+            long page = locks.inBuddyNested(sizeClass, stripe, takeSets);
             return page == BuddyAllocator.NO_BLOCK ? NO_SET : page;
         }
 
         @Override
         public void returnSet(long page) {
-            locks.inBuddy(page, 0, returnSet);
+            locks.inBuddyNested(page, 0, returnSet);
         }
     }
 }

@@ -2,7 +2,7 @@ package dev.shmheap.internal.holders;
 
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.PageMap;
@@ -99,9 +99,9 @@ public final class HolderTransitions {
             int slot = HolderMap.slotOf(current);
             if (slot >= 0) {
                 long token = processTable.tokenAt(slot);
-                if (token != 0 && ProcessIdentity.isAlive(token)) {
+                if (token != 0 && ProcessTokens.isAlive(token)) {
                     throw new IllegalStateException("block at offset " + offset + " of heap " + file + " is held by "
-                            + ProcessIdentity.describe(token) + "; it must hand it off (ShmHeap.handOff) before another process takes it over");
+                            + ProcessTokens.describe(token) + "; it must hand it off (ShmHeap.handOff) before another process takes it over");
                 }
             }
             if (memory.compareAndSetByte(at, current, mine)) {

@@ -1,7 +1,7 @@
 package dev.shmheap.internal.layout;
 
 import dev.shmheap.HeapFormatException;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.memory.MappedMemory;
 
 import java.nio.ByteBuffer;
@@ -156,7 +156,7 @@ public final class HeapLayout {
         expected.expectLong(header, PAGE_MAP_OFFSET_OFFSET, expected.pageMapOffset, "page map offset", file);
         expected.expectLong(header, DATA_OFFSET_OFFSET, expected.dataOffset, "data offset", file);
         long creatorNamespace = header.getLong(PID_NAMESPACE_OFFSET);
-        long ourNamespace = ProcessIdentity.pidNamespace();
+        long ourNamespace = ProcessTokens.pidNamespace();
         if (creatorNamespace != 0 && ourNamespace != 0 && creatorNamespace != ourNamespace) {
             throw new HeapFormatException(file + ": the heap was created in pid namespace " + creatorNamespace + ", this process is in "
                     + ourNamespace + "; lock owners are pids, which cannot be checked across namespaces (share the pid namespace, "
@@ -206,7 +206,7 @@ public final class HeapLayout {
         memory.putLong(FLAGS_OFFSET, (sparse ? FLAG_SPARSE : 0) | (reclaimDead ? FLAG_RECLAIM_DEAD : 0));
         memory.putLong(CREATOR_OFFSET, creatorToken);
         memory.putLong(CREATED_MILLIS_OFFSET, createdMillis);
-        memory.putLong(PID_NAMESPACE_OFFSET, ProcessIdentity.pidNamespace());
+        memory.putLong(PID_NAMESPACE_OFFSET, ProcessTokens.pidNamespace());
         byte[] immutable = new byte[IMMUTABLE_LENGTH];
         memory.getBytes(0, immutable, 0, IMMUTABLE_LENGTH);
         ByteBuffer view = ByteBuffer.wrap(immutable).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,12 +1,17 @@
 package dev.shmheap.internal.lock;
 
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.layout.SizeClasses;
+import dev.shmheap.internal.memory.Counters;
 import dev.shmheap.internal.memory.MappedMemory;
 
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import static dev.shmheap.internal.layout.HeaderDescriptor.BUDDY_LOCK_OFFSET;
 import static dev.shmheap.internal.layout.HeaderDescriptor.CLASS_LOCK;
+import static dev.shmheap.internal.layout.HeaderDescriptor.LOCK_TAKEOVERS_OFFSET;
 import static dev.shmheap.internal.layout.HeaderDescriptor.NAME_DIRECTORY_LOCK_OFFSET;
 import static dev.shmheap.internal.layout.HeaderDescriptor.classOffset;
 
@@ -23,6 +28,12 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.classOffset;
  * section threw, is repaired before its section runs: the buddy by rebuilding its lists, a
  * class stripe by rebuilding it under the buddy lock ({@link Repairs}). A section that
  * throws releases its lock marked for repair, since it may have stopped between two stores.
+ *
+ * <p>Reporting a takeover: it is counted in the heap at once ({@code LOCK_TAKEOVERS_OFFSET}),
+ * but logged and passed to the {@link TakeoverListener} only once the outermost section has
+ * released its lock, so that neither a slow first log record nor a listener delays the
+ * processes waiting for it. The buddy sections that run inside a class section
+ * ({@link #inBuddyNested}) leave the report to that class section.
  */
 public final class HeapLocks {
     /** Rebuilds what a lock protects from the page map, after its holder died mid-section. */
@@ -40,6 +51,24 @@ public final class HeapLocks {
         long run(int c, int s, long a, long b);
     }
 
+    /**
+     * Told of each lock taken over from a dead owner (or marked for repair), after the lock was
+     * released, on a thread of this process that used the heap.
+     *
+     * @see SpinLock.Takeover
+     */
+    @FunctionalInterface
+    public interface TakeoverListener {
+        void tookOver(String lockName, long deadOwner, long atNanos);
+    }
+
+    /** A takeover not yet reported: its lock's name and {@link SpinLock#lastTakeover()}. */
+    private record Pending(String lockName, SpinLock.Takeover takeover) {
+    }
+
+    /** The lock protocol's logger, which a takeover is reported to. */
+    private static final System.Logger LOG = System.getLogger(SpinLock.class.getName());
+
     /** A section under the buddy or the name-directory lock. */
     @FunctionalInterface
     public interface Section {
@@ -55,6 +84,9 @@ public final class HeapLocks {
     private final String[] names;
     private final int buddyIndex;
     private final int nameIndex;
+    /** Takeovers waiting for their section's lock to be released; any thread may report them. */
+    private final ConcurrentLinkedQueue<Pending> unreported = new ConcurrentLinkedQueue<>();
+    private volatile TakeoverListener listener = (lockName, deadOwner, atNanos) -> { };
 
     /**
      * @param stripes the class stripes the heap uses (locks of stripes beyond them are never taken)
@@ -75,6 +107,11 @@ public final class HeapLocks {
             offsets[index[0]] = offset;
             names[index[0]++] = name + " of " + file;
         });
+    }
+
+    /** Whom {@link #report} tells of takeovers, besides the log. */
+    public void setTakeoverListener(TakeoverListener listener) {
+        this.listener = listener;
     }
 
     /** Visits a lock word's header offset and its name without the file. */
@@ -126,15 +163,17 @@ public final class HeapLocks {
             result = section.run(c, s, a, b);
         } catch (Throwable t) {
             release(classIndex(c, s), false);
+            reportIfAny();
             throw t;
         }
         release(classIndex(c, s), true);
+        reportIfAny();
         return result;
     }
 
     private void lockClass(int c, int s) {
         int index = classIndex(c, s);
-        if (counted(SpinLock.acquire(memory, offsets[index], token, names[index])) == SpinLock.Result.TAKEN_OVER) {
+        if (counted(SpinLock.acquire(memory, offsets[index], token, names[index]), index) == SpinLock.Result.TAKEN_OVER) {
             repairClass(c, s);
         }
     }
@@ -142,7 +181,7 @@ public final class HeapLocks {
     /** Apart from {@link #lockClass} so that the common path stays small enough to inline. */
     private void repairClass(int c, int s) {
         try {
-            inBuddy(c, s, (cc, ss) -> {
+            inBuddyNested(c, s, (cc, ss) -> {
                 repairs.rebuildClass((int) cc, (int) ss);
                 return 0;
             });
@@ -158,16 +197,25 @@ public final class HeapLocks {
      */
     public void repairClassIfHolderDead(int c, int s) {
         long holder = classHolder(c, s);
-        if (holder != 0 && holder != token && !ProcessIdentity.isAlive(holder)) {
+        if (holder != 0 && holder != token && !ProcessTokens.isAlive(holder)) {
             inClass(c, s, 0, 0, (cc, ss, a, b) -> 0);
         }
     }
 
     // ---- the buddy lock ----
 
-    /** Runs {@code section} under the buddy lock; see the class comment. */
+    /** Runs {@code section} under the buddy lock, holding no other lock; see the class comment. */
     public long inBuddy(long a, long b, Section section) {
-        if (counted(SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, names[buddyIndex])) == SpinLock.Result.TAKEN_OVER) {
+        try {
+            return inBuddyNested(a, b, section);
+        } finally {
+            reportIfAny();
+        }
+    }
+
+    /** Runs {@code section} under the buddy lock inside a class section, which reports any takeover. */
+    public long inBuddyNested(long a, long b, Section section) {
+        if (counted(SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, names[buddyIndex]), buddyIndex) == SpinLock.Result.TAKEN_OVER) {
             runAndUnlockOnFailure(buddyIndex, () -> repairs.rebuildBuddy());
         }
         return runAndRelease(buddyIndex, a, b, section);
@@ -176,13 +224,14 @@ public final class HeapLocks {
     // ---- the name-directory lock ----
 
     /** Runs {@code section} under the name-directory lock; its entries commit with one store, so a takeover needs no repair. */
-    public <T> T inNames(java.util.function.Supplier<T> section) {
-        counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]));
+    public <T> T inNames(Supplier<T> section) {
+        counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]), nameIndex);
         T result;
         try {
             result = section.get();
         } finally {
             release(nameIndex, true);
+            reportIfAny();
         }
         return result;
     }
@@ -211,10 +260,10 @@ public final class HeapLocks {
         boolean consistent = true;
         try {
             for (; held <= buddyIndex; held++) {
-                SpinLock.Result result = counted(SpinLock.acquireWithin(memory, offsets[held], token, names[held], timeoutNanos));
+                SpinLock.Result result = counted(SpinLock.acquireWithin(memory, offsets[held], token, names[held], timeoutNanos), held);
                 if (!result.held()) {
                     throw new IllegalStateException("cannot " + purpose + ": the " + names[held] + " is held by live "
-                            + ProcessIdentity.describe(memory.getLongVolatile(offsets[held])) + " for over "
+                            + ProcessTokens.describe(memory.getLongVolatile(offsets[held])) + " for over "
                             + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
                 }
                 if (result == SpinLock.Result.TAKEN_OVER) {
@@ -229,15 +278,39 @@ public final class HeapLocks {
             for (int i = held - 1; i >= 0; i--) {
                 release(i, consistent);
             }
+            reportIfAny();
         }
     }
 
-    /** Counts a takeover in the heap's lifetime counter (header, {@code LOCK_TAKEOVERS_OFFSET}). */
-    private SpinLock.Result counted(SpinLock.Result result) {
+    /**
+     * Counts a takeover of lock {@code index} in the heap's lifetime counter (header,
+     * {@code LOCK_TAKEOVERS_OFFSET}) and keeps it for {@link #reportIfAny()}.
+     */
+    private SpinLock.Result counted(SpinLock.Result result, int index) {
         if (result == SpinLock.Result.TAKEN_OVER) {
-            dev.shmheap.internal.memory.Counters.addAtomic(memory, dev.shmheap.internal.layout.HeaderDescriptor.LOCK_TAKEOVERS_OFFSET, 1);
+            Counters.addAtomic(memory, LOCK_TAKEOVERS_OFFSET, 1);
+            unreported.add(new Pending(names[index], SpinLock.lastTakeover()));
         }
         return result;
+    }
+
+    /**
+     * Logs and passes on every takeover not yet reported; called after a section released its
+     * lock. Costs one read of an empty queue's head when there is none. A listener that throws
+     * is logged, not passed to the caller, whose operation has completed.
+     */
+    private void reportIfAny() {
+        if (unreported.isEmpty()) {
+            return;
+        }
+        for (Pending p; (p = unreported.poll()) != null; ) {
+            LOG.log(System.Logger.Level.WARNING, SpinLock.describeTakeover(p.lockName(), p.takeover().deadOwner()));
+            try {
+                listener.tookOver(p.lockName(), p.takeover().deadOwner(), p.takeover().atNanos());
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "a lock takeover listener failed", e);
+            }
+        }
     }
 
     // ---- the one place a lock is released ----

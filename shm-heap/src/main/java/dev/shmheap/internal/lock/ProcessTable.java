@@ -1,6 +1,6 @@
 package dev.shmheap.internal.lock;
 
-import dev.shmheap.AttachedProcess;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.ShmHeapException;
 import dev.shmheap.internal.memory.MappedMemory;
 
@@ -89,7 +89,7 @@ public final class ProcessTable {
         int kept = 0;
         for (int slot = 0; slot < SLOT_COUNT; slot++) {
             long t = tokenAt(slot);
-            if (t != 0 && !ProcessIdentity.isAlive(t)) {
+            if (t != 0 && !ProcessTokens.isAlive(t)) {
                 kept++;
             }
         }
@@ -106,7 +106,7 @@ public final class ProcessTable {
     /** Whether {@code slot} holds a process that still runs. */
     public boolean slotAlive(int slot) {
         long token = tokenAt(slot);
-        return token != 0 && ProcessIdentity.isAlive(token);
+        return token != 0 && ProcessTokens.isAlive(token);
     }
 
     public void deregister(int slot, long token) {
@@ -156,14 +156,21 @@ public final class ProcessTable {
         return sum;
     }
 
-    public List<AttachedProcess> entries() {
-        List<AttachedProcess> entries = new ArrayList<>();
+    /**
+     * One occupied slot: its process's pid and start ticks (the low 32 bits of its token), when it
+     * registered, and whether it still runs.
+     */
+    public record Entry(int pid, long startTicks, long attachedMillis, boolean alive) {
+    }
+
+    public List<Entry> entries() {
+        List<Entry> entries = new ArrayList<>();
         for (int slot = 0; slot < SLOT_COUNT; slot++) {
             long offset = slotOffset(slot);
             long token = memory.getLongVolatile(offset + TOKEN);
             if (token != 0) {
-                entries.add(new AttachedProcess(ProcessIdentity.pidOf(token), token & 0xFFFF_FFFFL,
-                        memory.getLongVolatile(offset + ATTACHED_MILLIS), ProcessIdentity.isAlive(token)));
+                entries.add(new Entry(ProcessTokens.pidOf(token), token & 0xFFFF_FFFFL,
+                        memory.getLongVolatile(offset + ATTACHED_MILLIS), ProcessTokens.isAlive(token)));
             }
         }
         return entries;

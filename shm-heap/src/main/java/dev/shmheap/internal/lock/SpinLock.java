@@ -1,21 +1,25 @@
 package dev.shmheap.internal.lock;
 
-import dev.shmheap.Backoff;
+import dev.shmheap.internal.process.ProcessTokens;
+import dev.shmheap.internal.wait.SpinYieldPark;
 import dev.shmheap.internal.memory.MappedMemory;
 
 import java.util.concurrent.TimeUnit;
 
 /**
  * A stateless CAS spinlock over one 64-bit word of shared memory. All state is in the word:
- * 0 when free, else the {@link ProcessIdentity} token of the owning process. Threads of one
+ * 0 when free, else the {@link ProcessTokens} token of the owning process. Threads of one
  * process exclude each other too, because the CAS from 0 fails while any thread holds it.
  *
- * <p>Waiting is a {@link Backoff}: spin, yield, then park with growing pauses. Once parking,
+ * <p>Waiting is a {@link SpinYieldPark}: spin, yield, then park with growing pauses. Once parking,
  * and then every {@link #LIVENESS_CHECK_NANOS}, the waiter asks whether the owner still runs;
  * if the owner is dead it takes the word over with one CAS from the dead token to its own and
  * reports {@link Result#TAKEN_OVER}, so that the caller repairs the structure the lock
- * protects before using it. A live owner is never robbed, however long it holds the lock; the
- * waiter logs who it waits for every {@link #REPORT_NANOS}.
+ * protects before using it; {@link #lastTakeover()} then names the dead owner. A takeover is
+ * not logged here, while the lock is held: the caller reports it once it has released the
+ * lock (a fresh JVM's first log record takes tens of milliseconds). A live owner is never
+ * robbed, however long it holds the lock; the waiter logs who it waits for every
+ * {@link #REPORT_NANOS}.
  */
 public final class SpinLock {
     static final long LIVENESS_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -24,6 +28,13 @@ public final class SpinLock {
 
     /** pid 0 never runs, so this owner is always dead: "repair before use". */
     public static final long POISONED = 1L;
+
+    /** A takeover: the dead owner's lock word (a token, or {@link #POISONED}) and when it was taken over ({@link System#nanoTime()}). */
+    public record Takeover(long deadOwner, long atNanos) {
+    }
+
+    /** Set by a takeover, on the taking thread only: the rare path, so it costs nothing otherwise. */
+    private static final ThreadLocal<Takeover> LAST_TAKEOVER = new ThreadLocal<>();
 
     /** How an acquire ended. */
     public enum Result {
@@ -54,7 +65,7 @@ public final class SpinLock {
         if (memory.compareAndSetLong(lockOffset, 0, token)) {
             return Result.ACQUIRED;
         }
-        return acquireSlow(memory, lockOffset, token, lockName, true, Backoff.NO_DEADLINE);
+        return acquireSlow(memory, lockOffset, token, lockName, true, SpinYieldPark.NO_DEADLINE);
     }
 
     /** Like {@link #acquire}, but returns {@link Result#TIMED_OUT} after {@code timeoutNanos} while a live process holds it. */
@@ -78,7 +89,7 @@ public final class SpinLock {
 
     private static Result acquireSlow(MappedMemory memory, long lockOffset, long token, String lockName, boolean takeOver,
                                       long timeoutNanos) {
-        Backoff backoff = Backoff.until(timeoutNanos);
+        SpinYieldPark backoff = SpinYieldPark.until(timeoutNanos);
         long nextLivenessCheck = 0;
         long nextReport = REPORT_NANOS;
         while (true) {
@@ -93,13 +104,12 @@ public final class SpinLock {
                 long elapsed = backoff.elapsedNanos();
                 if (elapsed >= nextLivenessCheck) {
                     nextLivenessCheck = elapsed + LIVENESS_CHECK_NANOS;
-                    if (!ProcessIdentity.isAlive(owner)) {
+                    if (!ProcessTokens.isAlive(owner)) {
                         if (!takeOver) {
                             return Result.OWNER_DEAD;
                         }
                         if (memory.compareAndSetLong(lockOffset, owner, token)) {
-                            LOG.log(System.Logger.Level.WARNING, owner == POISONED ? "repairing " + lockName + ", marked for repair"
-                                    : "took over " + lockName + " from dead " + ProcessIdentity.describe(owner, false));
+                            LAST_TAKEOVER.set(new Takeover(owner, System.nanoTime()));
                             return Result.TAKEN_OVER;
                         }
                         continue;
@@ -108,13 +118,24 @@ public final class SpinLock {
                 if (elapsed >= nextReport) {
                     nextReport = elapsed + REPORT_NANOS;
                     LOG.log(System.Logger.Level.WARNING, "waiting " + TimeUnit.NANOSECONDS.toSeconds(elapsed) + " s for " + lockName
-                            + " held by " + ProcessIdentity.describe(owner));
+                            + " held by " + ProcessTokens.describe(owner));
                 }
             }
             if (!backoff.idle()) {
                 return Result.TIMED_OUT;
             }
         }
+    }
+
+    /** The latest lock this thread took over: read right after an acquire returned {@link Result#TAKEN_OVER}. */
+    public static Takeover lastTakeover() {
+        return LAST_TAKEOVER.get();
+    }
+
+    /** "took over LOCK from dead pid N (...)", or "repairing LOCK, marked for repair": what a takeover is logged as. */
+    public static String describeTakeover(String lockName, long deadOwner) {
+        return deadOwner == POISONED ? "repairing " + lockName + ", marked for repair"
+                : "took over " + lockName + " from dead " + ProcessTokens.describe(deadOwner, false);
     }
 
     public static void release(MappedMemory memory, long lockOffset, long token) {
@@ -147,6 +168,6 @@ public final class SpinLock {
         if (word == 0) {
             return "free";
         }
-        return word == POISONED ? "marked for repair" : "held by " + ProcessIdentity.describe(word);
+        return word == POISONED ? "marked for repair" : "held by " + ProcessTokens.describe(word);
     }
 }

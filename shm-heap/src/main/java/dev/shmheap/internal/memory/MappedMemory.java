@@ -41,8 +41,8 @@ public final class MappedMemory implements AutoCloseable {
 
     /**
      * Maps {@code length} bytes of {@code channel} from offset 0, read-only and shared: any store
-     * through it would fault, so only read-only heaps ({@code ShmHeap.openReadOnly}), which
-     * refuse every mutating call before it reaches memory, use it.
+     * through it would fault, so only observers ({@code HeapObserver}), which have no
+     * mutating call, use it.
      */
     public static MappedMemory mapReadOnly(FileChannel channel, long length) {
         try {

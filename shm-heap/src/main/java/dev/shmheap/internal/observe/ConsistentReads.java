@@ -4,21 +4,22 @@ import dev.shmheap.HeapBusyException;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.lock.HeapLocks;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.verify.HeapVerifier;
+import dev.shmheap.internal.wait.SpinYieldPark;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
  * Reads that take no lock and write no byte, yet see the heap at one moment: what a read-only
- * observer ({@code ShmHeap.openReadOnly}) uses for {@code verify}, {@code names} and pictures.
+ * observer ({@code HeapObserver}) uses for {@code verify}, {@code names} and pictures.
  *
  * <p>The check is optimistic, like a seqlock whose sequence words are the heap's own lock words
  * and counters (no word is added to the hot path):
@@ -44,8 +45,6 @@ import java.util.function.Supplier;
  * locked section that moves a fingerprinted word would make this optimistic read unsound.
  */
 public final class ConsistentReads {
-    /** First pause after a refused attempt: long enough for a typical locked section (microseconds) to end. */
-    private static final long MIN_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     /** Longest pause: a waiting observer notices a released lock within 10 ms, and costs nothing meanwhile. */
     private static final long MAX_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** How often a long wait says why it waits, as the lock waits do. */
@@ -86,10 +85,10 @@ public final class ConsistentReads {
      * @throws HeapBusyException when {@code timeoutNanos} pass first, naming the live lock
      *                           holder or how often the heap changed under the walk
      */
-    public <T> Outcome<T> read(Supplier<T> reader, java.util.function.Predicate<T> needsConfirmation, long timeoutNanos) {
-        long start = System.nanoTime();
-        long nextReport = start + REPORT_NANOS;
-        long pause = MIN_PAUSE_NANOS;
+    public <T> Outcome<T> read(Supplier<T> reader, Predicate<T> needsConfirmation, long timeoutNanos) {
+        // no spinning: an attempt is a walk, so the pauses between walks start at once
+        SpinYieldPark backoff = SpinYieldPark.of(timeoutNanos, 0, 0, MAX_PAUSE_NANOS);
+        long nextReport = REPORT_NANOS;
         int attempts = 0;
         int changed = 0;
         String busy = null;
@@ -114,19 +113,16 @@ public final class ConsistentReads {
                 haveUnconfirmed = true;
                 continue; // confirm at once, without a pause
             }
-            long waited = System.nanoTime() - start;
-            if (waited >= timeoutNanos) {
-                throw new HeapBusyException(file + ": no consistent look at the heap within " + TimeUnit.NANOSECONDS.toMillis(waited) + " ms: "
-                        + (busy != null ? "the " + busy : "it changed during each of " + changed + " walks")
-                        + " (this observer takes no lock and waits for operations in flight)");
-            }
-            if (System.nanoTime() - nextReport >= 0) {
+            String why = busy != null ? "the " + busy : "it changed during each of " + changed + " walks";
+            if (backoff.elapsedNanos() >= nextReport) {
                 nextReport += REPORT_NANOS;
-                LOG.log(System.Logger.Level.WARNING, "waiting " + TimeUnit.NANOSECONDS.toSeconds(waited) + " s for a consistent look at "
-                        + file + ": " + (busy != null ? "the " + busy : "it changed during each of " + changed + " walks"));
+                LOG.log(System.Logger.Level.WARNING, "waiting " + TimeUnit.NANOSECONDS.toSeconds(backoff.elapsedNanos())
+                        + " s for a consistent look at " + file + ": " + why);
             }
-            LockSupport.parkNanos(Math.min(pause, timeoutNanos - waited));
-            pause = Math.min(pause * 2, MAX_PAUSE_NANOS);
+            if (!backoff.idle()) {
+                throw new HeapBusyException(file + ": no consistent look at the heap within " + TimeUnit.NANOSECONDS.toMillis(backoff.elapsedNanos())
+                        + " ms: " + why + " (this observer takes no lock and waits for operations in flight)");
+            }
         }
     }
 
@@ -168,8 +164,8 @@ public final class ConsistentReads {
     /** "buddy lock is held by live pid ..." for the first lock a live process holds, else null. */
     private String liveHolder(long[] words) {
         for (int i = 0; i < words.length; i++) {
-            if (words[i] != 0 && ProcessIdentity.isAlive(words[i])) {
-                return lockNames[i] + " is held by live " + ProcessIdentity.describe(words[i]);
+            if (words[i] != 0 && ProcessTokens.isAlive(words[i])) {
+                return lockNames[i] + " is held by live " + ProcessTokens.describe(words[i]);
             }
         }
         return null;

@@ -6,7 +6,7 @@ import dev.shmheap.Holdings;
 import dev.shmheap.ProcessHoldings;
 import dev.shmheap.internal.holders.HolderCensus;
 import dev.shmheap.internal.layout.HolderMap;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.SizeClassStats;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeapLayout;
@@ -128,8 +128,8 @@ public final class HeapFigures {
             long token = processTable.tokenAt(slot);
             int h = HolderMap.ofSlot(slot) & 0xFF;
             if (token != 0 || tally.blocks[h] != 0) {
-                processes.add(new ProcessHoldings(slot, token == 0 ? 0 : ProcessIdentity.pidOf(token), token & 0xFFFF_FFFFL,
-                        token != 0 && ProcessIdentity.isAlive(token), tally.blocks[h], tally.bytes[h]));
+                processes.add(new ProcessHoldings(slot, token == 0 ? 0 : ProcessTokens.pidOf(token), token & 0xFFFF_FFFFL,
+                        token != 0 && ProcessTokens.isAlive(token), tally.blocks[h], tally.bytes[h]));
             }
         }
         int shared = HolderMap.SHARED & 0xFF;

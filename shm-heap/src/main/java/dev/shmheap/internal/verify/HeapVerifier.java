@@ -1,7 +1,6 @@
 package dev.shmheap.internal.verify;
 
-import dev.shmheap.AttachedProcess;
-import dev.shmheap.Backoff;
+import dev.shmheap.internal.wait.SpinYieldPark;
 import dev.shmheap.Problem;
 import dev.shmheap.Problem.Kind;
 import dev.shmheap.ProcessHoldings;
@@ -13,7 +12,7 @@ import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.PageMapEntry;
 import dev.shmheap.internal.layout.SizeClasses;
 import dev.shmheap.internal.lock.HeapLocks;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.memory.MappedMemory;
@@ -108,7 +107,7 @@ public final class HeapVerifier {
     public VerifyReport verifyUnlocked() {
         HeapLocks.forEach(layout.classStripes(), (offset, name) -> {
             long owner = memory.getLongVolatile(offset);
-            if (owner != 0 && !ProcessIdentity.isAlive(owner)) {
+            if (owner != 0 && !ProcessTokens.isAlive(owner)) {
                 deadOwner(offset, name);
             }
         });
@@ -116,7 +115,7 @@ public final class HeapVerifier {
     }
 
     private void lock(long offset, String name, List<Long> held) {
-        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name + " of " + file, Backoff.NO_DEADLINE).held()) {
+        if (SpinLock.acquireUnlessOwnerDead(memory, offset, token, name + " of " + file, SpinYieldPark.NO_DEADLINE).held()) {
             held.add(offset);
         } else {
             deadOwner(offset, name);
@@ -124,7 +123,7 @@ public final class HeapVerifier {
     }
 
     private void deadOwner(long offset, String name) {
-        problem(Kind.DEAD_LOCK_OWNER, offset, Problem.NO_PAGE, name + " is held by dead " + ProcessIdentity.describe(memory.getLongVolatile(offset))
+        problem(Kind.DEAD_LOCK_OWNER, offset, Problem.NO_PAGE, name + " is held by dead " + ProcessTokens.describe(memory.getLongVolatile(offset))
                 + ": the structure it protects may be half-updated (the next allocation repairs it)");
     }
 
@@ -249,7 +248,7 @@ public final class HeapVerifier {
 
         checkNames();
         List<ProcessHoldings> deadHoldings = checkHolders();
-        for (AttachedProcess p : processTable.entries()) {
+        for (ProcessTable.Entry p : processTable.entries()) {
             if (!p.alive()) {
                 notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
             }
@@ -302,8 +301,8 @@ public final class HeapVerifier {
         });
         List<ProcessHoldings> dead = new ArrayList<>();
         for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
-            if (blocks[slot] > 0 && !ProcessIdentity.isAlive(tokens[slot])) {
-                dead.add(new ProcessHoldings(slot, ProcessIdentity.pidOf(tokens[slot]), tokens[slot] & 0xFFFF_FFFFL, false, blocks[slot], bytes[slot]));
+            if (blocks[slot] > 0 && !ProcessTokens.isAlive(tokens[slot])) {
+                dead.add(new ProcessHoldings(slot, ProcessTokens.pidOf(tokens[slot]), tokens[slot] & 0xFFFF_FFFFL, false, blocks[slot], bytes[slot]));
             }
         }
         return dead;
@@ -321,7 +320,7 @@ public final class HeapVerifier {
                     + " bytes is in the buddy cache of process-table slot " + slot + ", which is free");
             return true;
         }
-        return ProcessIdentity.isAlive(token);
+        return ProcessTokens.isAlive(token);
     }
 
     /** Every bound name must name a live block; the directory itself holds only valid states. */
@@ -349,7 +348,7 @@ public final class HeapVerifier {
         long holder = processTable.tokenAt(owner - 1);
         if (holder == 0) {
             pageProblem(Kind.SLAB_SET, page, "page " + page + ": slab set is owned by process-table slot " + (owner - 1) + ", which is free");
-        } else if (!ProcessIdentity.isAlive(holder)) {
+        } else if (!ProcessTokens.isAlive(holder)) {
             deadOwnedSets[0]++;
         }
         if (!registry.contains(owner - 1, page)) {

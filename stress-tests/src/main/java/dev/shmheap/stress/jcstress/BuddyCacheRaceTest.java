@@ -5,7 +5,7 @@ import dev.shmheap.VerifyReport;
 import dev.shmheap.internal.alloc.HeapAllocator;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.internal.process.ProcessTokens;
 import dev.shmheap.internal.lock.ProcessTable;
 import dev.shmheap.internal.memory.MappedMemory;
 import dev.shmheap.internal.pagemap.ExtentReservations;
@@ -92,7 +92,7 @@ public final class BuddyCacheRaceTest {
 
         /** An attachment's allocator in slot {@code slot} of this heap (-1: none, as a survivor's settle without a slot). */
         HeapAllocator allocator(int slot) {
-            return new HeapAllocator(memory, layout, pages, ProcessIdentity.current(), slot, "jcstress");
+            return new HeapAllocator(memory, layout, pages, ProcessTokens.current(), slot, "jcstress");
         }
 
         String verify() {
@@ -118,7 +118,7 @@ public final class BuddyCacheRaceTest {
             FLUSH_HEAP.occupy(slot, DeadTokens.PID_ZERO);
             OWNERS[slot] = FLUSH_HEAP.allocator(slot);
         }
-        VERIFY_HEAP.occupy(CACHING_SLOT, ProcessIdentity.current());
+        VERIFY_HEAP.occupy(CACHING_SLOT, ProcessTokens.current());
         CACHING_PROCESS = VERIFY_HEAP.allocator(CACHING_SLOT);
     }
 

@@ -1,6 +1,6 @@
 package dev.shmheap.stress.jcstress;
 
-import dev.shmheap.internal.lock.ProcessIdentity;
+import dev.shmheap.ProcessIdentity;
 import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.memory.MappedMemory;
 import org.openjdk.jcstress.annotations.Actor;

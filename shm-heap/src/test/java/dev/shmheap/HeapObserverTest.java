@@ -3,31 +3,34 @@ package dev.shmheap;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
-import dev.shmheap.internal.lock.ProcessIdentity;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@link ShmHeap#openReadOnly}: serves the observing calls, refuses the mutating ones, writes no
- * byte, and its lock-free verify never reports an operation in flight as a problem. Problems
- * are records with a kind and a file offset.
+ * {@link HeapObserver}: serves the observing calls, has no mutating ones, writes no byte, and
+ * its lock-free verify never reports an operation in flight as a problem. Problems are records
+ * with a kind and a file offset.
  */
-class ReadOnlyHeapTest {
+class HeapObserverTest {
     private static final long CAPACITY = 1 << 20;
     private final List<Path> files = new ArrayList<>();
 
@@ -58,8 +61,7 @@ class ReadOnlyHeapTest {
     void shouldServeObservingCallsWithoutChangingAByte() throws Exception {
         Path path = newHeap();
         String before = sha256(path);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
-            assertTrue(heap.isReadOnly());
+        try (HeapObserver heap = HeapObserver.open(path)) {
             HeapStats stats = heap.stats();
             assertEquals(CAPACITY, stats.totalBytes());
             assertEquals(128 + 16384, stats.usedBytes());
@@ -90,7 +92,7 @@ class ReadOnlyHeapTest {
             heap.allocate(3 << 20);
         }
         String before = sha256(path);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             VerifyReport report = heap.verify();
             assertTrue(report.ok(), report::toString);
             assertEquals(64 + (4L << 20), report.usedBytes());
@@ -101,30 +103,47 @@ class ReadOnlyHeapTest {
         assertEquals(before, sha256(path));
     }
 
+    /** What an observer may do: read. Every public method it declares must be one of these. */
+    private static final Set<String> READS = Set.of("open", "path", "capacity", "dataOffset", "fileLength", "largestBlockSize",
+            "reclaimsDead", "processQuota", "stats", "attachedProcesses", "holdings", "usableSize", "verify", "forEachBlock", "names",
+            "lookup", "getLong", "getLongVolatile", "getInt", "getByte", "getBytes", "close", "toString");
+
     @Test
-    void shouldRefuseEveryMutatingCall() throws Exception {
+    void shouldHaveNoMutatingCall() throws Exception {
+        List<String> others = Arrays.stream(HeapObserver.class.getDeclaredMethods())
+                .filter(m -> Modifier.isPublic(m.getModifiers()) && !READS.contains(m.getName())).map(Method::getName).toList();
+        assertEquals(List.of(), others, "an observer only reads");
+        for (String mutator : List.of("allocate", "tryAllocate", "free", "trim", "recover", "bind", "unbind", "putLong", "address")) {
+            assertTrue(Arrays.stream(HeapObserver.class.getMethods()).noneMatch(m -> m.getName().equals(mutator)), mutator);
+        }
         Path path = newHeap();
         String before = sha256(path);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             long small = heap.lookup("answer").orElseThrow();
-            List<Executable> calls = List.of(
-                    () -> heap.allocate(64), () -> heap.tryAllocate(64, 8), () -> heap.free(small), () -> heap.trim(),
-                    () -> heap.recover(), () -> heap.bind("other", small), () -> heap.unbind("answer"),
-                    () -> heap.putLong(small, 1), () -> heap.putLongRelease(small, 1), () -> heap.compareAndSetLong(small, 42, 1),
-                    () -> heap.putInt(small, 1), () -> heap.putByte(small, (byte) 1), () -> heap.putBytes(small, new byte[1], 0, 1));
-            for (Executable call : calls) {
-                IllegalStateException e = assertThrows(IllegalStateException.class, call);
-                assertEquals("heap " + path + " is open read-only", e.getMessage());
-            }
             assertEquals(42, heap.getLong(small));
         }
         assertEquals(before, sha256(path));
     }
 
     @Test
+    void shouldRefuseEveryCallAfterClose() throws Exception {
+        Path path = newHeap();
+        HeapObserver heap = HeapObserver.open(path);
+        long small = heap.lookup("answer").orElseThrow();
+        heap.close();
+        heap.close(); // a second close does nothing
+        List<Executable> calls = List.of(heap::stats, heap::verify, heap::names, () -> heap.lookup("answer"), () -> heap.getLong(small),
+                () -> heap.usableSize(small), heap::attachedProcesses, () -> heap.forEachBlock(b -> { }));
+        for (Executable call : calls) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, call);
+            assertEquals("heap " + path + " is closed", e.getMessage());
+        }
+    }
+
+    @Test
     void shouldNotAppearInTheProcessTableOfAWriter() throws Exception {
         Path path = newHeap();
-        try (ShmHeap writer = ShmHeap.open(path); ShmHeap observer = ShmHeap.openReadOnly(path)) {
+        try (ShmHeap writer = ShmHeap.open(path); HeapObserver observer = HeapObserver.open(path)) {
             assertEquals(1, writer.attachedProcesses().size());
             assertEquals(1, observer.attachedProcesses().size());
             assertEquals(ProcessHandle.current().pid(), observer.attachedProcesses().get(0).pid());
@@ -136,7 +155,7 @@ class ReadOnlyHeapTest {
         Path path = newHeap();
         long stored = TestHeaps.readLong(path, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET);
         TestHeaps.writeLong(path, HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, stored + 4096);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             Problem p = only(heap.verify(), Problem.Kind.COUNTER);
             assertEquals(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET, p.offset());
             assertEquals(Problem.NO_PAGE, p.page());
@@ -164,7 +183,7 @@ class ReadOnlyHeapTest {
         long word0 = TestHeaps.readLong(path, layout.entryOffset(page) + PageMapEntry.WORD0);
         TestHeaps.writeLong(path, layout.entryOffset(page) + PageMapEntry.WORD0, word0 | (5L << 32));
         assertNotEquals(word0, TestHeaps.readLong(path, layout.entryOffset(page)));
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             VerifyReport report = heap.verify();
             assertFalse(report.ok());
             Problem p = report.problems().stream().filter(x -> x.kind() == Problem.Kind.PAGE_MAP).findFirst()
@@ -186,12 +205,12 @@ class ReadOnlyHeapTest {
         Path path = newHeap();
         // this JVM's own token is alive: the lock looks held by a live process that never lets go
         TestHeaps.writeLong(path, HeaderDescriptor.BUDDY_LOCK_OFFSET, ProcessIdentity.current());
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             HeapBusyException e = assertThrows(HeapBusyException.class, () -> heap.verify(Duration.ofMillis(100)));
             assertTrue(e.getMessage().contains("buddy lock is held by live pid " + ProcessHandle.current().pid()), e.getMessage());
         }
         TestHeaps.writeLong(path, HeaderDescriptor.BUDDY_LOCK_OFFSET, 0);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             assertTrue(heap.verify(Duration.ofMillis(100)).ok());
         }
     }
@@ -201,7 +220,7 @@ class ReadOnlyHeapTest {
         Path path = newHeap();
         TestHeaps.writeLong(path, HeaderDescriptor.BUDDY_LOCK_OFFSET, TestHeaps.deadToken());
         String before = sha256(path);
-        try (ShmHeap heap = ShmHeap.openReadOnly(path)) {
+        try (HeapObserver heap = HeapObserver.open(path)) {
             Problem p = only(heap.verify(), Problem.Kind.DEAD_LOCK_OWNER);
             assertEquals(HeaderDescriptor.BUDDY_LOCK_OFFSET, p.offset());
         }
@@ -218,7 +237,7 @@ class ReadOnlyHeapTest {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<Thread> writers = new ArrayList<>();
-        try (ShmHeap writer = ShmHeap.open(path); ShmHeap observer = ShmHeap.openReadOnly(path)) {
+        try (ShmHeap writer = ShmHeap.open(path); HeapObserver observer = HeapObserver.open(path)) {
             for (int t = 0; t < 2; t++) {
                 Random random = new Random(t);
                 Thread thread = new Thread(() -> {

@@ -1,4 +1,4 @@
-package dev.shmheap.internal.lock;
+package dev.shmheap.internal.process;
 
 import dev.shmheap.internal.memory.NativeIo;
 
@@ -17,7 +17,7 @@ import java.nio.file.Path;
  * time, so {@link #isAlive(long)} tells it from the process that wrote the token.
  * A token is never 0, which lock words use for "free".
  */
-public final class ProcessIdentity {
+public final class ProcessTokens {
     private static final long CURRENT = tokenOf(ProcessHandle.current().pid());
     /**
      * The kernel's {@code PF_EXITING} task flag (field 9 of {@code /proc/PID/stat}): set as soon
@@ -36,7 +36,7 @@ public final class ProcessIdentity {
     private static final int START_TIME = 19;
     private static final int EXIT_CODE = 49;
 
-    private ProcessIdentity() {
+    private ProcessTokens() {
     }
 
     /** The token of this JVM. */

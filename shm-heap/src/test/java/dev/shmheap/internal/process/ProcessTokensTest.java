@@ -1,4 +1,4 @@
-package dev.shmheap.internal.lock;
+package dev.shmheap.internal.process;
 
 import org.junit.jupiter.api.Test;
 
@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Liveness by pid, start time and task state; exiting processes count as dead. */
-class ProcessIdentityTest {
+class ProcessTokensTest {
     /** Fields of /proc/PID/stat from field 3 on: state, ppid, pgrp, session, tty, tpgid, flags, ... start time at 19. */
     private static String[] stat(String state, long flags) {
         return stat(state, flags, 0);
@@ -29,12 +29,12 @@ class ProcessIdentityTest {
 
     @Test
     void shouldTakeOnlyAnExitStatusNamingASignalAsKilledBySignal() {
-        assertTrue(ProcessIdentity.killedBySignal(stat("R", ProcessIdentity.PF_EXITING, 9)), "SIGKILL");
-        assertTrue(ProcessIdentity.killedBySignal(stat("R", ProcessIdentity.PF_EXITING, 6 | 0x80)), "SIGABRT with a core dump");
-        assertFalse(ProcessIdentity.killedBySignal(stat("Z", ProcessIdentity.PF_EXITING, 0)), "pthread_exit or exit(0)");
-        assertFalse(ProcessIdentity.killedBySignal(stat("Z", ProcessIdentity.PF_EXITING, 1 << 8)), "exit(1)");
-        String[] beforeLinux35 = java.util.Arrays.copyOf(stat("R", ProcessIdentity.PF_EXITING, 9), 22);
-        assertFalse(ProcessIdentity.killedBySignal(beforeLinux35), "no exit_code field");
+        assertTrue(ProcessTokens.killedBySignal(stat("R", ProcessTokens.PF_EXITING, 9)), "SIGKILL");
+        assertTrue(ProcessTokens.killedBySignal(stat("R", ProcessTokens.PF_EXITING, 6 | 0x80)), "SIGABRT with a core dump");
+        assertFalse(ProcessTokens.killedBySignal(stat("Z", ProcessTokens.PF_EXITING, 0)), "pthread_exit or exit(0)");
+        assertFalse(ProcessTokens.killedBySignal(stat("Z", ProcessTokens.PF_EXITING, 1 << 8)), "exit(1)");
+        String[] beforeLinux35 = java.util.Arrays.copyOf(stat("R", ProcessTokens.PF_EXITING, 9), 22);
+        assertFalse(ProcessTokens.killedBySignal(beforeLinux35), "no exit_code field");
     }
 
     /**
@@ -56,8 +56,8 @@ class ProcessIdentityTest {
                 assertTrue(System.nanoTime() < execDeadline, "the shell did not exec sleep within 30 s");
                 Thread.sleep(1);
             }
-            long token = ProcessIdentity.tokenOf(pid);
-            assertTrue(ProcessIdentity.isAlive(token), "the sleeping grandchild runs");
+            long token = ProcessTokens.tokenOf(pid);
+            assertTrue(ProcessTokens.isAlive(token), "the sleeping grandchild runs");
             assertTrue(ProcessHandle.of(pid).orElseThrow().destroyForcibly(), "SIGKILL sent");
             Path statFile = Path.of("/proc", Long.toString(pid), "stat");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -66,12 +66,12 @@ class ProcessIdentityTest {
                 String text = Files.readString(statFile);
                 fields = text.substring(text.lastIndexOf(')') + 2).trim().split(" ");
                 assertTrue(System.nanoTime() < deadline, "not exiting 30 s after SIGKILL: " + text);
-            } while (!ProcessIdentity.exitingOrZombie(fields));
+            } while (!ProcessTokens.exitingOrZombie(fields));
             assumeTrue(fields.length > 49, "this kernel has no exit_code in /proc/PID/stat (Linux < 3.5)");
-            assertEquals(9, Long.parseLong(fields[49]) & ProcessIdentity.TERMINATING_SIGNAL_MASK,
+            assertEquals(9, Long.parseLong(fields[49]) & ProcessTokens.TERMINATING_SIGNAL_MASK,
                     "exit_code of an exiting, SIGKILLed task: " + String.join(" ", fields));
-            assertTrue(ProcessIdentity.killedBySignal(fields));
-            assertFalse(ProcessIdentity.isAlive(token));
+            assertTrue(ProcessTokens.killedBySignal(fields));
+            assertFalse(ProcessTokens.isAlive(token));
         } finally {
             shell.destroyForcibly(); // the zombie goes to init (or a subreaper), which reaps it
             shell.waitFor();
@@ -80,28 +80,28 @@ class ProcessIdentityTest {
 
     @Test
     void shouldTreatAnExitingTaskAsExiting() {
-        assertFalse(ProcessIdentity.exitingOrZombie(stat("S", 0x400100)), "a sleeping task without PF_EXITING");
-        assertFalse(ProcessIdentity.exitingOrZombie(stat("R", 0x40)), "a running task without PF_EXITING");
-        assertTrue(ProcessIdentity.exitingOrZombie(stat("R", 0x400104)), "PF_EXITING set while still running");
-        assertTrue(ProcessIdentity.exitingOrZombie(stat("D", ProcessIdentity.PF_EXITING)), "PF_EXITING in uninterruptible sleep");
-        assertTrue(ProcessIdentity.exitingOrZombie(stat("Z", 0)), "a zombie");
-        assertTrue(ProcessIdentity.exitingOrZombie(stat("X", 0)), "dead");
+        assertFalse(ProcessTokens.exitingOrZombie(stat("S", 0x400100)), "a sleeping task without PF_EXITING");
+        assertFalse(ProcessTokens.exitingOrZombie(stat("R", 0x40)), "a running task without PF_EXITING");
+        assertTrue(ProcessTokens.exitingOrZombie(stat("R", 0x400104)), "PF_EXITING set while still running");
+        assertTrue(ProcessTokens.exitingOrZombie(stat("D", ProcessTokens.PF_EXITING)), "PF_EXITING in uninterruptible sleep");
+        assertTrue(ProcessTokens.exitingOrZombie(stat("Z", 0)), "a zombie");
+        assertTrue(ProcessTokens.exitingOrZombie(stat("X", 0)), "dead");
     }
 
     @Test
     void shouldSeeThisProcessAndALiveChildAsAliveAndAKilledChildAsDeadBeforeItIsReaped() throws Exception {
-        assertTrue(ProcessIdentity.isAlive(ProcessIdentity.current()));
+        assertTrue(ProcessTokens.isAlive(ProcessTokens.current()));
         Process child = new ProcessBuilder("sleep", "60").start();
         try {
-            long token = ProcessIdentity.tokenOf(child.pid());
-            assertTrue(ProcessIdentity.isAlive(token), "a sleeping child runs");
-            assertFalse(ProcessIdentity.isAlive(token + 1), "the same pid with another start time is another process");
+            long token = ProcessTokens.tokenOf(child.pid());
+            assertTrue(ProcessTokens.isAlive(token), "a sleeping child runs");
+            assertFalse(ProcessTokens.isAlive(token + 1), "the same pid with another start time is another process");
             child.destroyForcibly(); // SIGKILL; not reaped until waitFor
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ProcessIdentity.isAlive(token) && System.nanoTime() < deadline) {
+            while (ProcessTokens.isAlive(token) && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
-            assertFalse(ProcessIdentity.isAlive(token), "a SIGKILLed child is dead before it is reaped");
+            assertFalse(ProcessTokens.isAlive(token), "a SIGKILLed child is dead before it is reaped");
         } finally {
             child.destroyForcibly();
             child.waitFor();

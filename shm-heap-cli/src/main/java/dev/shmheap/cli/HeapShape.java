@@ -1,0 +1,20 @@
+package dev.shmheap.cli;
+
+import dev.shmheap.HeapObserver;
+import dev.shmheap.ShmHeap;
+
+import java.nio.file.Path;
+
+/**
+ * Where a heap's data lies in its file, for reports that describe a heap opened either way: to
+ * look ({@link HeapObserver}) or to change it ({@link ShmHeap}, e.g. after {@code recover}).
+ */
+record HeapShape(Path path, long capacity, long dataOffset, long fileLength) {
+    static HeapShape of(HeapObserver heap) {
+        return new HeapShape(heap.path(), heap.capacity(), heap.dataOffset(), heap.fileLength());
+    }
+
+    static HeapShape of(ShmHeap heap) {
+        return new HeapShape(heap.path(), heap.capacity(), heap.dataOffset(), heap.fileLength());
+    }
+}
