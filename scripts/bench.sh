@@ -15,7 +15,7 @@ case "${1:-}" in
 esac
 
 JAR="$ROOT/benchmarks/target/benchmarks.jar"
-ensure_jar benchmarks "$JAR"
+ensure_jar benchmarks "$JAR" shm-messaging
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 
 rows=$(mktemp)

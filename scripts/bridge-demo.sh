@@ -23,8 +23,8 @@ cd "$ROOT"
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 MODE=demo
 if [ "${1:-}" = compare ]; then MODE=compare; shift; fi
-JAR=ipc-demo/target/ipc-demo.jar
-ensure_jar ipc-demo "$JAR"
+JAR="$IPC_DEMO_JAR"
+ensure_ipc_demo_jar
 
 PORT=${BRIDGE_PORT:-$((40000 + $$ % 10000))}
 ENDPOINT="127.0.0.1:$PORT"
@@ -49,7 +49,7 @@ bridged() {
   local producers=$1 count=$2 id status=0
   shift 2
   rm -f "$HEAP_A" "$HEAP_B" "$WORK"/*.log
-  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP_B" --capacity 256m --channel demo --slots 1024 --producers "$producers" \
+  java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP_B" --capacity 256m --channel demo --producers "$producers" \
     >"$WORK/consumer.log" 2>&1 &
   local consumer=$!
   PIDS=("$consumer")

@@ -18,9 +18,9 @@ cd "$ROOT"
 command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
 PER_PRODUCER=${1:-100000}
 shift || true
-JAR=ipc-demo/target/ipc-demo.jar
+JAR="$IPC_DEMO_JAR"
 
-ensure_jar ipc-demo "$JAR"
+ensure_ipc_demo_jar
 HEAP="$(heap_dir)/shmheap-demo-$$.heap"
 PIDS=()
 cleanup() {
@@ -32,7 +32,7 @@ trap 'exit 130' INT TERM
 
 CAPACITY=256m
 echo "demo: heap $HEAP, 2 producers x $PER_PRODUCER messages of 64 B..64 KiB"
-java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP" --capacity "$CAPACITY" --channel demo --slots 1024 --producers 2 &
+java "${JAVA_JAR_FLAGS[@]}" -jar "$JAR" consumer --heap "$HEAP" --capacity "$CAPACITY" --channel demo --producers 2 &
 CONSUMER=$!
 PIDS+=("$CONSUMER")
 for id in 1 2; do

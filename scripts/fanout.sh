@@ -20,8 +20,8 @@ if [ "${1:-}" = bench ]; then MODE=bench; shift; fi
 COUNT=${1:-$([ "$MODE" = bench ] && echo 500000 || echo 200000)}
 SIZE=${2:-256}
 SLOTS=1024
-JAR=ipc-demo/target/ipc-demo.jar
-ensure_jar ipc-demo "$JAR"
+JAR="$IPC_DEMO_JAR"
+ensure_ipc_demo_jar
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shmheap-fanout.XXXXXX")
 HEAP="$(heap_dir)/shmheap-fanout-$$.heap"

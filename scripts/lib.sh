@@ -19,16 +19,26 @@ run_mvn() {
   fi
 }
 
-# ensure_jar MODULE JAR: builds MODULE's runnable JAR when it is missing or older than any
-# source or POM it is built from.
+# ensure_jar MODULE JAR [UPSTREAM...]: builds MODULE's runnable JAR when it is missing or older
+# than any source or POM it is built from: shm-heap's, MODULE's and each UPSTREAM module's.
 ensure_jar() {
-  local module=$1 jar=$2
-  if [ ! -f "$jar" ] || [ -n "$(find "$ROOT/pom.xml" "$ROOT/shm-heap/pom.xml" "$ROOT/shm-heap/src/main" \
-        "$ROOT/$module/pom.xml" "$ROOT/$module/src/main" -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  local module=$1 jar=$2 sources=("$ROOT/pom.xml") m
+  shift 2
+  for m in shm-heap "$@" "$module"; do
+    sources+=("$ROOT/$m/pom.xml" "$ROOT/$m/src/main")
+  done
+  if [ ! -f "$jar" ] || [ -n "$(find "${sources[@]}" -newer "$jar" -print -quit 2>/dev/null)" ]; then
     command -v mvn >/dev/null || { echo "$jar is missing or stale and mvn (Maven 3.8+) is not installed to build it" >&2; return 2; }
     echo "building $jar ..." >&2
     (cd "$ROOT" && run_mvn -q -ntp -pl "$module" -am package -DskipTests) >&2 || { echo "the build failed (see above)" >&2; return 2; }
   fi
+}
+
+# IPC_DEMO_JAR, ensure_ipc_demo_jar: the demo programs' runnable jar, built from ipc-demo and the
+# modules it runs (the messaging library and the Aeron bridge).
+IPC_DEMO_JAR="$ROOT/ipc-demo/target/ipc-demo.jar"
+ensure_ipc_demo_jar() {
+  ensure_jar ipc-demo "$IPC_DEMO_JAR" shm-messaging shm-bridge
 }
 
 # heap_dir: where heaps go: /dev/shm when writable, else java.io.tmpdir.
@@ -48,8 +58,8 @@ run_ipc_demo() {
   local command=$1
   shift
   command -v java >/dev/null || { echo "java not found: install a JDK 17+" >&2; exit 1; }
-  local jar="$ROOT/ipc-demo/target/ipc-demo.jar"
-  ensure_jar ipc-demo "$jar" || exit 2
+  local jar="$IPC_DEMO_JAR"
+  ensure_ipc_demo_jar || exit 2
   IPC_DEMO_HEAP="$(heap_dir)/shmheap-$command-$$.heap"
   trap 'rm -f "$IPC_DEMO_HEAP"' EXIT
   trap 'exit 130' INT TERM

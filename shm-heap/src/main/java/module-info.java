@@ -11,6 +11,7 @@
 module dev.shmheap {
     requires chronicle.core;
     requires com.sun.jna;
+    requires jdk.jfr; // the heap's Flight Recorder events (dev.shmheap.internal.jfr)
 
     exports dev.shmheap;
 

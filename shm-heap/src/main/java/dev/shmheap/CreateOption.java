@@ -1,7 +1,7 @@
 package dev.shmheap;
 
 /** Options of {@link ShmHeap#create}, in the style of {@link java.nio.file.OpenOption}. */
-public enum CreateOption {
+public enum CreateOption implements HeapOption {
     /**
      * Do not reserve the whole file up front. Backing store is reserved extent by extent (1 MiB)
      * as the buddy allocator first hands memory out, so a full filesystem surfaces as a

@@ -1,6 +1,6 @@
 package dev.shmheap;
 
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
@@ -11,10 +11,12 @@ import dev.shmheap.internal.pagemap.PageMap;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
@@ -28,7 +30,8 @@ import java.util.Set;
  * ({@code .NAME.init-PID-START}) and then published with {@code link(2)}, which fails if the
  * target exists. So an opener never sees a half-initialised heap; of several concurrent
  * creators exactly one link succeeds; and a creator that dies leaves only its temporary
- * file, which a later creator deletes once that creator's process is gone.
+ * file, which a later creator deletes once that creator's process is gone. No step follows a
+ * symbolic link, and an opener checks the file it opened ({@link FileTrust}) before it maps it.
  */
 final class HeapFiles {
     private static final String TEMP_MARK = ".init-";
@@ -57,34 +60,41 @@ final class HeapFiles {
     }
 
     /**
-     * Reads and validates the header of {@code file}, then maps the whole file: read-write, or
-     * for an observer that may only read, opened {@code O_RDONLY} (read permission is enough)
-     * and mapped {@code PROT_READ}, so that no byte of it can change.
+     * Opens {@code file} without following a link (unless {@code options} trust any file),
+     * checks the opened file with {@link FileTrust}, reads and validates its header, then maps
+     * it whole: read-write, or for an observer that may only read, opened {@code O_RDONLY}
+     * (read permission is enough) and mapped {@code PROT_READ}, so that no byte of it can change.
+     * Everything after the first open goes through that descriptor, so the file checked is the
+     * file mapped.
      *
      * @throws java.nio.file.NoSuchFileException if it does not exist
+     * @throws UntrustedHeapFileException        if it is a link, another user's or writable by others
      * @throws HeapFormatException               if it is not a heap of this format, or is truncated or corrupt
      */
-    static Mapping map(Path file, boolean readOnly) throws IOException {
-        if (readOnly && Files.isDirectory(file)) {
-            // O_RDONLY opens a directory (O_RDWR does not): say what a writer's open would say
-            throw new java.nio.file.FileSystemException(file.toString(), null, "Is a directory");
+    static Mapping map(Path file, boolean readOnly, Set<AttachOption> options) throws IOException {
+        try (HeapFileHandle handle = HeapFileHandle.open(file, readOnly, options.contains(AttachOption.TRUST_ANY_FILE))) {
+            FileTrust.check(handle, options);
+            return map(handle, readOnly);
         }
+    }
+
+    private static Mapping map(HeapFileHandle handle, boolean readOnly) throws IOException {
         StandardOpenOption[] modes = readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
                 : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
-        try (FileChannel channel = FileChannel.open(file, modes)) {
+        try (FileChannel channel = FileChannel.open(handle.descriptorPath(), modes)) {
             long size = channel.size();
-            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
+            ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.HEADER_LENGTH);
             while (header.hasRemaining() && channel.read(header, header.position()) > 0) {
                 // read until the header is complete or the file ends
             }
-            HeapLayout layout = HeapLayout.read(header.clear(), size, file.toString());
+            HeapLayout layout = HeapLayout.read(header.clear(), size, handle.file().toString());
             if (readOnly) {
                 return new Mapping(layout, MappedMemory.mapReadOnly(channel, layout.fileLength()), -1);
             }
             NativeIo.load();
             MappedMemory memory = MappedMemory.map(channel, layout.fileLength());
             try {
-                return new Mapping(layout, memory, layout.sparse() ? NativeIo.openReadWrite(file.toString()) : -1);
+                return new Mapping(layout, memory, layout.sparse() ? NativeIo.openReadWrite(handle.descriptorPath().toString()) : -1);
             } catch (RuntimeException e) {
                 memory.close();
                 throw e;
@@ -92,35 +102,42 @@ final class HeapFiles {
         }
     }
 
-    /** Builds a heap at {@code target}; throws {@link FileAlreadyExistsException} if it exists. */
+    /**
+     * Builds a heap at {@code target}; throws {@link FileAlreadyExistsException} if anything,
+     * even a symbolic link, is there. No step follows a link: the temporary is created with
+     * {@code O_CREAT | O_EXCL | O_NOFOLLOW} and then used only through its descriptor, and
+     * {@code link(2)} neither follows its source nor overwrites its target.
+     */
     static void create(Path target, HeapLayout layout, boolean groupAccess) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         String name = absolute.getFileName().toString();
-        if (Files.exists(absolute)) {
+        if (Files.isSymbolicLink(absolute)) {
+            throw new FileAlreadyExistsException(absolute.toString(), null,
+                    "a symbolic link (to " + Files.readSymbolicLink(absolute) + ") is there; create never follows a link");
+        }
+        if (Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
             throw new FileAlreadyExistsException(absolute.toString(), null, "a file already exists there");
         }
         deleteStaleTemporaries(dir, name);
         long token = ProcessIdentity.current();
         Path temp = dir.resolve("." + name + TEMP_MARK + ProcessIdentity.pidOf(token) + "-" + (token & 0xFFFF_FFFFL) + "-" + System.nanoTime());
         Set<PosixFilePermission> mode = PosixFilePermissions.fromString(groupAccess ? "rw-rw----" : "rw-------");
-        Files.createFile(temp, PosixFilePermissions.asFileAttribute(mode));
-        try {
-            Files.setPosixFilePermissions(temp, mode);
-            initialize(temp, absolute, layout, token);
+        try (HeapFileHandle handle = HeapFileHandle.createNew(temp, mode, absolute)) {
+            initialize(handle, absolute, layout, token);
             Files.createLink(absolute, temp);
         } finally {
             Files.deleteIfExists(temp);
         }
     }
 
-    /** Builds the heap in {@code temp}; errors name {@code target}, the file the caller asked for. */
-    private static void initialize(Path temp, Path target, HeapLayout layout, long token) throws IOException {
-        try (RandomAccessFile file = new RandomAccessFile(temp.toFile(), "rw")) {
+    /** Builds the heap in the temporary {@code handle} has open; errors name {@code target}, the file the caller asked for. */
+    private static void initialize(HeapFileHandle handle, Path target, HeapLayout layout, long token) throws IOException {
+        int fd = handle.fd();
+        try (RandomAccessFile file = new RandomAccessFile(handle.descriptorPath().toFile(), "rw")) {
             file.setLength(layout.fileLength());
         }
-        int fd = NativeIo.openReadWrite(temp.toString());
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try (FileChannel channel = FileChannel.open(handle.descriptorPath(), StandardOpenOption.READ, StandardOpenOption.WRITE);
              MappedMemory memory = MappedMemory.map(channel, layout.fileLength())) {
             reserve(fd, 0, layout.pageMapOffset(), target, "metadata");
             if (!layout.sparse()) {
@@ -136,8 +153,6 @@ final class HeapFiles {
                 throw new IOException("cannot create heap file " + target + ": " + reservations.lastFailure());
             }
             memory.putLongVolatile(HeaderDescriptor.MAGIC_OFFSET, HeaderDescriptor.MAGIC);
-        } finally {
-            NativeIo.closeQuietly(fd);
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.shmheap;
 
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -37,14 +37,18 @@ public final class HeapObserver implements AutoCloseable {
     }
 
     /**
-     * Attaches to an existing heap as an observer.
+     * Attaches to an existing heap as an observer. Like {@link ShmHeap#open} it refuses a file
+     * someone else could have planted or may change, unless {@code options} trust it (see
+     * {@link AttachOption}).
      *
-     * @throws NoSuchFileException  if {@code file} does not exist
-     * @throws HeapFormatException  if it is not a heap, is of another format version, is
-     *                              truncated, or its header is corrupt
+     * @throws NoSuchFileException         if {@code file} does not exist
+     * @throws UntrustedHeapFileException if it is a symbolic link, another user's file not
+     *                                     shared with a group of this process, or writable by others
+     * @throws HeapFormatException         if it is not a heap, is of another format version, is
+     *                                     truncated, or its header is corrupt
      */
-    public static HeapObserver open(Path file) throws IOException {
-        return new HeapObserver(HeapFiles.map(file, true).view(file));
+    public static HeapObserver open(Path file, AttachOption... options) throws IOException {
+        return new HeapObserver(HeapFiles.map(file, true, HeapOpening.attachOptions(options)).view(file));
     }
 
     public Path path() {

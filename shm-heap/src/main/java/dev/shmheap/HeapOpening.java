@@ -1,20 +1,23 @@
 package dev.shmheap;
 
 import dev.shmheap.internal.attach.Attachment;
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 import dev.shmheap.internal.layout.HeapLayout;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The file-level rules of {@link ShmHeap#create}, {@link ShmHeap#open} and
- * {@link ShmHeap#openOrCreate}: which file is built or mapped, what an error names, and when an
- * existing heap is not the one asked for. Each returns an attachment the facade wraps.
+ * {@link ShmHeap#openOrCreate}: which file is built or mapped (and whether it may be trusted,
+ * see {@link AttachOption}), what an error names, and when an existing heap is not the one
+ * asked for. Each returns an attachment the facade wraps.
  */
 final class HeapOpening {
     /**
@@ -43,8 +46,17 @@ final class HeapOpening {
         }
     }
 
-    static Attachment open(Path file) throws IOException {
-        return attach(HeapFiles.map(file, false).view(file));
+    static Attachment open(Path file, AttachOption... options) throws IOException {
+        return attach(HeapFiles.map(file, false, attachOptions(options)).view(file));
+    }
+
+    /** The attach options as a set; a null among them is refused. */
+    static Set<AttachOption> attachOptions(AttachOption... options) {
+        EnumSet<AttachOption> set = EnumSet.noneOf(AttachOption.class);
+        for (AttachOption option : options) {
+            set.add(Objects.requireNonNull(option, "options must not contain null"));
+        }
+        return set;
     }
 
     /**
@@ -52,11 +64,13 @@ final class HeapOpening {
      * {@code capacityBytes} asks for (rounded as {@link #create} rounds it), checked before
      * this process registers in it.
      */
-    static Attachment openOrCreate(Path file, long capacityBytes, CreateOption... options) throws IOException {
+    static Attachment openOrCreate(Path file, long capacityBytes, HeapOption... options) throws IOException {
+        CreateOption[] createOptions = Arrays.stream(options).filter(CreateOption.class::isInstance).toArray(CreateOption[]::new);
+        AttachOption[] attachOptions = Arrays.stream(options).filter(AttachOption.class::isInstance).toArray(AttachOption[]::new);
         long expected = HeapLayout.forCapacity(capacityBytes, false, false).capacity();
         for (int attempt = 0; ; attempt++) {
             try {
-                HeapView view = HeapFiles.map(file, false).view(file);
+                HeapView view = HeapFiles.map(file, false, attachOptions(attachOptions)).view(file);
                 long found = view.layout().capacity();
                 if (found != expected) {
                     view.close();
@@ -66,7 +80,7 @@ final class HeapOpening {
                 return attach(view);
             } catch (NoSuchFileException e) {
                 try {
-                    create(file, capacityBytes, options);
+                    create(file, capacityBytes, createOptions);
                     return open(file);
                 } catch (FileAlreadyExistsException raced) {
                     if (attempt >= OPEN_OR_CREATE_ATTEMPTS) {

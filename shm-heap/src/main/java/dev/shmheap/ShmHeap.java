@@ -2,7 +2,7 @@ package dev.shmheap;
 
 import dev.shmheap.internal.alloc.BlockRequests;
 import dev.shmheap.internal.attach.Attachment;
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -33,19 +33,17 @@ import java.util.function.Consumer;
  * }</pre>
  */
 public final class ShmHeap implements AutoCloseable {
-    /** What {@link #tryAllocate} returns when the heap cannot satisfy a request. */
+    /** What {@link #tryAllocate} returns when the heap (or the quota) cannot satisfy a request now. */
     public static final long NO_SPACE = BlockRequests.NO_SPACE;
     /** The alignment {@link #allocate(long)} uses. */
     public static final long DEFAULT_ALIGNMENT = BlockRequests.DEFAULT_ALIGNMENT;
 
     private final Attachment attachment;
     private final HeapView view;
-    private final BlockRequests requests;
 
     private ShmHeap(Attachment attachment) {
         this.attachment = attachment;
         this.view = attachment.view();
-        this.requests = attachment.requests();
     }
 
     /**
@@ -55,8 +53,7 @@ public final class ShmHeap implements AutoCloseable {
      *
      * @throws FileAlreadyExistsException if {@code file} exists
      * @throws NoSuchFileException        naming {@code file} if its directory does not exist
-     * @throws IOException                if the file cannot be created or (without
-     *                                    {@link CreateOption#SPARSE}) its space cannot be reserved
+     * @throws IOException                if the file or (without {@link CreateOption#SPARSE}) its space cannot be had
      * @throws IllegalArgumentException   if the capacity is out of range
      */
     public static ShmHeap create(Path file, long capacityBytes, CreateOption... options) throws IOException {
@@ -67,23 +64,27 @@ public final class ShmHeap implements AutoCloseable {
     /**
      * Attaches to an existing heap, created by any process, to allocate and free in it.
      *
-     * @throws NoSuchFileException  if {@code file} does not exist
-     * @throws HeapFormatException  if it is not a heap, is of another format version, is
-     *                              truncated, or its header is corrupt
+     * @throws NoSuchFileException         if {@code file} does not exist
+     * @throws UntrustedHeapFileException if it is a symbolic link, another user's file or
+     *                                     writable by others (see {@link AttachOption})
+     * @throws HeapFormatException         if it is not a heap, is of another format version, is
+     *                                     truncated, or its header is corrupt
      */
-    public static ShmHeap open(Path file) throws IOException {
-        return new ShmHeap(HeapOpening.open(file));
+    public static ShmHeap open(Path file, AttachOption... options) throws IOException {
+        return new ShmHeap(HeapOpening.open(file, options));
     }
 
     /**
      * Opens {@code file} if it exists, else creates it with {@code capacityBytes}. Safe when
      * many processes call it at once: exactly one creates the heap, all get the same heap.
+     * {@link CreateOption}s apply if this call creates the heap, {@link AttachOption}s when it
+     * opens one.
      *
      * @throws IllegalArgumentException naming the file and both capacities when an existing heap
      *                                  has another capacity than {@code capacityBytes} asks for
      *                                  (rounded as {@link #create} rounds it)
      */
-    public static ShmHeap openOrCreate(Path file, long capacityBytes, CreateOption... options) throws IOException {
+    public static ShmHeap openOrCreate(Path file, long capacityBytes, HeapOption... options) throws IOException {
         return new ShmHeap(HeapOpening.openOrCreate(file, capacityBytes, options));
     }
 
@@ -132,7 +133,7 @@ public final class ShmHeap implements AutoCloseable {
      *                                  would exceed the {@linkplain #setProcessQuota quota}
      */
     public long allocate(long size, long alignment) {
-        return requests.allocate(size, alignment);
+        return attachment.requests().allocate(size, alignment);
     }
 
     /**
@@ -144,7 +145,7 @@ public final class ShmHeap implements AutoCloseable {
      * {@link #maxAlignment()}.
      */
     public long tryAllocate(long size, long alignment) {
-        return requests.tryAllocate(size, alignment);
+        return attachment.requests().tryAllocate(size, alignment);
     }
 
     /**
@@ -158,7 +159,7 @@ public final class ShmHeap implements AutoCloseable {
      *                                  (the heap is unchanged when it throws)
      */
     public void free(long offset) {
-        requests.free(offset);
+        attachment.requests().free(offset);
     }
 
     /**
@@ -171,7 +172,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalArgumentException naming the offset if no live block starts there
      */
     public void share(long offset) {
-        requests.share(offset);
+        attachment.requests().share(offset);
     }
 
     /**
@@ -182,7 +183,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalStateException    if the block is shared
      */
     public void handOff(long offset) {
-        requests.handOff(offset);
+        attachment.requests().handOff(offset);
     }
 
     /**
@@ -193,7 +194,7 @@ public final class ShmHeap implements AutoCloseable {
      * @throws IllegalStateException    if the block is shared, or a live process holds it
      */
     public void takeOver(long offset) {
-        requests.takeOver(offset);
+        attachment.requests().takeOver(offset);
     }
 
     /**
@@ -240,6 +241,15 @@ public final class ShmHeap implements AutoCloseable {
      */
     public long usableSize(long offset) {
         return view.usableSize(offset);
+    }
+
+    /**
+     * Tells {@code listener} of every lock this attachment takes over from a dead holder, once it
+     * has repaired and released it (on the thread that took it over; keep it short); replaces the
+     * previous listener, null removes it. Every takeover is also logged as a WARNING.
+     */
+    public void onLockTakeover(Consumer<LockTakeover> listener) {
+        attachment.onLockTakeover(listener);
     }
 
     /**
@@ -297,8 +307,6 @@ public final class ShmHeap implements AutoCloseable {
     public RecoveryReport recover() {
         return attachment.recover();
     }
-
-    // ---- name directory: rendezvous by name ----
 
     /**
      * Binds {@code name} (1 to 47 UTF-8 bytes) to the live block at {@code offset}, which it

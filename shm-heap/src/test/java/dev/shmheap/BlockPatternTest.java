@@ -1,7 +1,9 @@
 package dev.shmheap;
 
 import dev.shmheap.testkit.BlockPattern;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 
@@ -10,9 +12,12 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The pattern checker finds each kind of overwrite it claims to cover, and only those. */
 class BlockPatternTest {
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldFindAnOverwriteInEachCoveredPartOfABlock() throws Exception {
-        Path path = TestHeaps.newPath("pattern");
+        Path path = heaps.newPath("pattern");
         try (ShmHeap heap = ShmHeap.create(path, 1L << 20)) {
             long base = BlockPattern.base(7, 42);
             // a small block: every word, the tail bytes, the last word of the usable size
@@ -43,8 +48,6 @@ class BlockPatternTest {
             }
             heap.putLong(large + 8, 0);
             assertNull(BlockPattern.check(heap, large, size, largeUsable, base), "a word between the sampled ones is not covered");
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 

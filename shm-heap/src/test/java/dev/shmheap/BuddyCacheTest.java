@@ -164,7 +164,7 @@ class BuddyCacheTest {
             long cachedByChild = childCached;
             VerifyReport dead = heap.verify();
             assertTrue(dead.ok(), dead.toString());
-            assertTrue(dead.notes().stream().anyMatch(n -> n.contains(cachedByChild + " bytes are in the buddy caches")), dead.toString());
+            assertTrue(dead.notes().stream().anyMatch(n -> n.fact().contains(cachedByChild + " bytes are in the buddy caches")), dead.toString());
             try (ShmHeap survivor = ShmHeap.open(path)) { // the open settles the dead slot
                 HeapStats stats = survivor.stats();
                 assertEquals(0, stats.cachedBytes());

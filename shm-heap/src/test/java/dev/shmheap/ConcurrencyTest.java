@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,6 +31,9 @@ class ConcurrencyTest {
     private static final int MAX_LIVE_PER_THREAD = 40;
     private static final long SEED = 0x5EED_2024L;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldKeepBlocksIntactUnderConcurrentAllocateAndFree() throws Exception {
         runOnHeap(64 << 20, RUN_NANOS, false);
@@ -43,8 +48,8 @@ class ConcurrencyTest {
         runOnHeap(4 << 20, RUN_NANOS / 2, true);
     }
 
-    private static void runOnHeap(long capacity, long runNanos, boolean expectRefusals) throws Exception {
-        Path path = TestHeaps.newPath("concurrency");
+    private void runOnHeap(long capacity, long runNanos, boolean expectRefusals) throws Exception {
+        Path path = heaps.newPath("concurrency");
         List<Thread> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(THREADS, task -> {
             Thread worker = new Thread(task);
@@ -93,7 +98,6 @@ class ConcurrencyTest {
             assertEquals(0.0, heap.stats().fragmentation(), "everything merged back into one block");
         } finally {
             pool.shutdownNow();
-            TestHeaps.delete(path);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,9 +17,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class EmptySetPolicyTest {
     private static final long KIB = 1024;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldNotBounceASetWhenOneBlockIsAllocatedAndFreedRepeatedly() throws Exception {
-        Path path = TestHeaps.newPath("policy-bounce");
+        Path path = heaps.newPath("policy-bounce");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             heap.free(heap.allocate(64));
             HeapStats first = heap.stats();
@@ -33,14 +38,12 @@ class EmptySetPolicyTest {
             assertEquals(1, after.sizeClass(64).sets());
             assertEquals(1001, after.sizeClass(64).allocations());
             assertEquals(1001, after.sizeClass(64).frees());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldNotBounceTheSecondSetAtASetBoundary() throws Exception {
-        Path path = TestHeaps.newPath("policy-boundary");
+        Path path = heaps.newPath("policy-boundary");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> firstSet = new ArrayList<>();
             for (int i = 0; i < 64; i++) {
@@ -59,14 +62,12 @@ class EmptySetPolicyTest {
             for (long block : firstSet) {
                 heap.free(block);
             }
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReuseTheClassesOwnEmptySetsBeforeTakingNewOnes() throws Exception {
-        Path path = TestHeaps.newPath("policy-reuse");
+        Path path = heaps.newPath("policy-reuse");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = new ArrayList<>();
             for (int i = 0; i < 3 * 64; i++) {
@@ -88,14 +89,12 @@ class EmptySetPolicyTest {
                 heap.free(block);
             }
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldKeepAnEmptySetWithItsClass() throws Exception {
-        Path path = TestHeaps.newPath("policy-keep");
+        Path path = heaps.newPath("policy-keep");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             heap.free(heap.allocate(200)); // class 256, a 16 KiB set
             HeapStats stats = heap.stats();
@@ -107,14 +106,12 @@ class EmptySetPolicyTest {
             assertEquals(0, stats.usedBytes(), "a free slab block counts as available");
             assertEquals(heap.capacity(), stats.availableBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReturnEmptySetsOnTrim() throws Exception {
-        Path path = TestHeaps.newPath("policy-trim");
+        Path path = heaps.newPath("policy-trim");
         try (ShmHeap heap = ShmHeap.create(path, 4 << 20)) {
             HeapStats start = heap.stats();
             List<Long> blocks = new ArrayList<>();
@@ -146,14 +143,12 @@ class EmptySetPolicyTest {
             assertEquals(start.largestFreeBlock(), trimmed.largestFreeBlock());
             assertEquals(0, heap.trim(), "nothing left to trim");
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldKeepSetsWithLiveBlocksOnTrim() throws Exception {
-        Path path = TestHeaps.newPath("policy-trim-live");
+        Path path = heaps.newPath("policy-trim-live");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = new ArrayList<>();
             for (int i = 0; i < 3 * 64; i++) {
@@ -172,14 +167,12 @@ class EmptySetPolicyTest {
             assertEquals(8 * KIB, heap.trim());
             assertEquals(heap.capacity(), heap.stats().buddyFreeBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReclaimEmptySetsOfAnotherClassWhenTheBuddyIsExhausted() throws Exception {
-        Path path = TestHeaps.newPath("policy-reclaim-class");
+        Path path = heaps.newPath("policy-reclaim-class");
         try (ShmHeap heap = ShmHeap.create(path, 32 * KIB)) {
             List<Long> blocks = fillWith64ByteBlocks(heap);
             for (long block : blocks) {
@@ -196,14 +189,12 @@ class EmptySetPolicyTest {
             assertEquals(128, heap.usableSize(block));
             assertTrue(heap.verify().ok(), heap.verify().toString());
             heap.free(block);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReclaimEmptySetsForALargeBlock() throws Exception {
-        Path path = TestHeaps.newPath("policy-reclaim-large");
+        Path path = heaps.newPath("policy-reclaim-large");
         try (ShmHeap heap = ShmHeap.create(path, 32 * KIB)) {
             for (long block : fillWith64ByteBlocks(heap)) {
                 heap.free(block);
@@ -217,14 +208,12 @@ class EmptySetPolicyTest {
             assertTrue(heap.verify().ok(), heap.verify().toString());
             heap.free(whole);
             assertEquals(0, heap.stats().usedBytes());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReclaimOnlyTheEmptySets() throws Exception {
-        Path path = TestHeaps.newPath("policy-reclaim-partial");
+        Path path = heaps.newPath("policy-reclaim-partial");
         try (ShmHeap heap = ShmHeap.create(path, 32 * KIB)) {
             List<Long> blocks = fillWith64ByteBlocks(heap);
             long kept = blocks.remove(0); // keeps the set at page 0
@@ -241,8 +230,6 @@ class EmptySetPolicyTest {
             heap.free(large);
             heap.free(kept);
             assertEquals(0, heap.stats().usedBytes());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
@@ -254,7 +241,7 @@ class EmptySetPolicyTest {
      */
     @Test
     void shouldKeepOtherClassesEmptySetsWhenAClassIsServedFromAPage() throws Exception {
-        Path path = TestHeaps.newPath("policy-page-no-bounce");
+        Path path = heaps.newPath("policy-page-no-bounce");
         try (ShmHeap heap = ShmHeap.create(path, 128 * KIB)) {
             int cycles = 10;
             for (int i = 0; i < cycles; i++) {
@@ -268,8 +255,6 @@ class EmptySetPolicyTest {
             HeapStats after = heap.stats();
             assertEquals(1, after.sizeClass(64).sets(), "the empty set of class 64 was given back although a free page was there");
             assertEquals(1 + cycles, after.buddyAllocations(), "one set for class 64, then one page per 4 KiB block");
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 

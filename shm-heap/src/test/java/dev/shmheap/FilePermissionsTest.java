@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +13,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Heap files are private to their owner unless GROUP_ACCESS asks for the group too. */
 class FilePermissionsTest {
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldCreateOwnerOnlyFileByDefault() throws IOException {
         assertMode("rw-------");
@@ -29,30 +34,22 @@ class FilePermissionsTest {
 
     @Test
     void shouldKeepModeWhateverTheOpenOrCreatePath() throws IOException {
-        Path path = TestHeaps.newPath("mode-ooc");
-        try {
-            try (ShmHeap heap = ShmHeap.openOrCreate(path, 64 * 1024, CreateOption.GROUP_ACCESS)) {
-                assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(heap.path())));
-            }
-            try (ShmHeap heap = ShmHeap.openOrCreate(path, 64 * 1024)) {
-                assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(heap.path())),
-                        "opening an existing heap must not change its mode");
-            }
-        } finally {
-            TestHeaps.delete(path);
+        Path path = heaps.newPath("mode-ooc");
+        try (ShmHeap heap = ShmHeap.openOrCreate(path, 64 * 1024, CreateOption.GROUP_ACCESS)) {
+            assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(heap.path())));
+        }
+        try (ShmHeap heap = ShmHeap.openOrCreate(path, 64 * 1024)) {
+            assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(heap.path())),
+                    "opening an existing heap must not change its mode");
         }
     }
 
-    private static void assertMode(String expected, CreateOption... options) throws IOException {
-        Path path = TestHeaps.newPath("mode");
-        try {
-            try (ShmHeap heap = ShmHeap.create(path, 64 * 1024, options)) {
-                heap.free(heap.allocate(64));
-            }
-            assertEquals(expected, PosixFilePermissions.toString(Files.getPosixFilePermissions(path)),
-                    "mode of a heap created with " + java.util.Arrays.toString(options));
-        } finally {
-            TestHeaps.delete(path);
+    private void assertMode(String expected, CreateOption... options) throws IOException {
+        Path path = heaps.newPath("mode");
+        try (ShmHeap heap = ShmHeap.create(path, 64 * 1024, options)) {
+            heap.free(heap.allocate(64));
         }
+        assertEquals(expected, PosixFilePermissions.toString(Files.getPosixFilePermissions(path)),
+                "mode of a heap created with " + java.util.Arrays.toString(options));
     }
 }

@@ -1,8 +1,10 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,20 +25,19 @@ class FreeAndAllocateErrorsTest {
     private Path path;
     private ShmHeap heap;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @BeforeEach
     void createHeap() throws IOException {
-        path = TestHeaps.newPath("misuse");
+        path = heaps.newPath("misuse");
         heap = ShmHeap.create(path, CAPACITY);
     }
 
     @AfterEach
     void deleteHeap() throws IOException {
-        try {
-            if (heap != null) {
-                heap.close();
-            }
-        } finally {
-            TestHeaps.delete(path);
+        if (heap != null) {
+            heap.close();
         }
     }
 
@@ -58,6 +59,21 @@ class FreeAndAllocateErrorsTest {
         }
         long aligned = heap.allocate(64, heap.maxAlignment());
         assertEquals(0, aligned % heap.maxAlignment(), "the largest alignment itself is fine");
+    }
+
+    /** tryAllocate's contract: NO_SPACE for a valid request the heap cannot meet now, an exception for one it never can. */
+    @Test
+    void shouldAnswerNoSpaceOnlyForARequestThatCouldFitAnotherTime() {
+        long largest = heap.largestBlockSize();
+        long held = heap.allocate(64); // the heap is no longer empty: its largest block cannot be had now
+        assertEquals(ShmHeap.NO_SPACE, heap.tryAllocate(largest, 8));
+        assertMisuse("size=" + (largest + 1), () -> heap.tryAllocate(largest + 1, 8));
+        assertMisuse("alignment=" + heap.maxAlignment() * 2, () -> heap.tryAllocate(64, heap.maxAlignment() * 2));
+        heap.free(held);
+        heap.trim();
+        long whole = heap.tryAllocate(largest, 8);
+        assertNotEquals(ShmHeap.NO_SPACE, whole, "the same request succeeds once the heap is empty again");
+        assertEquals(largest, heap.usableSize(whole));
     }
 
     @Test
@@ -142,7 +158,7 @@ class FreeAndAllocateErrorsTest {
     void shouldReportHeapFullWithSizeAndAvailableBytesAndRecover() {
         heap.close();
         heap = null;
-        Path small = TestHeaps.newPath("full");
+        Path small = heaps.newPath("full");
         try (ShmHeap full = ShmHeap.create(small, 64 * 1024)) {
             long size = 5000;
             List<Long> blocks = new ArrayList<>();
@@ -193,12 +209,6 @@ class FreeAndAllocateErrorsTest {
             }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
-        } finally {
-            try {
-                TestHeaps.delete(small);
-            } catch (IOException ignored) {
-                // reported by the assertion failures if any
-            }
         }
     }
 

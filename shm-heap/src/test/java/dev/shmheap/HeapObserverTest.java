@@ -3,8 +3,9 @@ package dev.shmheap;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.PageMapEntry;
-import org.junit.jupiter.api.AfterEach;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.function.Executable;
 
 import java.nio.file.Files;
@@ -32,18 +33,12 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class HeapObserverTest {
     private static final long CAPACITY = 1 << 20;
-    private final List<Path> files = new ArrayList<>();
 
-    @AfterEach
-    void deleteFiles() throws Exception {
-        for (Path f : files) {
-            TestHeaps.delete(f);
-        }
-    }
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
 
     private Path newHeap() throws Exception {
-        Path path = TestHeaps.newPath("readonly");
-        files.add(path);
+        Path path = heaps.newPath("readonly");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
             long small = heap.allocate(100);
             heap.putLong(small, 42);
@@ -85,8 +80,7 @@ class HeapObserverTest {
 
     @Test
     void shouldObserveASparseHeapWithoutTouchingItsHoles() throws Exception {
-        Path path = TestHeaps.newPath("readonly-sparse");
-        files.add(path);
+        Path path = heaps.newPath("readonly-sparse");
         try (ShmHeap heap = ShmHeap.create(path, 64L << 20, CreateOption.SPARSE)) {
             heap.allocate(64);
             heap.allocate(3 << 20);

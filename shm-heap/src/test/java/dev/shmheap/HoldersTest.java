@@ -1,9 +1,11 @@
 package dev.shmheap;
 
 import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,9 +20,12 @@ class HoldersTest {
     private ShmHeap a;
     private ShmHeap b;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @BeforeEach
     void setUp() throws IOException {
-        path = TestHeaps.newPath("holders");
+        path = heaps.newPath("holders");
         a = ShmHeap.create(path, 4 << 20);
         b = ShmHeap.open(path);
     }
@@ -29,7 +34,6 @@ class HoldersTest {
     void tearDown() throws IOException {
         b.close();
         a.close();
-        TestHeaps.delete(path);
     }
 
     private static ProcessHoldings of(ShmHeap heap, int slot) {

@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,9 @@ class MultiProcessTest {
     /** How long each child churns; -Dshmheap.mp.millis=N makes a longer run by hand. */
     private static final long CHURN_MILLIS = Long.getLong("shmheap.mp.millis", 3_000);
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldKeepEveryBlockExclusiveAcrossChildJvms() throws Exception {
         checkExclusiveAcrossChildJvms("mp-exclusive", CHILDREN, CHURN_MILLIS, 0x5EED_0001L);
@@ -42,9 +47,9 @@ class MultiProcessTest {
      * Runs {@code count} churning children on a new heap; while they run, verifies the heap
      * every 100 ms (verify holds every lock, so each report is of one moment and must be clean).
      */
-    private static void checkExclusiveAcrossChildJvms(String label, int count, long millis, long seed, CreateOption... options) throws Exception {
-        Path path = TestHeaps.newPath(label);
-        Path control = Files.createTempDirectory(TestHeaps.directory(), "shmheap-mp-");
+    private void checkExclusiveAcrossChildJvms(String label, int count, long millis, long seed, CreateOption... options) throws Exception {
+        Path path = heaps.newPath(label);
+        Path control = Files.createTempDirectory(heaps.directory(), "control-");
         List<ChildJvms.Child> children = new ArrayList<>();
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY, options)) {
             long usedBefore = heap.stats().usedBytes();
@@ -105,8 +110,6 @@ class MultiProcessTest {
                     + childAllocations + ": " + stats);
         } finally {
             ChildJvms.destroyAll(children);
-            TestHeaps.delete(path);
-            ChildJvms.deleteRecursively(control);
         }
     }
 
@@ -115,8 +118,8 @@ class MultiProcessTest {
         // The saboteur keeps writing into blocks after freeing them, as a process does that was
         // handed a block another process holds. The others must notice: this is what shows that
         // the exclusivity test above can fail.
-        Path path = TestHeaps.newPath("mp-sabotage");
-        Path control = Files.createTempDirectory(TestHeaps.directory(), "shmheap-mp-");
+        Path path = heaps.newPath("mp-sabotage");
+        Path control = Files.createTempDirectory(heaps.directory(), "control-");
         List<ChildJvms.Child> children = new ArrayList<>();
         int saboteur = 3;
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
@@ -139,8 +142,6 @@ class MultiProcessTest {
             assertTrue(report.ok(), () -> "verify after the children exited:\n" + report);
         } finally {
             ChildJvms.destroyAll(children);
-            TestHeaps.delete(path);
-            ChildJvms.deleteRecursively(control);
         }
     }
 

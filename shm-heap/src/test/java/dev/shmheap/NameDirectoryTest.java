@@ -1,9 +1,11 @@
 package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -17,16 +19,18 @@ class NameDirectoryTest {
     private Path path;
     private ShmHeap heap;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @BeforeEach
     void setUp() throws Exception {
-        path = TestHeaps.newPath("names");
+        path = heaps.newPath("names");
         heap = ShmHeap.create(path, 1 << 20);
     }
 
     @AfterEach
     void tearDown() throws Exception {
         heap.close();
-        TestHeaps.delete(path);
     }
 
     @Test

@@ -1,7 +1,9 @@
 package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,9 +26,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class OpenErrorsTest {
     private static final long CAPACITY = 256 * 1024;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldRefuseMissingFileNamingIt() {
-        Path path = TestHeaps.newPath("missing");
+        Path path = heaps.newPath("missing");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> ShmHeap.open(path));
         assertEquals(path.toString(), e.getFile());
         assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
@@ -35,7 +40,7 @@ class OpenErrorsTest {
 
     @Test
     void shouldNameTheUsersPathWhenItsDirectoryIsMissing() {
-        Path dir = TestHeaps.newPath("no-such-dir");
+        Path dir = heaps.newPath("no-such-dir");
         Path path = dir.resolve("x.heap");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> ShmHeap.create(path, CAPACITY));
         assertEquals(path.toString(), e.getFile());
@@ -48,7 +53,7 @@ class OpenErrorsTest {
 
     @Test
     void shouldRefuseOpenOrCreateOfAHeapWithAnotherCapacityNamingBoth() throws IOException {
-        Path path = TestHeaps.newPath("other-capacity");
+        Path path = heaps.newPath("other-capacity");
         try (ShmHeap existing = ShmHeap.create(path, CAPACITY)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShmHeap.openOrCreate(path, 4 * CAPACITY));
             assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
@@ -60,8 +65,6 @@ class OpenErrorsTest {
                 assertEquals(CAPACITY, same.capacity());
             }
             assertTrue(existing.verify().ok());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
@@ -91,146 +94,114 @@ class OpenErrorsTest {
     void shouldCallTenByteFileWithHeapMagicTruncated() throws IOException {
         byte[] bytes = new byte[10];
         ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putLong(0, HeaderDescriptor.MAGIC);
-        Path path = TestHeaps.newPath("magic10");
-        try {
-            Files.write(path, bytes);
-            assertFormatError(path, "truncated");
-        } finally {
-            TestHeaps.delete(path);
-        }
+        Path path = heaps.newPath("magic10");
+        Files.write(path, bytes);
+        assertFormatError(path, "truncated");
     }
 
     @Test
     void shouldRefuseOtherFormatVersionEvenWithValidChecksum() throws IOException {
-        Path path = TestHeaps.newPath("version");
-        try {
-            createAndClose(path);
-            int otherVersion = HeaderDescriptor.FORMAT_VERSION + 1;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.IMMUTABLE_LENGTH + 8).order(ByteOrder.LITTLE_ENDIAN);
-                readFully(channel, header);
-                header.putInt(HeaderDescriptor.FORMAT_VERSION_OFFSET, otherVersion);
-                CRC32C crc = new CRC32C();
-                crc.update(header.array(), 0, HeaderDescriptor.IMMUTABLE_LENGTH);
-                header.putLong(HeaderDescriptor.CHECKSUM_OFFSET, crc.getValue());
-                header.clear();
-                while (header.hasRemaining()) {
-                    channel.write(header, header.position());
-                }
+        Path path = heaps.newPath("version");
+        createAndClose(path);
+        int otherVersion = HeaderDescriptor.FORMAT_VERSION + 1;
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(HeaderDescriptor.IMMUTABLE_LENGTH + 8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, header);
+            header.putInt(HeaderDescriptor.FORMAT_VERSION_OFFSET, otherVersion);
+            CRC32C crc = new CRC32C();
+            crc.update(header.array(), 0, HeaderDescriptor.IMMUTABLE_LENGTH);
+            header.putLong(HeaderDescriptor.CHECKSUM_OFFSET, crc.getValue());
+            header.clear();
+            while (header.hasRemaining()) {
+                channel.write(header, header.position());
             }
-            HeapFormatException e = assertFormatError(path, "version");
-            assertTrue(e.getMessage().contains(Integer.toString(otherVersion)), "names the version found: " + e.getMessage());
-            assertTrue(e.getMessage().contains(Integer.toString(HeaderDescriptor.FORMAT_VERSION)),
-                    "names the version expected: " + e.getMessage());
-            assertFalse(e.getMessage().contains("checksum"), "the version check fires, not the checksum: " + e.getMessage());
-        } finally {
-            TestHeaps.delete(path);
         }
+        HeapFormatException e = assertFormatError(path, "version");
+        assertTrue(e.getMessage().contains(Integer.toString(otherVersion)), "names the version found: " + e.getMessage());
+        assertTrue(e.getMessage().contains(Integer.toString(HeaderDescriptor.FORMAT_VERSION)),
+                "names the version expected: " + e.getMessage());
+        assertFalse(e.getMessage().contains("checksum"), "the version check fires, not the checksum: " + e.getMessage());
     }
 
     @Test
     void shouldRefuseTruncatedHeap() throws IOException {
-        Path path = TestHeaps.newPath("truncated");
-        try {
-            long fileLength = createAndClose(path);
-            for (long length : new long[] {fileLength - 1, fileLength - 4096, fileLength / 2, HeaderDescriptor.HEADER_LENGTH,
-                    HeaderDescriptor.HEADER_LENGTH - 1, 100}) {
-                try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
-                    channel.truncate(length);
-                }
-                HeapFormatException e = assertFormatError(path, "truncated");
-                assertTrue(e.getMessage().contains(Long.toString(length)), "names the length found: " + e.getMessage());
+        Path path = heaps.newPath("truncated");
+        long fileLength = createAndClose(path);
+        for (long length : new long[] {fileLength - 1, fileLength - 4096, fileLength / 2, HeaderDescriptor.HEADER_LENGTH,
+                HeaderDescriptor.HEADER_LENGTH - 1, 100}) {
+            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                channel.truncate(length);
             }
-        } finally {
-            TestHeaps.delete(path);
+            HeapFormatException e = assertFormatError(path, "truncated");
+            assertTrue(e.getMessage().contains(Long.toString(length)), "names the length found: " + e.getMessage());
         }
     }
 
     @Test
     void shouldRefuseHeapFileLongerThanItsHeaderSays() throws IOException {
-        Path path = TestHeaps.newPath("grown");
-        try {
-            long fileLength = createAndClose(path);
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
-                channel.write(ByteBuffer.wrap(new byte[1]), fileLength + 4095);
-            }
-            HeapFormatException e = assertFormatError(path, Long.toString(fileLength + 4096));
-            assertTrue(e.getMessage().contains(Long.toString(fileLength)), e.getMessage());
-        } finally {
-            TestHeaps.delete(path);
+        Path path = heaps.newPath("grown");
+        long fileLength = createAndClose(path);
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(new byte[1]), fileLength + 4095);
         }
+        HeapFormatException e = assertFormatError(path, Long.toString(fileLength + 4096));
+        assertTrue(e.getMessage().contains(Long.toString(fileLength)), e.getMessage());
     }
 
     @Test
     void shouldRefuseCreateOverExistingHeapLeavingItUntouched() throws IOException {
-        Path path = TestHeaps.newPath("exists");
-        try {
-            long offset;
-            try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
-                offset = heap.allocate(100);
-                heap.putLong(offset, 0x1234_5678_9ABCL);
-            }
-            byte[] before = Files.readAllBytes(path);
-            FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, () -> ShmHeap.create(path, CAPACITY));
-            assertTrue(e.getMessage().contains(path.toAbsolutePath().toString()), e.getMessage());
-            assertThrows(FileAlreadyExistsException.class, () -> ShmHeap.create(path, 4 * CAPACITY, CreateOption.SPARSE));
-            assertArrayEquals(before, Files.readAllBytes(path), "the existing heap file changed");
-            assertEquals(List.of(), temporariesOf(path));
-            try (ShmHeap heap = ShmHeap.open(path)) {
-                assertEquals(0x1234_5678_9ABCL, heap.getLong(offset));
-                assertTrue(heap.verify().ok());
-            }
-        } finally {
-            TestHeaps.delete(path);
+        Path path = heaps.newPath("exists");
+        long offset;
+        try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
+            offset = heap.allocate(100);
+            heap.putLong(offset, 0x1234_5678_9ABCL);
+        }
+        byte[] before = Files.readAllBytes(path);
+        FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, () -> ShmHeap.create(path, CAPACITY));
+        assertTrue(e.getMessage().contains(path.toAbsolutePath().toString()), e.getMessage());
+        assertThrows(FileAlreadyExistsException.class, () -> ShmHeap.create(path, 4 * CAPACITY, CreateOption.SPARSE));
+        assertArrayEquals(before, Files.readAllBytes(path), "the existing heap file changed");
+        assertEquals(List.of(), temporariesOf(path));
+        try (ShmHeap heap = ShmHeap.open(path)) {
+            assertEquals(0x1234_5678_9ABCL, heap.getLong(offset));
+            assertTrue(heap.verify().ok());
         }
     }
 
     @Test
     void shouldRefuseCreateOverExistingOtherFileLeavingItUntouched() throws IOException {
-        Path path = TestHeaps.newPath("exists-other");
-        try {
-            byte[] content = "not a heap, but somebody's data".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            Files.write(path, content);
-            assertThrows(FileAlreadyExistsException.class, () -> ShmHeap.create(path, CAPACITY));
-            assertArrayEquals(content, Files.readAllBytes(path));
-            assertEquals(List.of(), temporariesOf(path));
-        } finally {
-            TestHeaps.delete(path);
-        }
+        Path path = heaps.newPath("exists-other");
+        byte[] content = "not a heap, but somebody's data".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        Files.write(path, content);
+        assertThrows(FileAlreadyExistsException.class, () -> ShmHeap.create(path, CAPACITY));
+        assertArrayEquals(content, Files.readAllBytes(path));
+        assertEquals(List.of(), temporariesOf(path));
     }
 
     @Test
     void shouldRejectCapacityOutOfRangeWithoutCreatingAFile() throws IOException {
-        Path path = TestHeaps.newPath("capacity");
-        try {
-            for (long capacity : new long[] {32 * 1024 - 1, 4096, 0, -1, Long.MIN_VALUE, (1L << 40) + 1, Long.MAX_VALUE}) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShmHeap.create(path, capacity),
-                        "capacity " + capacity);
-                assertTrue(e.getMessage().contains(Long.toString(capacity)), "names the capacity: " + e.getMessage());
-                assertThrows(IllegalArgumentException.class, () -> ShmHeap.create(path, capacity, CreateOption.SPARSE));
-                assertFalse(Files.exists(path), "a file was left after capacity " + capacity);
-                assertEquals(List.of(), temporariesOf(path));
-            }
-            try (ShmHeap heap = ShmHeap.create(path, 32 * 1024)) {
-                assertEquals(32 * 1024, heap.capacity());
-                assertTrue(heap.verify().ok());
-            }
-        } finally {
-            TestHeaps.delete(path);
+        Path path = heaps.newPath("capacity");
+        for (long capacity : new long[] {32 * 1024 - 1, 4096, 0, -1, Long.MIN_VALUE, (1L << 40) + 1, Long.MAX_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShmHeap.create(path, capacity),
+                    "capacity " + capacity);
+            assertTrue(e.getMessage().contains(Long.toString(capacity)), "names the capacity: " + e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> ShmHeap.create(path, capacity, CreateOption.SPARSE));
+            assertFalse(Files.exists(path), "a file was left after capacity " + capacity);
+            assertEquals(List.of(), temporariesOf(path));
+        }
+        try (ShmHeap heap = ShmHeap.create(path, 32 * 1024)) {
+            assertEquals(32 * 1024, heap.capacity());
+            assertTrue(heap.verify().ok());
         }
     }
 
     // ---- helpers ----
 
-    private static void assertNotAHeap(byte[] content) throws IOException {
-        Path path = TestHeaps.newPath("not-a-heap");
-        try {
-            Files.write(path, content);
-            assertFormatError(path, "not a shm-heap file");
-            assertArrayEquals(content, Files.readAllBytes(path), "open changed a file that is not a heap");
-        } finally {
-            TestHeaps.delete(path);
-        }
+    private void assertNotAHeap(byte[] content) throws IOException {
+        Path path = heaps.newPath("not-a-heap");
+        Files.write(path, content);
+        assertFormatError(path, "not a shm-heap file");
+        assertArrayEquals(content, Files.readAllBytes(path), "open changed a file that is not a heap");
     }
 
     private static HeapFormatException assertFormatError(Path path, String keyword) {

@@ -2,7 +2,9 @@ package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +24,9 @@ class OwnedSetsTest {
     private static long slotToken(int slot) {
         return HeaderDescriptor.HEADER_LENGTH + (long) ProcessTable.SLOT_LENGTH * slot + ProcessTable.TOKEN;
     }
+
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
 
     @Test
     void ownersOnOneStripeNeverShareAPageMapLine() throws Exception {
@@ -45,7 +50,7 @@ class OwnedSetsTest {
 
     @Test
     void shouldCountARemoteFreeFromAnotherThreadAtOnce() throws Exception {
-        Path path = TestHeaps.newPath("owned-remote");
+        Path path = heaps.newPath("owned-remote");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
             AtomicLong block = new AtomicLong();
             Thread owner = new Thread(() -> block.set(heap.allocate(64)));
@@ -59,14 +64,12 @@ class OwnedSetsTest {
             assertThrows(IllegalArgumentException.class, () -> heap.free(block.get()), "a second remote free is a double free");
             VerifyReport report = heap.verify();
             assertTrue(report.ok(), report.toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldGiveBackTheSetsOfAnEndedThreadOnTrim() throws Exception {
-        Path path = TestHeaps.newPath("owned-ended-thread");
+        Path path = heaps.newPath("owned-ended-thread");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {
             Thread worker = new Thread(() -> {
                 List<Long> blocks = new ArrayList<>();
@@ -83,14 +86,12 @@ class OwnedSetsTest {
             assertEquals(heap.capacity(), heap.stats().buddyFreeBytes(), "the ended thread's sets went back and merged");
             VerifyReport report = heap.verify();
             assertTrue(report.ok(), report.toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldAdoptADeadOwnersSetsOnRecover() throws Exception {
-        Path path = TestHeaps.newPath("owned-recover");
+        Path path = heaps.newPath("owned-recover");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY); ShmHeap doomed = ShmHeap.open(path)) {
             long a = doomed.allocate(64);
             long b = doomed.allocate(64);
@@ -100,23 +101,21 @@ class OwnedSetsTest {
             TestHeaps.writeLong(path, slotToken(1), TestHeaps.deadToken());
             VerifyReport before = heap.verify();
             assertTrue(before.ok(), before.toString());
-            assertTrue(before.notes().stream().anyMatch(n -> n.contains("owned by processes that no longer run")), before.toString());
+            assertTrue(before.notes().stream().anyMatch(n -> n.fact().contains("owned by processes that no longer run")), before.toString());
 
             heap.recover();
             VerifyReport after = heap.verify();
             assertTrue(after.ok(), after.toString());
-            assertTrue(after.notes().stream().noneMatch(n -> n.contains("owned by processes")), after.toString());
+            assertTrue(after.notes().stream().noneMatch(n -> n.fact().contains("owned by processes")), after.toString());
             assertEquals(used, heap.stats().usedBytes(), "adoption keeps the dead owner's blocks allocated");
             heap.free(b); // now a locked free into an unowned set
             assertEquals(used - 64, heap.stats().usedBytes());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReleaseTheSetsOfADeadOwnerWhenAProcessOpensTheHeap() throws Exception {
-        Path path = TestHeaps.newPath("owned-dead-owner");
+        Path path = heaps.newPath("owned-dead-owner");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY); ShmHeap doomed = ShmHeap.open(path)) {
             doomed.allocate(64);
             long used = heap.stats().usedBytes();
@@ -127,7 +126,7 @@ class OwnedSetsTest {
             try (ShmHeap next = ShmHeap.open(path)) {
                 VerifyReport report = next.verify();
                 assertTrue(report.ok(), report.toString());
-                assertTrue(report.notes().stream().noneMatch(n -> n.contains("owned by processes")), report.toString());
+                assertTrue(report.notes().stream().noneMatch(n -> n.fact().contains("owned by processes")), report.toString());
                 assertEquals(used, next.stats().usedBytes(), "the released set's block stays allocated (no RECLAIM_DEAD)");
                 assertNotEquals(0, TestHeaps.readLong(path, partialHead), "the open released the set the dead process owned");
                 assertEquals(List.of(64L), report.deadHoldings().stream().map(ProcessHoldings::bytes).toList(),
@@ -136,8 +135,6 @@ class OwnedSetsTest {
                 assertEquals(64, next.reclaimDead().reclaimedBytes());
                 assertEquals(0, TestHeaps.readLong(path, slotToken(1)), "reclaimed: the slot is free again");
             }
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 }

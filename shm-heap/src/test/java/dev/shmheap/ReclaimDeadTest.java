@@ -1,9 +1,11 @@
 package dev.shmheap;
 
 import dev.shmheap.testkit.BlockPattern;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,16 +33,18 @@ class ReclaimDeadTest {
     private Path dir;
     private final List<ChildJvms.Child> children = new ArrayList<>();
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @BeforeEach
     void setUp() throws IOException {
-        heapFile = TestHeaps.newPath("reclaim");
+        heapFile = heaps.newPath("reclaim");
         dir = Files.createTempDirectory("shmheap-reclaim-");
     }
 
     @AfterEach
     void tearDown() throws Exception {
         ChildJvms.destroyAll(children);
-        TestHeaps.delete(heapFile);
         ChildJvms.deleteRecursively(dir);
     }
 

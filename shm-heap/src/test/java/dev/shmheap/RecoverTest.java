@@ -6,7 +6,9 @@ import static dev.shmheap.TestHeaps.writeLong;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -27,9 +29,12 @@ class RecoverTest {
     private static final int CLASS_128 = 1;
     private static final int CLASS_1024 = 4;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldTakeOverNothingOnAHealthyHeap() throws Exception {
-        Path path = TestHeaps.newPath("recover-healthy");
+        Path path = heaps.newPath("recover-healthy");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             HeapStats before = heap.stats();
@@ -44,14 +49,12 @@ class RecoverTest {
             assertEquals(before.sizeClasses(), after.sizeClasses());
             assertTrue(heap.verify().ok(), heap.verify().toString());
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRepairALostPartialListHead() throws Exception {
-        Path path = TestHeaps.newPath("recover-partial-lost");
+        Path path = heaps.newPath("recover-partial-lost");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
@@ -64,14 +67,12 @@ class RecoverTest {
             blocks.add(heap.allocate(64));
             assertEquals(1, heap.stats().sizeClass(64).sets());
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRepairAPartialListHeadThatPointsAtABuddyBlock() throws Exception {
-        Path path = TestHeaps.newPath("recover-partial-wrong");
+        Path path = heaps.newPath("recover-partial-wrong");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long big = blocks.get(blocks.size() - 1); // a USED buddy block
@@ -84,14 +85,12 @@ class RecoverTest {
             heap.recover();
             expectHealthy(heap, used);
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRepairBuddyCounters() throws Exception {
-        Path path = TestHeaps.newPath("recover-buddy-counters");
+        Path path = heaps.newPath("recover-buddy-counters");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             HeapStats before = heap.stats();
@@ -108,14 +107,12 @@ class RecoverTest {
             assertEquals(before.buddyFreeBytes(), heap.stats().buddyFreeBytes());
             assertArrayEquals(before.freeBlocksPerOrder(), heap.stats().freeBlocksPerOrder());
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRepairALostFreeListHead() throws Exception {
-        Path path = TestHeaps.newPath("recover-free-list");
+        Path path = heaps.newPath("recover-free-list");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             HeapStats before = heap.stats();
@@ -128,14 +125,12 @@ class RecoverTest {
             expectHealthy(heap, before.usedBytes());
             assertEquals(before.largestFreeBlock(), heap.stats().largestFreeBlock());
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRepairAClassUsedBlocksCounter() throws Exception {
-        Path path = TestHeaps.newPath("recover-class-counter");
+        Path path = heaps.newPath("recover-class-counter");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
@@ -150,14 +145,12 @@ class RecoverTest {
             assertEquals(2, heap.stats().sizeClass(1024).usedBlocks());
             assertEquals(1, heap.stats().sizeClass(1024).sets());
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldTakeOverAClassLockOfADeadProcessOnAllocate() throws Exception {
-        Path path = TestHeaps.newPath("recover-dead-class-lock");
+        Path path = heaps.newPath("recover-dead-class-lock");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
@@ -169,14 +162,12 @@ class RecoverTest {
             assertEquals(0, readLong(path, classOffset(CLASS_64, 0, CLASS_LOCK)), "released after the allocation");
             expectHealthy(heap, used + 64);
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldTakeOverTheBuddyLockOfADeadProcessOnAllocate() throws Exception {
-        Path path = TestHeaps.newPath("recover-dead-buddy-lock");
+        Path path = heaps.newPath("recover-dead-buddy-lock");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
@@ -187,15 +178,13 @@ class RecoverTest {
             assertEquals(0, readLong(path, BUDDY_LOCK_OFFSET));
             expectHealthy(heap, used + 8192);
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     /** A process died holding the class lock halfway through a list update: the taker repairs first. */
     @Test
     void shouldRepairWhatADeadLockOwnerLeftHalfDone() throws Exception {
-        Path path = TestHeaps.newPath("recover-dead-half-done");
+        Path path = heaps.newPath("recover-dead-half-done");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
@@ -209,14 +198,12 @@ class RecoverTest {
             assertEquals(4, stats.sizeClass(64).usedBlocks());
             expectHealthy(heap, used + 64);
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldReportLocksTakenOverByRecover() throws Exception {
-        Path path = TestHeaps.newPath("recover-dead-locks");
+        Path path = heaps.newPath("recover-dead-locks");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             List<Long> blocks = allocateMix(heap);
             long used = heap.stats().usedBytes();
@@ -238,8 +225,6 @@ class RecoverTest {
             expectHealthy(heap, used);
             assertEquals(0, heap.recover().locksTakenOver(), "nothing left to take over");
             freeAll(heap, blocks);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 

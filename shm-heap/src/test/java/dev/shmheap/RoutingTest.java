@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,9 +15,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class RoutingTest {
     private static final int[] CLASSES = {64, 128, 256, 512, 1024, 2048, 4096};
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldRouteSizesAboveHalfTheClassUpToTheClassToThatClass() throws Exception {
-        Path path = TestHeaps.newPath("routing-size");
+        Path path = heaps.newPath("routing-size");
         try (ShmHeap heap = ShmHeap.create(path, 4 << 20)) {
             for (int c : CLASSES) {
                 for (long size = c / 2 + 1; size <= c; size++) {
@@ -27,14 +32,12 @@ class RoutingTest {
                 expectServedByClass(heap, 64, size, ShmHeap.DEFAULT_ALIGNMENT);
             }
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRouteAlignmentsUpToTheClassToThatClass() throws Exception {
-        Path path = TestHeaps.newPath("routing-align");
+        Path path = heaps.newPath("routing-align");
         try (ShmHeap heap = ShmHeap.create(path, 4 << 20)) {
             for (int c : CLASSES) {
                 for (long alignment = 1; alignment <= c; alignment <<= 1) {
@@ -45,33 +48,27 @@ class RoutingTest {
                 expectServedByClass(heap, c, 1, c);
             }
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRouteSize4097ToTheBuddy() throws Exception {
-        Path path = TestHeaps.newPath("routing-4097");
+        Path path = heaps.newPath("routing-4097");
         try (ShmHeap heap = ShmHeap.create(path, 4 << 20)) {
             expectServedByBuddy(heap, 4097, ShmHeap.DEFAULT_ALIGNMENT, 8192);
             expectServedByBuddy(heap, 8192, ShmHeap.DEFAULT_ALIGNMENT, 8192);
             expectServedByBuddy(heap, 8193, ShmHeap.DEFAULT_ALIGNMENT, 16384);
             expectServedByBuddy(heap, 70_000, ShmHeap.DEFAULT_ALIGNMENT, 128 * 1024);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRouteAlignment8192WithASmallSizeToTheBuddy() throws Exception {
-        Path path = TestHeaps.newPath("routing-align8192");
+        Path path = heaps.newPath("routing-align8192");
         try (ShmHeap heap = ShmHeap.create(path, 4 << 20)) {
             expectServedByBuddy(heap, 1, 8192, 8192);
             expectServedByBuddy(heap, 64, 8192, 8192);
             expectServedByBuddy(heap, 100, 65536, 65536);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
@@ -79,7 +76,7 @@ class RoutingTest {
     void shouldAlignOffsetsToEveryPowerOfTwoUpToMaxAlignment() throws Exception {
         // A power-of-two heap, a non-power-of-two one (data alignment below the capacity) and the minimum.
         for (long capacity : new long[] {4L << 20, (3L << 20) + 12 * 1024, 40 * 1024}) {
-            Path path = TestHeaps.newPath("routing-alignment");
+            Path path = heaps.newPath("routing-alignment");
             try (ShmHeap heap = ShmHeap.create(path, capacity)) {
                 assertTrue(heap.maxAlignment() >= 4096, "maxAlignment=" + heap.maxAlignment());
                 for (long alignment = 1; alignment <= heap.maxAlignment(); alignment <<= 1) {
@@ -97,15 +94,13 @@ class RoutingTest {
                 }
                 assertEquals(0, heap.stats().usedBytes());
                 assertTrue(heap.verify().ok(), heap.verify().toString());
-            } finally {
-                TestHeaps.delete(path);
             }
         }
     }
 
     @Test
     void shouldHandOutDisjointBlocksInsideTheDataRegion() throws Exception {
-        Path path = TestHeaps.newPath("routing-disjoint");
+        Path path = heaps.newPath("routing-disjoint");
         try (ShmHeap heap = ShmHeap.create(path, 16 << 20)) {
             Random random = new Random(42);
             List<long[]> blocks = new ArrayList<>();
@@ -140,8 +135,6 @@ class RoutingTest {
                 heap.free(block[0]);
             }
             assertEquals(0, heap.stats().usedBytes());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 

@@ -1,15 +1,20 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 class ShmHeapSmokeTest {
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldAllocateAndFree() throws Exception {
-        Path path = TestHeaps.newPath("smoke");
+        Path path = heaps.newPath("smoke");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             long a = heap.allocate(64);
             long b = heap.allocate(5000);
@@ -28,8 +33,6 @@ class ShmHeapSmokeTest {
             heap.free(b);
             assertEquals(0, heap.stats().usedBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 }

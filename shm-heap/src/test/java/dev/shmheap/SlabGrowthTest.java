@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,9 +14,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class SlabGrowthTest {
     private static final int[] CLASSES = {64, 128, 256, 512, 1024, 2048, 4096};
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldTakeASecondSetOnThe65thAllocationOfEveryClass() throws Exception {
-        Path path = TestHeaps.newPath("growth");
+        Path path = heaps.newPath("growth");
         try (ShmHeap heap = ShmHeap.create(path, 4 << 20)) {
             for (int c : CLASSES) {
                 long setBytes = 64L * c;
@@ -75,14 +80,12 @@ class SlabGrowthTest {
             assertEquals(heap.capacity(), end.buddyFreeBytes());
             assertEquals(0, end.usedBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldShowSlabSetsInForEachBlockNextToBuddyBlocks() throws Exception {
-        Path path = TestHeaps.newPath("growth-walk");
+        Path path = heaps.newPath("growth-walk");
         try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
             for (int i = 0; i < 3; i++) {
                 heap.allocate(100); // class 128
@@ -122,8 +125,6 @@ class SlabGrowthTest {
             assertEquals(heap.capacity(), covered);
             assertEquals(1, slabSets);
             assertEquals(1, used);
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.shmheap;
 
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,19 +15,18 @@ class SmallHeapTest {
     private static final long MIN = 32 * 1024;
     private static final int[] CLASSES = {64, 128, 256, 512, 1024, 2048, 4096};
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldRejectACapacityBelowTheMinimum() throws Exception {
-        Path path = TestHeaps.newPath("small-reject");
-        try {
-            assertThrows(IllegalArgumentException.class, () -> ShmHeap.create(path, MIN - 1));
-        } finally {
-            TestHeaps.delete(path);
-        }
+        Path path = heaps.newPath("small-reject");
+        assertThrows(IllegalArgumentException.class, () -> ShmHeap.create(path, MIN - 1));
     }
 
     @Test
     void shouldServeEveryClassOnTheMinimumHeap() throws Exception {
-        Path path = TestHeaps.newPath("small-every");
+        Path path = heaps.newPath("small-every");
         try (ShmHeap heap = ShmHeap.create(path, MIN)) {
             assertEquals(MIN, heap.capacity());
             for (int c : CLASSES) {
@@ -63,14 +64,12 @@ class SmallHeapTest {
             assertEquals(MIN, end.availableBytes());
             assertEquals(MIN, end.buddyFreeBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldFillTheMinimumHeapWithBlocksOfEachClassInTurn() throws Exception {
-        Path path = TestHeaps.newPath("small-fill");
+        Path path = heaps.newPath("small-fill");
         try (ShmHeap heap = ShmHeap.create(path, MIN)) {
             for (int c : CLASSES) {
                 boolean setFits = 64L * c <= MIN;
@@ -92,14 +91,12 @@ class SmallHeapTest {
             }
             assertEquals(0, heap.stats().usedBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldServeTheWholeMinimumHeapAsOneBlock() throws Exception {
-        Path path = TestHeaps.newPath("small-whole");
+        Path path = heaps.newPath("small-whole");
         try (ShmHeap heap = ShmHeap.create(path, MIN)) {
             assertEquals(MIN, heap.largestBlockSize());
             long whole = heap.allocate(MIN);
@@ -108,8 +105,6 @@ class SmallHeapTest {
             assertTrue(heap.verify().ok(), heap.verify().toString());
             heap.free(whole);
             assertEquals(0, heap.stats().usedBytes());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 }

@@ -2,7 +2,9 @@ package dev.shmheap;
 
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
+import dev.shmheap.testkit.HeapDirectory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Path;
 
@@ -30,9 +32,12 @@ class StripesTest {
     private static final long SET_BYTES_64 = 4096;
     private static final long STRIPED = HeapLayout.STRIPED_MIN_CAPACITY;
 
+    @RegisterExtension
+    final HeapDirectory heaps = new HeapDirectory();
+
     @Test
     void shouldServeTwoAttachmentsFromDifferentSetsAndAcceptEachOthersFrees() throws Exception {
-        Path path = TestHeaps.newPath("stripes");
+        Path path = heaps.newPath("stripes");
         try (ShmHeap first = ShmHeap.create(path, STRIPED, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
@@ -51,14 +56,12 @@ class StripesTest {
             // each attachment's trim gives back its own current set and every empty unowned set
             assertEquals(8 * SET_BYTES_64, first.trim() + second.trim(), "both stripes' empty sets go back");
             assertTrue(first.verify().ok(), first.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldRepairOnlyTheStripeADeadProcessHeld() throws Exception {
-        Path path = TestHeaps.newPath("stripes-takeover");
+        Path path = heaps.newPath("stripes-takeover");
         try (ShmHeap first = ShmHeap.create(path, STRIPED, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
@@ -81,14 +84,12 @@ class StripesTest {
             first.free(a2);
             assertEquals(0, first.stats().sizeClass(64).usedBlocks());
             assertTrue(first.verify().ok(), first.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldMoveToTheOtherStripeWhenItsOwnIsBusy() throws Exception {
-        Path path = TestHeaps.newPath("stripes-switch");
+        Path path = heaps.newPath("stripes-switch");
         try (ShmHeap heap = ShmHeap.create(path, STRIPED, CreateOption.SPARSE)) {
             // stripe 0's lock held (by this process: the CAS from 0 fails all the same)
             writeLong(path, classOffset(CLASS_64, 0, CLASS_LOCK), ProcessIdentity.current());
@@ -106,14 +107,12 @@ class StripesTest {
                 heap.free(offset);
             }
             assertTrue(heap.verify().ok(), heap.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 
     @Test
     void shouldShareOneStripeInASmallHeap() throws Exception {
-        Path path = TestHeaps.newPath("stripes-small");
+        Path path = heaps.newPath("stripes-small");
         try (ShmHeap first = ShmHeap.create(path, STRIPED - 4096, CreateOption.SPARSE); ShmHeap second = ShmHeap.open(path)) {
             long a = first.allocate(64);
             long b = second.allocate(64);
@@ -124,8 +123,6 @@ class StripesTest {
             first.free(b);
             second.free(a);
             assertTrue(first.verify().ok(), first.verify().toString());
-        } finally {
-            TestHeaps.delete(path);
         }
     }
 

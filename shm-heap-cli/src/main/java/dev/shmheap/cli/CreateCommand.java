@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 @Command(name = "create", description = "Create a new heap file (fails if FILE exists).")
-final class CreateCommand extends HeapCommand {
+final class CreateCommand extends FileCommand {
     @Option(names = {"-s", "--size"}, required = true, paramLabel = "SIZE", converter = SizeConverter.class,
             description = "Data capacity: bytes, or a number with k, m, g or t (powers of 1024, any case), e.g. 256m. "
                     + "Rounded up to 4 KiB pages; 32 KiB to 1 TiB.")

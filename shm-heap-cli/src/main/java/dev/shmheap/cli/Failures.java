@@ -2,6 +2,7 @@ package dev.shmheap.cli;
 
 import dev.shmheap.HeapCorruptedException;
 import dev.shmheap.HeapFormatException;
+import dev.shmheap.UntrustedHeapFileException;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -51,6 +52,9 @@ final class Failures {
         }
         if (e instanceof FileAlreadyExistsException f) {
             return f.getFile() + ": a file already exists there";
+        }
+        if (e instanceof UntrustedHeapFileException f) {
+            return f.getFile() + ": refusing to attach: " + f.getReason() + "; --trust-file attaches anyway";
         }
         if (e instanceof AccessDeniedException f) {
             return f.getFile() + ": permission denied";

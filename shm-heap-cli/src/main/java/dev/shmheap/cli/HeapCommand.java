@@ -1,50 +1,28 @@
 package dev.shmheap.cli;
 
+import dev.shmheap.AttachOption;
 import dev.shmheap.HeapObserver;
 import dev.shmheap.ShmHeap;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 /**
- * A subcommand that works on one heap file. Failures are thrown and turned into one line and
- * an exit code by {@link Failures}; {@link #call()} returns the exit code of a completed run.
+ * A subcommand that attaches to an existing heap. Like the library, it refuses a file that is a
+ * symbolic link, another user's or writable by others unless {@code --trust-file} is given.
  */
-abstract class HeapCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
-    boolean help;
-
-    @Parameters(index = "0", paramLabel = "FILE", description = "The heap file, e.g. /dev/shm/app.heap.")
-    Path file;
-
-    PrintWriter out() {
-        return spec.commandLine().getOut();
-    }
-
-    PrintWriter err() {
-        return spec.commandLine().getErr();
-    }
-
-    /** Whether stdout is a terminal (decided once by main; tests pass false). */
-    boolean terminal() {
-        return ((ShmHeapCli) spec.root().userObject()).terminal();
-    }
+abstract class HeapCommand extends FileCommand {
+    @Option(names = "--trust-file", description = "Attach even if FILE is a symbolic link, another user's file (unless shared with "
+            + "a group you are in) or writable by others; without it such a file is refused. Whoever can write such a file "
+            + "can read and change everything in the heap: use it only for a file you have checked.")
+    boolean trustFile;
 
     /**
      * Attaches to the heap to change it ({@code recover}): this registers the command in the
      * heap's process table until it closes the heap, and needs write permission.
      */
     ShmHeap openHeap() throws IOException {
-        return ShmHeap.open(file);
+        return ShmHeap.open(file, attachOptions());
     }
 
     /**
@@ -52,6 +30,10 @@ abstract class HeapCommand implements Callable<Integer> {
      * byte of the file changes ({@code stats}, {@code verify}, {@code map}, {@code top}).
      */
     HeapObserver openToRead() throws IOException {
-        return HeapObserver.open(file);
+        return HeapObserver.open(file, attachOptions());
+    }
+
+    private AttachOption[] attachOptions() {
+        return trustFile ? new AttachOption[] {AttachOption.TRUST_ANY_FILE} : new AttachOption[0];
     }
 }

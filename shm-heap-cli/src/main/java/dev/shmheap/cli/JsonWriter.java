@@ -42,6 +42,14 @@ final class JsonWriter {
         return this;
     }
 
+    /** An array whose elements follow each other on one line. */
+    JsonWriter beginInlineArray() {
+        beforeValue();
+        out.append('[');
+        open.push(new boolean[] {false, false, true});
+        return this;
+    }
+
     JsonWriter endArray() {
         return end(']', false);
     }

@@ -66,7 +66,7 @@ final class ReclaimCommand extends HeapCommand {
         out.println(heap.reclaimsDead()
                 ? "  the heap was created with --reclaim-dead: it also frees dead processes' blocks itself (at open, in recover, "
                         + "before a heap-full error)"
-                : "  the heap was created without --reclaim-dead: only 'shm-heap reclaim' (ShmHeap.reclaimDead()) frees dead processes' blocks");
+                : "  the heap was created without --reclaim-dead: only 'shm-heap reclaim' frees dead processes' blocks");
         if (!deadBefore.isEmpty()) {
             out.println("dead processes that held blocks:");
             holdingsTable(deadBefore).print(out, "  ");

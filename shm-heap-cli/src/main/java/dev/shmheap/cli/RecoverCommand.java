@@ -32,7 +32,7 @@ final class RecoverCommand extends HeapCommand {
             table.print(out(), "  ");
             out().println(heap.reclaimsDead()
                     ? "blocks of dead processes: freed (the heap was created with --reclaim-dead)"
-                    : "blocks of dead processes: kept (the heap was created without --reclaim-dead; 'shm-heap reclaim' frees them)");
+                    : "blocks of dead processes: kept (the heap was created without --reclaim-dead; " + Remedies.RECLAIM + ")");
             if (!report.deadHoldings().isEmpty()) {
                 out().println("kept:");
                 ReclaimCommand.holdingsTable(report.deadHoldings()).print(out(), "  ");

@@ -23,15 +23,15 @@ import java.util.logging.Logger;
         versionProvider = ShmHeapCli.Version.class,
         description = "Create, inspect, check and repair shm-heap files.",
         subcommands = {CreateCommand.class, StatsCommand.class, VerifyCommand.class, RecoverCommand.class, MapCommand.class,
-                TopCommand.class, ReclaimCommand.class, QuotaCommand.class, CommandLine.HelpCommand.class},
+                TopCommand.class, ReclaimCommand.class, QuotaCommand.class, NamesCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  done; for verify: the heap is consistent",
                 "  1  the heap has a problem: verify found one, recover refused, reclaim",
                 "     kept dead holdings, corrupt",
                 "     metadata, or an unexpected error",
                 "  2  the file cannot be used as a heap (missing, not a heap, other format",
-                "     version, truncated, corrupt header, no permission) or the command",
-                "     line is wrong",
+                "     version, truncated, corrupt header, no permission, someone else's",
+                "     file without --trust-file) or the command line is wrong",
                 "  3  verify --timeout: no consistent look at the heap in time (busy)",
                 "",
                 "Run 'shm-heap COMMAND --help' for a command's options."})
@@ -58,7 +58,7 @@ public final class ShmHeapCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: one of create, stats, verify, recover, map, top, reclaim, quota");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: one of create, stats, verify, recover, map, top, reclaim, quota, names, serve");
     }
 
     public static void main(String[] args) {

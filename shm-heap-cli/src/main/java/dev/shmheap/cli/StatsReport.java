@@ -113,8 +113,7 @@ final class StatsReport {
         List<ProcessHoldings> dead = h.dead();
         if (!dead.isEmpty()) {
             out.println("  " + dead.size() + " dead process(es) hold " + dead.stream().mapToLong(ProcessHoldings::blocks).sum() + " blocks, "
-                    + h.deadBytes() + " bytes (" + Sizes.human(h.deadBytes()) + "); 'shm-heap reclaim' frees them"
-                    + (reclaimsDead ? ", as will the next process that opens the heap (created with --reclaim-dead)" : ""));
+                    + h.deadBytes() + " bytes (" + Sizes.human(h.deadBytes()) + "); " + Remedies.reclaim(reclaimsDead));
         }
     }
 

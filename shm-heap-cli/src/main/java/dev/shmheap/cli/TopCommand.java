@@ -53,7 +53,8 @@ final class TopCommand extends HeapCommand {
         if (iterations < 0) {
             throw new ParameterException(spec.commandLine(), "--iterations " + iterations + " is negative");
         }
-        boolean ansi = color.ansi(terminal());
+        // Redraw in place only on a terminal: --color=always colours a pipe but never moves its cursor.
+        boolean ansi = terminal() && color.ansi(true);
         PrintWriter out = out();
         // Ctrl-C: stop the loop and let it close the heap before the JVM halts; closing from
         // the hook itself could unmap memory the loop still reads.
@@ -93,13 +94,16 @@ final class TopCommand extends HeapCommand {
         return ExitCodes.OK;
     }
 
+    /** One frame per interval, at fixed times from the first (a slow frame shifts the later ones, never doubles them). */
     private void run(HeapObserver heap, boolean ansi, PrintWriter out, AtomicBoolean stop) {
         HeapSnapshot previous = null;
         long previousNanos = 0;
+        long due = System.nanoTime();
         for (int i = 1; iterations == 0 || i <= iterations; i++) {
             if (i > 1) {
+                due = Math.max(due + interval.toNanos(), System.nanoTime());
                 try {
-                    Thread.sleep(interval.toMillis());
+                    TimeUnit.NANOSECONDS.sleep(due - System.nanoTime());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
@@ -110,23 +114,27 @@ final class TopCommand extends HeapCommand {
             }
             HeapSnapshot current = HeapSnapshot.of(heap);
             long now = System.nanoTime();
-            List<String> lines = frame(previous, current, now - previousNanos, i, iterations, interval);
-            if (ansi) {
-                out.print(HOME);
-                for (String line : lines) {
-                    out.print(line + CLEAR_TO_END_OF_LINE + "\n");
-                }
-                out.print(CLEAR_TO_END_OF_SCREEN);
-            } else {
-                if (i > 1) {
-                    out.println();
-                }
-                lines.forEach(out::println);
-            }
-            out.flush();
+            printFrame(frame(previous, current, now - previousNanos, i, iterations, interval), i, ansi, out);
             previous = current;
             previousNanos = now;
         }
+    }
+
+    /** On a terminal, the frame over the last one; elsewhere after it, a blank line between, with no control codes. */
+    private static void printFrame(List<String> lines, int iteration, boolean ansi, PrintWriter out) {
+        if (ansi) {
+            out.print(HOME);
+            for (String line : lines) {
+                out.print(line + CLEAR_TO_END_OF_LINE + "\n");
+            }
+            out.print(CLEAR_TO_END_OF_SCREEN);
+        } else {
+            if (iteration > 1) {
+                out.println();
+            }
+            lines.forEach(out::println);
+        }
+        out.flush();
     }
 
     /**

@@ -54,14 +54,15 @@ final class VerifyCommand extends HeapCommand {
     /** The verdict, what was checked, every problem (with kind and offset) and every note. */
     static void print(VerifyReport report, HeapShape heap, PrintWriter out) {
         out.println(heap.path() + ": " + (report.ok() ? "OK" : "INCONSISTENT, " + report.problems().size() + " problem(s)"));
-        out.println("checked " + report.blocks() + " blocks covering " + heap.capacity() + " bytes of data at offsets " + heap.dataOffset()
-                + ".." + heap.fileLength() + ": " + report.usedBytes() + " bytes used, " + report.freeBytes() + " bytes free;"
-                + " free lists, partial-set lists and header counters against the page map");
+        out.println(report.userBlocks() + " user blocks live, " + report.usedBytes() + " bytes used, " + report.freeBytes() + " bytes free");
+        out.println("checked " + report.blocks() + " page-map blocks (free buddy blocks, buddy blocks in use and slab sets) covering "
+                + heap.capacity() + " bytes of data at offsets " + heap.dataOffset() + ".." + heap.fileLength()
+                + "; free lists, partial-set lists and header counters against the page map");
         for (Problem problem : report.problems()) {
             out.println("problem: " + describe(problem));
         }
-        for (String note : report.notes()) {
-            out.println("note: " + note);
+        for (VerifyReport.Note note : report.notes()) {
+            out.println("note: " + Remedies.note(note, heap.reclaimsDead()));
         }
         out.flush();
     }
@@ -80,6 +81,7 @@ final class VerifyCommand extends HeapCommand {
                 .field("dataOffset", heap.dataOffset())
                 .field("capacity", heap.capacity())
                 .field("blocks", report.blocks())
+                .field("userBlocks", report.userBlocks())
                 .field("usedBytes", report.usedBytes())
                 .field("freeBytes", report.freeBytes());
         json.name("problems").beginArray();
@@ -101,8 +103,8 @@ final class VerifyCommand extends HeapCommand {
         }
         json.endArray();
         json.name("notes").beginArray();
-        for (String note : report.notes()) {
-            json.value(note);
+        for (VerifyReport.Note note : report.notes()) {
+            json.value(Remedies.note(note, heap.reclaimsDead()));
         }
         json.endArray();
         json.name("deadHoldings").beginArray();

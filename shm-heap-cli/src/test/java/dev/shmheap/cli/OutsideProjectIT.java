@@ -240,7 +240,7 @@ class OutsideProjectIT {
                 /** Whether the implementation is reachable: only on the class path, where module-info does not apply. */
                 static String probeInternal() throws Exception {
                     try {
-                        Class.forName("dev.shmheap.internal.lock.ProcessIdentity").getMethod("current").invoke(null);
+                        Class.forName("dev.shmheap.internal.process.ProcessTokens").getMethod("current").invoke(null);
                         return "accessible";
                     } catch (IllegalAccessException e) {
                         return "not exported";

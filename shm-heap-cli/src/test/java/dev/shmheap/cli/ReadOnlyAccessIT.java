@@ -45,7 +45,7 @@ class ReadOnlyAccessIT {
     }
 
     /** The four observing commands, each as {@code user}: exit 0, nothing on stderr, not a byte changed. */
-    private void observeWithoutChange(String user) throws Exception {
+    private void observeWithoutChange(String user, String... extra) throws Exception {
         String before = ScriptRuns.sha256(file);
         List<List<String>> commands = List.of(
                 List.of("stats", file.toString()),
@@ -55,14 +55,14 @@ class ReadOnlyAccessIT {
                 List.of("verify", file.toString(), "--json"),
                 List.of("top", file.toString(), "-n", "2", "-i", "10ms"));
         for (List<String> command : commands) {
-            ScriptRuns.Run run = ScriptRuns.script(user, command.toArray(new String[0]));
+            ScriptRuns.Run run = ScriptRuns.script(user, concat(command, extra));
             assertEquals(0, run.exitCode(), run::toString);
             assertEquals("", run.err(), run::toString);
             assertEquals(before, ScriptRuns.sha256(file), "the file changed after " + run);
         }
-        ScriptRuns.Run verify = ScriptRuns.script(user, "verify", file.toString());
+        ScriptRuns.Run verify = ScriptRuns.script(user, concat(List.of("verify", file.toString()), extra));
         assertTrue(verify.out().startsWith(file + ": OK\n"), verify::toString);
-        ScriptRuns.Run stats = ScriptRuns.script(user, "stats", file.toString());
+        ScriptRuns.Run stats = ScriptRuns.script(user, concat(List.of("stats", file.toString()), extra));
         assertTrue(stats.out().contains("attached processes: 0 (0 alive)"), "the commands do not attach: " + stats);
     }
 
@@ -71,8 +71,12 @@ class ReadOnlyAccessIT {
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
         observeWithoutChange(null);
         if (isRoot()) {
-            // root may write a 0444 file anyway; the second user below is the real proof
-            observeWithoutChange(OTHER_USER);
+            // root may write a 0444 file anyway; the second user below is the real proof. Root's
+            // file is not shared with that user's group, so it attaches only with --trust-file.
+            ScriptRuns.Run refused = ScriptRuns.script(OTHER_USER, "stats", file.toString());
+            assertEquals(2, refused.exitCode(), refused::toString);
+            assertTrue(refused.err().contains("refusing to attach: it is owned by another user"), refused::toString);
+            observeWithoutChange(OTHER_USER, "--trust-file");
         }
     }
 
@@ -103,6 +107,12 @@ class ReadOnlyAccessIT {
         ScriptRuns.Run stats = ScriptRuns.script(OTHER_USER, "stats", file.toString());
         assertEquals(2, stats.exitCode(), stats::toString);
         assertEquals("shm-heap: " + file + ": permission denied\n", stats.err(), stats::toString);
+    }
+
+    private static String[] concat(List<String> command, String... extra) {
+        List<String> all = new java.util.ArrayList<>(command);
+        all.addAll(List.of(extra));
+        return all.toArray(new String[0]);
     }
 
     private static boolean isRoot() {

@@ -50,7 +50,7 @@ class ReclaimCommandTest {
         assertEquals("", result.err());
         assertTrue(result.out().startsWith(file + ": reclaimed 2 blocks, 16384 bytes (16 KiB) held by dead processes\n"), result::toString);
         assertTrue(result.out().contains("\n  dead processes removed from the process table: 1\n  the heap was created without "
-                + "--reclaim-dead: only 'shm-heap reclaim' (ShmHeap.reclaimDead()) frees dead processes' blocks\n"), result::toString);
+                + "--reclaim-dead: only 'shm-heap reclaim' frees dead processes' blocks\n"), result::toString);
         assertTrue(result.out().matches("(?s).*\\ndead processes that held blocks:\\n +slot +pid +blocks +bytes *\\n +\\d+ +" + pid
                 + " +2 +16384 +16 KiB\\n.*"), result::toString);
         assertTrue(result.out().endsWith("kept: nothing\n"), result::toString);

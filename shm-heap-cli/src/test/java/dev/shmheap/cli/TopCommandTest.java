@@ -109,4 +109,16 @@ class TopCommandTest {
         assertTrue(result.out().contains("\nlock takeovers 0  reclaimed 1 blocks (16 KiB)  dead hold 0 B (0 processes)  shared 64 B  quota none\n"),
                 result::toString);
     }
+
+    @Test
+    void shouldPrintOneFramePerIntervalWithoutScreenControlIntoAPipeEvenWithColorAlways() {
+        Cli.Result result = Cli.run(false, "top", file.toString(), "-n", "3", "-i", "10ms", "--color", "always");
+        assertEquals(0, result.exitCode(), result::toString);
+        String out = result.out();
+        assertFalse(out.contains("\u001b"), "no cursor movement or clearing when stdout is not a terminal: " + out);
+        assertEquals(3, out.lines().filter(l -> l.startsWith("shm-heap top  ")).count(), out);
+        for (int i = 1; i <= 3; i++) {
+            assertTrue(out.contains("refresh " + i + " of 3\n"), out);
+        }
+    }
 }

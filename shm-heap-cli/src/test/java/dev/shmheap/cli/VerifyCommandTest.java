@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,9 +49,10 @@ class VerifyCommandTest {
         Cli.Result result = Cli.run("verify", file.toString());
         assertEquals(0, result.exitCode(), result::toString);
         assertEquals("", result.err());
-        assertTrue(result.out().startsWith(file + ": OK\nchecked "), result::toString);
-        assertTrue(result.out().contains(" blocks covering " + capacity + " bytes of data at offsets " + dataOffset + ".."), result::toString);
-        assertTrue(result.out().contains(": " + (64 + 16384) + " bytes used, " + (capacity - 4096 - 16384) + " bytes free;"), result::toString);
+        assertTrue(result.out().startsWith(file + ": OK\n2 user blocks live, " + (64 + 16384) + " bytes used, "
+                + (capacity - 4096 - 16384) + " bytes free\nchecked "), result::toString);
+        assertTrue(result.out().contains(" page-map blocks (free buddy blocks, buddy blocks in use and slab sets) covering " + capacity
+                + " bytes of data at offsets " + dataOffset + ".."), result::toString);
         assertTrue(!result.out().contains("problem:"), result::toString);
     }
 
@@ -62,7 +64,7 @@ class VerifyCommandTest {
         Cli.Result result = Cli.run("verify", file.toString());
         assertEquals(1, result.exitCode(), result::toString);
         assertEquals("", result.err());
-        assertTrue(result.out().startsWith(file + ": INCONSISTENT, 1 problem(s)\nchecked "), result::toString);
+        assertTrue(result.out().startsWith(file + ": INCONSISTENT, 1 problem(s)\n2 user blocks live, "), result::toString);
         assertTrue(result.out().contains("\nproblem: buddy free bytes is " + (stored + 4096) + " in the header, a recount gives " + stored
                 + " [COUNTER at offset " + HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET + "]\n"), result::toString);
     }
@@ -77,13 +79,14 @@ class VerifyCommandTest {
         assertEquals(1, result.exitCode(), result::toString);
         assertEquals("", result.err());
         Map<String, Object> json = Json.object(Json.parse(result.out()));
-        assertEquals(List.of("schema", "file", "ok", "fileLength", "dataOffset", "capacity", "blocks", "usedBytes", "freeBytes",
+        assertEquals(List.of("schema", "file", "ok", "fileLength", "dataOffset", "capacity", "blocks", "userBlocks", "usedBytes", "freeBytes",
                 "problems", "notes", "deadHoldings"), List.copyOf(json.keySet()));
         assertEquals(1L, Json.integer(json.get("schema")));
         assertEquals(file.toString(), json.get("file"));
         assertEquals(Boolean.FALSE, json.get("ok"));
         assertEquals(dataOffset, Json.integer(json.get("dataOffset")));
         assertEquals(capacity, Json.integer(json.get("capacity")));
+        assertEquals(2L, Json.integer(json.get("userBlocks")), "one slab block and one buddy block: " + result);
         List<Object> problems = Json.array(json.get("problems"));
         assertEquals(1, problems.size(), result::toString);
         Map<String, Object> problem = Json.object(problems.get(0));
@@ -169,7 +172,9 @@ class VerifyCommandTest {
 
         Cli.Result text = Cli.run("verify", file.toString());
         assertEquals(0, text.exitCode(), "dead holdings are not problems: " + text);
-        assertTrue(text.out().contains("note: pid " + pid + ", which no longer runs, holds 3 blocks, 12288 bytes"), text::toString);
+        assertTrue(text.out().contains("note: pid " + pid + ", which no longer runs, holds 3 blocks, 12288 bytes ('shm-heap reclaim' frees them)\n"),
+                text::toString);
+        assertFalse(text.out().contains("()"), "command-line output names commands, not library methods: " + text);
 
         Cli.Result result = Cli.run("verify", file.toString(), "--json");
         assertEquals(0, result.exitCode(), result::toString);
@@ -180,5 +185,30 @@ class VerifyCommandTest {
         assertEquals(Boolean.FALSE, holder.get("alive"));
         assertEquals(3L, Json.integer(holder.get("blocks")));
         assertEquals(12288L, Json.integer(holder.get("bytes")));
+    }
+
+    @Test
+    void shouldCountEveryLiveUserBlockNotThePageMapBlocks() throws Exception {
+        Path many = Cli.newPath("verify-count");
+        try {
+            try (ShmHeap heap = ShmHeap.create(many, 1 << 20)) {
+                for (int i = 0; i < 50; i++) {
+                    heap.allocate(48);
+                }
+                for (int i = 0; i < 6; i++) {
+                    heap.allocate(200);
+                }
+                heap.free(heap.allocate(64));
+                heap.allocate(20_000);
+            }
+            Cli.Result result = Cli.run("verify", many.toString(), "--json");
+            assertEquals(0, result.exitCode(), result::toString);
+            Map<String, Object> json = Json.object(Json.parse(result.out()));
+            assertEquals(57L, Json.integer(json.get("userBlocks")), "50 + 6 slab blocks and one buddy block: " + result);
+            assertTrue(Json.integer(json.get("blocks")) < 57, "far fewer page-map blocks (two slab sets, one buddy block, free blocks): " + result);
+            assertTrue(Cli.run("verify", many.toString()).out().contains("\n57 user blocks live, "), result::toString);
+        } finally {
+            Files.deleteIfExists(many);
+        }
     }
 }

@@ -121,7 +121,7 @@ public final class MessagingBench {
         Map<String, List<RoundTrip>> rtts = new LinkedHashMap<>();
         Map<String, List<Throughput>> tputs = new LinkedHashMap<>();
         log("messaging: ours with slots of %d B (messages up to %d B inline): %d per round-trip channel, %s per throughput channel", OursBench.slotLength,
-                OursBench.slotLength - 16, OursBench.rttSlots, OursBench.slots > 0 ? Integer.toString(OursBench.slots)
+                ChannelDescriptor.inlineCapacity(OursBench.rttSlots, OursBench.slotLength), OursBench.rttSlots, OursBench.slots > 0 ? Integer.toString(OursBench.slots)
                         : "32 MiB of slots or blocks in flight");
         log("messaging: %d run(s); round trips %,d after %,d warm-up; throughput %s messages after %s warm-up; files in %s", c.runs(),
                 c.rttCount(), c.rttWarmup(), Arrays.toString(c.tputCount()), Arrays.toString(c.tputWarmup()), dir);
@@ -140,8 +140,10 @@ public final class MessagingBench {
                 for (int size : tputSizes) {
                     int k = countIndex(size);
                     record(tputs, "ours " + size, run, OursBench.throughput(dir, size, c.tputWarmup()[k], c.tputCount()[k]));
-                    // Only sizes that travel inline have a slot of their own size smaller than ours.
-                    if (size < ChannelDescriptor.inlineCapacity(OursBench.slotLength)) {
+                    // A size that travels inline in the default ring also runs over slots sized to it
+                    // (one slot per message), for comparison with the packed records.
+                    if (ChannelDescriptor.SLOT_PAYLOAD_OFFSET + size <= ChannelDescriptor.MAX_INLINE_RECORD
+                            && OursBench.sizedSlotLength(size) != OursBench.slotLength) {
                         int sized = OursBench.sizedSlotLength(size);
                         record(tputs, "ours sized " + size, run, OursBench.throughput(dir, size, sized, c.tputWarmup()[k], c.tputCount()[k]));
                     }

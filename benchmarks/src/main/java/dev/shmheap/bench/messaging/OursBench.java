@@ -38,23 +38,21 @@ final class OursBench {
      * 256-byte slots.
      */
     static final long IN_FLIGHT_BYTES = 32L << 20;
-    /** Most slots a throughput channel gets without {@code --slots}: 32 MiB of 256-byte slots. */
-    static final int MAX_THROUGHPUT_SLOTS = 1 << 17;
     /** Ring slots of the throughput channel; 0 (the default) derives them from {@link #IN_FLIGHT_BYTES}. Set by {@code --slots}. */
     static int slots;
 
     /**
      * Slots of a throughput channel with slots of {@code slotLength} bytes, for messages of
-     * {@code size} bytes: 32 MiB of slots or of message blocks (a power of two, so at least 16 MiB).
-     * Packed slots smaller than the default get more of them, up to the same 32 MiB.
+     * {@code size} bytes: 32 MiB of ring for messages that travel inline, 32 MiB of message
+     * blocks for the others (a power of two, so at least 16 MiB).
      */
     static int throughputSlots(int size, int slotLength) {
         if (slots > 0) {
             return slots;
         }
-        long perMessage = Math.max(size, slotLength);
-        long most = MAX_THROUGHPUT_SLOTS * (long) Math.max(1, ChannelDescriptor.DEFAULT_SLOT_LENGTH / slotLength);
-        return (int) Math.min(most, Long.highestOneBit(IN_FLIGHT_BYTES / perMessage));
+        boolean inline = ChannelDescriptor.SLOT_PAYLOAD_OFFSET + size <= Math.max(slotLength, ChannelDescriptor.MAX_INLINE_RECORD);
+        long perSlot = inline ? slotLength : size;
+        return (int) Math.min(ChannelDescriptor.MAX_CAPACITY, Long.highestOneBit(IN_FLIGHT_BYTES / perSlot));
     }
 
     /**
@@ -71,7 +69,7 @@ final class OursBench {
      * makes every round trip touch cold lines (measured: p99 about 2 us instead of 0.85 us).
      */
     static int rttSlots = 4096;
-    /** Bytes of one ring slot; messages up to this minus 16 travel inline. Set by {@code --slot}. */
+    /** Bytes of one ring slot (a record takes as many as it needs). Set by {@code --slot}. */
     static int slotLength = ChannelDescriptor.DEFAULT_SLOT_LENGTH;
     /** Most messages the throughput receiver takes per read (Aeron's side polls 16 fragments). */
     static final int BATCH = 16;

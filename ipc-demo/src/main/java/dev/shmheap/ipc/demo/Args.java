@@ -74,6 +74,18 @@ final class Args {
     }
 
     /**
+     * Ring slots of the demo's channels unless {@code --slots} says otherwise: 256 KiB of the
+     * default 32-byte slots (about 2,700 records of a 64-byte message in flight; a ring of 1,024
+     * such slots, 32 KiB, kept the consumer waiting for room at every few hundred messages).
+     */
+    static final int DEFAULT_SLOTS = 8192;
+
+    /** The ring slots given with {@code --slots}, else {@link #DEFAULT_SLOTS}. */
+    int slots() {
+        return getInt("slots", DEFAULT_SLOTS);
+    }
+
+    /**
      * The channel slot length given with {@code --slot-length}, else
      * {@link ChannelDescriptor#DEFAULT_SLOT_LENGTH}. Checked here, before any heap or child JVM
      * exists, so that a bad value is a usage error naming it rather than a failed channel create.

@@ -9,6 +9,7 @@ import dev.shmheap.ipc.MessageReader;
 import dev.shmheap.ipc.MessageReceiver;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmReceiver;
+import dev.shmheap.ipc.internal.OpenHeap;
 import org.HdrHistogram.Histogram;
 
 import java.nio.file.Path;
@@ -31,9 +32,11 @@ import java.util.concurrent.TimeUnit;
  * Exits with status 0 only if every message arrived intact and the heap is back where it started.
  */
 public final class Consumer {
-    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 1024] [--slot-length 256]"
+    static final String USAGE = "consumer --heap PATH [--capacity 256m] [--channel demo] [--slots 8192] [--slot-length 32]"
             + " --producers N [--timeout-seconds 120]";
     private static final int MAX_REPORTED_ERRORS = 10;
+    /** Longest latency the histogram tells apart; longer ones count as this. */
+    static final long MAX_LATENCY_NANOS = TimeUnit.MINUTES.toNanos(10);
     /** Most messages one read hands over before head is stored and the batch's blocks freed. */
     static final int BATCH = 64;
 
@@ -42,8 +45,9 @@ public final class Consumer {
 
     /** What the consumer saw. */
     static final class Result {
-        final Histogram latency = new Histogram(3);
-        final Map<Integer, Long> nextSequence = new HashMap<>();
+        /** Sized once for every latency up to {@link #MAX_LATENCY_NANOS}: an auto-resizing one would allocate as latencies grow. */
+        final Histogram latency = new Histogram(MAX_LATENCY_NANOS, 3);
+        final NextSequences nextSequence = new NextSequences();
         final Map<Integer, Long> announced = new HashMap<>();
         final List<String> errors = new ArrayList<>();
         long errorCount;
@@ -81,7 +85,7 @@ public final class Consumer {
             throw new Args.UsageException("--heap and --producers are required\n" + USAGE);
         }
         System.exit(run(args.heapPath("demo"), args.getLong("capacity", 256L << 20), args.get("channel", "demo"),
-                args.getInt("slots", 1024), args.slotLength(), args.getInt("producers", 2),
+                args.slots(), args.slotLength(), args.getInt("producers", 2),
                 Duration.ofSeconds(args.getLong("timeout-seconds", 120)), null));
     }
 
@@ -103,7 +107,7 @@ public final class Consumer {
     /** {@link #run}, returning what was received as well. */
     static Outcome measure(Path path, long capacity, String channelName, int slots, int slotLength, int producers, Duration timeout,
                            Runnable onReady) throws Exception {
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, capacity)) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, capacity)) {
             HeapStats before = heap.stats();
             System.out.println("consumer: heap " + path + " (" + Units.bytes(heap.capacity()) + "); before: " + Units.heap(before));
             ShmChannel channel = ShmChannel.create(heap, channelName, slots, slotLength);
@@ -178,18 +182,26 @@ public final class Consumer {
         Result result = new Result();
         DemoMessage.View view = new DemoMessage.ReceiverView(receiver);
         long idleDeadline = System.nanoTime() + timeout.toNanos();
+        // Receipt time: read once per batch, at its first message (a clock read costs about as
+        // much as checking a 64-byte message); the batch's later messages are checked within
+        // microseconds of it.
+        long[] batchClock = {0};
         MessageReader reader = (offset, length, inline) -> {
             if (inline) {
                 result.inline++;
             } else {
                 result.byOffset++;
             }
-            check(view, offset, length, result, System.nanoTime());
+            if (batchClock[0] == 0) {
+                batchClock[0] = System.nanoTime();
+            }
+            check(view, offset, length, result, batchClock[0]);
             return false;
         };
         while (result.announced.size() < producers) {
             int read;
             try {
+                batchClock[0] = 0;
                 read = receiver.read(reader, BATCH, 100, TimeUnit.MILLISECONDS);
             } catch (IllegalStateException e) {
                 result.error(e.getMessage());
@@ -211,7 +223,7 @@ public final class Consumer {
     /** Counts what the end-of-stream messages announced but did not arrive. */
     private static Result finish(Result result) {
         for (Map.Entry<Integer, Long> end : result.announced.entrySet()) {
-            long received = result.nextSequence.getOrDefault(end.getKey(), 0L);
+            long received = result.nextSequence.get(end.getKey());
             if (received != end.getValue()) {
                 result.lost += Math.max(0, end.getValue() - received);
                 result.error("producer " + end.getKey() + " announced " + end.getValue() + " messages, " + received + " arrived in order");
@@ -241,7 +253,7 @@ public final class Consumer {
             }
             return;
         }
-        long expected = result.nextSequence.getOrDefault(producer, 0L);
+        long expected = result.nextSequence.get(producer);
         if (sequence < expected) {
             result.duplicates++;
             result.error("producer " + producer + ": sequence " + sequence + " after " + (expected - 1) + " (duplicate or reordered)");
@@ -259,7 +271,7 @@ public final class Consumer {
         result.messages++;
         result.bytes += length;
         result.lastNanos = now;
-        result.latency.recordValue(Math.max(0, now - DemoMessage.sendNanos(message)));
+        result.latency.recordValue(Math.min(MAX_LATENCY_NANOS, Math.max(0, now - DemoMessage.sendNanos(message))));
     }
 
     static void print(Result result, int producers, ChannelStats channel, long leftover) {
@@ -276,7 +288,7 @@ public final class Consumer {
             System.out.println("    error: " + error);
         }
         System.out.println("  messages: " + Units.count(channel.inlineMessages()) + " inline (in the ring, up to "
-                + (channel.slotLength() - 16) + " B), " + Units.count(channel.offsetMessages()) + " by offset (in heap blocks)");
+                + channel.inlineCapacity() + " B), " + Units.count(channel.offsetMessages()) + " by offset (in heap blocks)");
         System.out.println("  channel: " + channel.capacity() + " slots of " + channel.slotLength() + " B, positions used "
                 + Units.count(channel.tail())
                 + ", skipped slots " + channel.skippedSlots() + ", consumer futex sleeps " + Units.count(channel.futexWaits())

@@ -4,7 +4,6 @@ import dev.shmheap.ShmHeap;
 import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmReceiver;
 
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
@@ -39,6 +38,9 @@ import java.util.zip.CRC32C;
  * index against the message's length only, where the heap's check the data region, its extents
  * and the mapping on every access. Those accessors move longs and bytes, so the header's int
  * pairs (magic and flags, producer and checksum) are written and read as one long each.
+ *
+ * <p>Nothing here allocates per message: each view and sink reuses its own {@link Checksum}
+ * and payload chunk, so a producer or consumer that keeps its view or sink does not either.
  */
 final class DemoMessage {
     static final int MAGIC = 0x3147_534D; // "MSG1" in little-endian byte order
@@ -60,9 +62,42 @@ final class DemoMessage {
     private DemoMessage() {
     }
 
+    /**
+     * The message checksum: a CRC32C over the payload, then over the producer id (4 bytes) and
+     * the sequence (8 bytes), both big-endian. One instance per view or sink, reset for each
+     * message: computing a checksum allocates nothing.
+     */
+    static final class Checksum {
+        private final CRC32C crc = new CRC32C();
+        private final byte[] identity = new byte[Integer.BYTES + Long.BYTES];
+
+        /** Starts a message's checksum. */
+        void start() {
+            crc.reset();
+        }
+
+        /** Adds payload bytes. */
+        void update(byte[] bytes, int from, int count) {
+            crc.update(bytes, from, count);
+        }
+
+        /** Adds the message's identity and returns the checksum. */
+        int finish(int producer, long sequence) {
+            for (int i = 0; i < Integer.BYTES; i++) {
+                identity[i] = (byte) (producer >>> (Byte.SIZE * (Integer.BYTES - 1 - i)));
+            }
+            for (int i = 0; i < Long.BYTES; i++) {
+                identity[Integer.BYTES + i] = (byte) (sequence >>> (Byte.SIZE * (Long.BYTES - 1 - i)));
+            }
+            crc.update(identity, 0, identity.length);
+            return (int) crc.getValue();
+        }
+    }
+
     /** Read access to one message, by index from its first byte. */
     abstract static class View {
         private final byte[] chunk = new byte[CHUNK];
+        private final Checksum checksum = new Checksum();
 
         abstract long getLong(long index);
 
@@ -115,6 +150,8 @@ final class DemoMessage {
 
     /** Write access to one message, by index from its first byte. */
     abstract static class Sink {
+        private final Checksum checksum = new Checksum();
+
         abstract void putLong(long index, long value);
 
         abstract void putBytes(long index, byte[] src, int srcIndex, int count);
@@ -171,7 +208,7 @@ final class DemoMessage {
     static void write(Sink message, int length, int producer, long sequence, byte[] source, int sourceIndex) {
         int payload = length - HEADER_LENGTH;
         message.putLong(MAGIC_OFFSET, pair(MAGIC, 0));
-        message.putLong(PRODUCER_OFFSET, pair(producer, crc(source, sourceIndex, payload, producer, sequence)));
+        message.putLong(PRODUCER_OFFSET, pair(producer, crc(message.checksum, source, sourceIndex, payload, producer, sequence)));
         message.putLong(SEQUENCE_OFFSET, sequence);
         message.putLong(SEND_NANOS_OFFSET, 0);
         message.putBytes(HEADER_LENGTH, source, sourceIndex, payload);
@@ -180,7 +217,7 @@ final class DemoMessage {
     /** Writes an end-of-stream message (exactly {@link #HEADER_LENGTH} bytes), send time 0 until {@link #stamp}. */
     static void writeEnd(Sink message, int producer, long sent) {
         message.putLong(MAGIC_OFFSET, pair(MAGIC, FLAG_END));
-        message.putLong(PRODUCER_OFFSET, pair(producer, crc(null, 0, 0, producer, sent)));
+        message.putLong(PRODUCER_OFFSET, pair(producer, crc(message.checksum, null, 0, 0, producer, sent)));
         message.putLong(SEQUENCE_OFFSET, sent);
         message.putLong(SEND_NANOS_OFFSET, 0);
     }
@@ -219,24 +256,23 @@ final class DemoMessage {
         long word = message.getLong(PRODUCER_OFFSET);
         int producer = first(word);
         long sequence = message.getLong(SEQUENCE_OFFSET);
-        CRC32C crc = new CRC32C();
+        Checksum crc = message.checksum;
+        crc.start();
         for (long at = HEADER_LENGTH; at < length; ) {
             int n = (int) Math.min(CHUNK, length - at);
             message.getBytes(at, message.chunk, 0, n);
             crc.update(message.chunk, 0, n);
             at += n;
         }
-        crc.update(identity(producer, sequence));
-        return (int) crc.getValue() == second(word);
+        return crc.finish(producer, sequence) == second(word);
     }
 
-    private static int crc(byte[] source, int sourceIndex, int payload, int producer, long sequence) {
-        CRC32C crc = new CRC32C();
+    private static int crc(Checksum crc, byte[] source, int sourceIndex, int payload, int producer, long sequence) {
+        crc.start();
         if (payload > 0) {
             crc.update(source, sourceIndex, payload);
         }
-        crc.update(identity(producer, sequence));
-        return (int) crc.getValue();
+        return crc.finish(producer, sequence);
     }
 
     /** The long whose native-order bytes are {@code first}'s followed by {@code second}'s. */
@@ -254,7 +290,4 @@ final class DemoMessage {
         return (int) (LITTLE_ENDIAN ? word >>> 32 : word);
     }
 
-    private static byte[] identity(int producer, long sequence) {
-        return ByteBuffer.allocate(Integer.BYTES + Long.BYTES).putInt(producer).putLong(sequence).array();
-    }
 }

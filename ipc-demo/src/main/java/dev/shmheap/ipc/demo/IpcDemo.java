@@ -13,8 +13,8 @@ public final class IpcDemo {
             "  " + Producer.USAGE,
             "  " + PingPong.USAGE,
             "  " + Throughput.USAGE,
-            "  " + dev.shmheap.ipc.fanout.FanoutMain.USAGE,
-            "  " + dev.shmheap.ipc.bridge.BridgeMain.USAGE);
+            "  " + dev.shmheap.ipc.demo.fanout.FanoutMain.USAGE,
+            "  " + dev.shmheap.ipc.demo.bridge.BridgeMain.USAGE);
 
     private IpcDemo() {
     }
@@ -31,8 +31,8 @@ public final class IpcDemo {
                 case "producer" -> Producer.main(rest);
                 case "pingpong" -> PingPong.main(rest);
                 case "throughput" -> Throughput.main(rest);
-                case "fanout" -> dev.shmheap.ipc.fanout.FanoutMain.main(rest);
-                case "bridge" -> dev.shmheap.ipc.bridge.BridgeMain.main(rest);
+                case "fanout" -> dev.shmheap.ipc.demo.fanout.FanoutMain.main(rest);
+                case "bridge" -> dev.shmheap.ipc.demo.bridge.BridgeMain.main(rest);
                 default -> {
                     System.err.println("unknown command '" + args[0] + "'\n" + USAGE);
                     System.exit(2);

@@ -8,6 +8,7 @@ import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmReceiver;
 import dev.shmheap.ipc.ShmSender;
+import dev.shmheap.ipc.internal.OpenHeap;
 import org.HdrHistogram.Histogram;
 
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PingPong {
     static final String USAGE = "pingpong [--heap PATH] [--size 64] [--count 100000] [--warmup 20000] [--mode spin|block]"
-            + " [--slot-length 256]";
+            + " [--slot-length 32]";
     private static final long STOP = -1;
     private static final long IDLE_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long FIRST_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -71,7 +72,7 @@ public final class PingPong {
             throw new Args.UsageException("--count must be at least 1 and --warmup at least 0: count=" + count + ", warmup=" + warmup);
         }
         Process child = null;
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, 64L << 20)) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, 64L << 20)) {
             HeapStats before = heap.stats();
             ShmChannel ping = ShmChannel.create(heap, "ping", SLOTS, slotLength);
             ShmChannel pong = ShmChannel.create(heap, "pong", SLOTS, slotLength);

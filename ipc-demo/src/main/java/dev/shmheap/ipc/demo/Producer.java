@@ -6,6 +6,7 @@ import dev.shmheap.ipc.MessageSender;
 import dev.shmheap.ipc.ShmChannel;
 import dev.shmheap.ipc.ShmClaim;
 import dev.shmheap.ipc.ShmSender;
+import dev.shmheap.ipc.internal.OpenHeap;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Producer {
     static final String USAGE = "producer --heap PATH [--capacity 256m] [--channel demo] --id N [--count 100000]"
-            + " [--min-size 64] [--max-size 64k] [--seed S] [--timeout-seconds 60]";
+            + " [--min-size 64] [--max-size 64k] [--seed S] [--timeout-seconds 60] [--exclusive]";
     /** Bytes of pattern data payloads are copied from. */
     private static final int SOURCE_LENGTH = 1 << 17;
     /** Failed claims spent spinning before the producer starts to park. */
@@ -47,7 +48,7 @@ public final class Producer {
 
     public static void main(String[] argv) throws Exception {
         Args args = Args.parse(argv, USAGE, "heap", "capacity", "channel", "id", "count", "min-size", "max-size", "seed",
-                "timeout-seconds");
+                "timeout-seconds", "exclusive");
         if (!args.has("heap") || !args.has("id")) {
             throw new Args.UsageException("--heap and --id are required\n" + USAGE);
         }
@@ -55,10 +56,11 @@ public final class Producer {
         int id = args.getInt("id", 1);
         Duration timeout = Duration.ofSeconds(args.getLong("timeout-seconds", 60));
         SizeMix sizes = new SizeMix(args.getInt("min-size", 64), args.getInt("max-size", 64 << 10), args.getLong("seed", id));
-        try (ShmHeap heap = ShmHeap.openOrCreate(path, args.getLong("capacity", 256L << 20))) {
+        try (ShmHeap heap = OpenHeap.existingOrNew(path, args.getLong("capacity", 256L << 20))) {
             ShmChannel channel = ShmChannel.attach(heap, args.get("channel", "demo"), timeout);
             Result result;
-            try (ShmSender sender = channel.newSender()) {
+            // --exclusive: the channel's only producer, as Aeron's exclusive publication (no CAS per claim)
+            try (ShmSender sender = args.has("exclusive") ? channel.newExclusiveSender() : channel.newSender()) {
                 result = run(heap, sender, id, args.getLong("count", 100_000), sizes, timeout);
             }
             System.out.println(result);
@@ -103,33 +105,37 @@ public final class Producer {
                                     long[] waits) {
         ShmClaim claim = new ShmClaim();
         DemoMessage.Sink sink = new DemoMessage.ClaimSink(claim);
+        // The consumer frees a whole batch at once: room usually comes back within
+        // microseconds, far sooner than the shortest park (about 50 us on Linux), so spin first.
+        Backoff backoff = Backoff.of(timeout.toNanos(), SPINS_BEFORE_PARKING, 0, MAX_PARK_NANOS);
         long bytes = 0;
         long start = System.nanoTime();
         for (long sequence = 0; sequence < count; sequence++) {
             int length = sizes.next();
-            claim(sender, claim, length, timeout, waits);
+            claim(sender, claim, length, backoff, timeout, waits);
             int sourceIndex = (int) ((sequence * 7919) & (SOURCE_LENGTH / 2 - 1));
             DemoMessage.write(sink, length, id, sequence, source, sourceIndex);
             DemoMessage.stamp(sink);
             claim.commit();
             bytes += length;
         }
-        claim(sender, claim, DemoMessage.HEADER_LENGTH, timeout, waits);
+        claim(sender, claim, DemoMessage.HEADER_LENGTH, backoff, timeout, waits);
         DemoMessage.writeEnd(sink, id, count);
         DemoMessage.stamp(sink);
         claim.commit();
         return new Result(id, count, bytes, System.nanoTime() - start, waits[0], waits[1]);
     }
 
-    /** Claims room for {@code length} bytes, waiting while the ring (or, for a long message, the heap) is full. */
-    private static void claim(ShmSender sender, ShmClaim claim, int length, Duration timeout, long[] waits) {
+    /**
+     * Claims room for {@code length} bytes, waiting with {@code backoff} (reset here: one
+     * instance serves every wait of the run) while the ring (or, for a long message, the heap) is full.
+     */
+    private static void claim(ShmSender sender, ShmClaim claim, int length, Backoff backoff, Duration timeout, long[] waits) {
         if (sender.tryClaim(length, claim)) {
             return;
         }
         waits[length <= sender.channel().inlineCapacity() ? 0 : 1]++;
-        // The consumer frees a whole batch at once: room usually comes back within
-        // microseconds, far sooner than the shortest park (about 50 us on Linux), so spin first.
-        Backoff backoff = Backoff.of(timeout.toNanos(), SPINS_BEFORE_PARKING, 0, MAX_PARK_NANOS);
+        backoff.reset();
         while (!sender.tryClaim(length, claim)) {
             if (!backoff.idle()) {
                 throw new IllegalStateException("no room for a " + length + "-byte message on channel '" + sender.channel().name()

@@ -1,5 +1,7 @@
 package dev.shmheap.ipc.demo;
 
+import dev.shmheap.ipc.ChannelDescriptor;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Throughput {
     static final String USAGE = "throughput [--heap PATH] [--capacity 256m] [--producers 2] [--size 1k] [--count 200000]"
-            + " [--slots 1024] [--slot-length 256]";
+            + " [--slots 8192] [--slot-length 32]";
 
     private Throughput() {
     }
@@ -33,17 +35,21 @@ public final class Throughput {
         long capacity = args.getLong("capacity", 256L << 20);
         int slotLength = args.slotLength();
         System.out.println("throughput: " + producers + " producer JVM(s) x " + Units.count(count) + " messages of " + size + " B, "
-                + slotLength + "-byte slots (" + (size <= slotLength - 16 ? "inline" : "by offset") + ")");
+                + slotLength + "-byte slots (" + (size <= ChannelDescriptor.inlineCapacity(args.slots(), slotLength) ? "inline" : "by offset") + ")");
         List<Process> children = new ArrayList<>();
         int status;
         try {
-            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.getInt("slots", 1024), slotLength, producers,
+            Consumer.Outcome outcome = Consumer.measure(path, capacity, "throughput", args.slots(), slotLength, producers,
                     Duration.ofSeconds(60), () -> {
                 for (int id = 1; id <= producers; id++) {
                     try {
-                        children.add(ChildJvm.start(Producer.class, List.of("-Xmx256m"), List.of("--heap", path.toString(), "--capacity",
+                        List<String> producerArgs = new ArrayList<>(List.of("--heap", path.toString(), "--capacity",
                                 Long.toString(capacity), "--channel", "throughput", "--id", Integer.toString(id), "--count",
-                                Long.toString(count), "--min-size", Integer.toString(size), "--max-size", Integer.toString(size))));
+                                Long.toString(count), "--min-size", Integer.toString(size), "--max-size", Integer.toString(size)));
+                        if (producers == 1) {
+                            producerArgs.add("--exclusive"); // a single producer claims without a CAS, as the benchmark's does
+                        }
+                        children.add(ChildJvm.start(Producer.class, List.of("-Xmx256m"), producerArgs));
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }

@@ -56,9 +56,10 @@ class ScriptCommandsTest {
             String all = String.join("\n", run.out());
             assertEquals(0, run.status(), () -> "stdout:\n" + all + "\nstderr:\n" + run.err());
             assertTrue(all.contains("RESULT: PASS"), all);
-            assertTrue(all.contains("1024 slots of 80 B"), all);
-            // 64 B fits the 64 B an 80-byte slot holds: the 3000 messages and the end-of-stream all go inline.
-            assertTrue(all.contains("messages: 3,001 inline (in the ring, up to 64 B), 0 by offset"), all);
+            assertTrue(all.contains("8192 slots of 80 B"), all);
+            // 64 B fits one 80-byte slot; records of up to 960 bytes (a quarter of the ring at most:
+            // 944 B of message) go inline: the 3000 messages and the end-of-stream all go inline.
+            assertTrue(all.contains("messages: 3,001 inline (in the ring, up to 944 B), 0 by offset"), all);
             String last = run.out().get(run.out().size() - 1);
             assertTrue(last.matches("msgs_per_s=\\d+ mb_per_s=\\d+\\.\\d"), last);
         } finally {
@@ -68,12 +69,12 @@ class ScriptCommandsTest {
 
     /**
      * Round trips inline (64 B in 80-byte slots: the echo copies ring to ring) and by offset
-     * (200 B); ping checks the length and both sequence words of every reply and exits non-zero
+     * (2000 B: more than the longest inline record); ping checks the length and both sequence words of every reply and exits non-zero
      * on a mismatch (the copy's every byte is checked by ShmChannelTest's forwarding test).
      */
     @Test
     void shouldRunRoundTripsInlineAndByOffset() throws Exception {
-        for (String size : List.of("64", "200")) {
+        for (String size : List.of("64", "2000")) {
             Path heap = heapPath("pingpong" + size);
             try {
                 Run run = ipcDemo("pingpong", "--heap", heap.toString(), "--size", size, "--count", "2000", "--warmup", "200",

@@ -1,7 +1,7 @@
 package dev.shmheap.internal.alloc;
 
 import dev.shmheap.HeapFullException;
-import dev.shmheap.internal.attach.HeapView;
+import dev.shmheap.internal.view.HeapView;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.holders.HolderTransitions;
 import dev.shmheap.internal.holders.ProcessQuota;

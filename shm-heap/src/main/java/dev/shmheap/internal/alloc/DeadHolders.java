@@ -2,6 +2,8 @@ package dev.shmheap.internal.alloc;
 
 import dev.shmheap.ProcessHoldings;
 import dev.shmheap.internal.holders.HolderCensus;
+import dev.shmheap.internal.jfr.DeadProcessReclaimEvent;
+import dev.shmheap.internal.jfr.HeapEvents;
 import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
@@ -73,6 +75,7 @@ public final class DeadHolders {
         if (!any) {
             return Outcome.NONE;
         }
+        DeadProcessReclaimEvent reclaimEvent = HeapEvents.beginReclaim();
         for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {
             if (deadTokens[slot] != 0) {
                 allocator.releaseSetsOf(slot);
@@ -107,6 +110,7 @@ public final class DeadHolders {
             Counters.addAtomic(memory, HeaderDescriptor.RECLAIMED_BLOCKS_OFFSET, blocks);
             Counters.addAtomic(memory, HeaderDescriptor.RECLAIMED_BYTES_OFFSET, bytes);
         }
+        HeapEvents.reclaimed(reclaimEvent, allocator.file(), deadTokens, ProcessTokens::pidOf, blocks, bytes);
         int freed = 0;
         List<ProcessHoldings> kept = new ArrayList<>();
         for (int slot = 0; slot < ProcessTable.SLOT_COUNT; slot++) {

@@ -4,6 +4,9 @@ import dev.shmheap.RecoveryReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.buddy.BuddyCache;
 import dev.shmheap.internal.buddy.DeadCaches;
+import dev.shmheap.internal.jfr.HeapEvents;
+import dev.shmheap.internal.jfr.SlowAllocationEvent;
+import dev.shmheap.internal.layout.HeaderDescriptor;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
 import dev.shmheap.internal.layout.PageMapEntry;
@@ -227,6 +230,11 @@ public final class HeapAllocator {
         return locks;
     }
 
+    /** The heap file, for messages and events. */
+    public String file() {
+        return file;
+    }
+
     /**
      * Allocates a block for a valid request of {@code size} bytes aligned to {@code alignment};
      * returns its offset or {@link #NO_SPACE}. When the first try fails: a class whose set can
@@ -246,11 +254,19 @@ public final class HeapAllocator {
                     return t.base[c] + ((long) block << (SizeClasses.MIN_SHIFT + c));
                 }
             }
-            long offset = allocateOwned(t, c);
-            return offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment);
+            return allocateSlow(t, c, size, alignment);
         }
-        long offset = allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
-        return offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment);
+        return allocateSlow(null, c, size, alignment);
+    }
+
+    /**
+     * Everything but a block of the thread's current set ({@code t}; null for a buddy request):
+     * a new owned set or a buddy block, then the fallbacks; timed for JFR's SlowAllocation event.
+     */
+    private long allocateSlow(ThreadSets t, int c, long size, long alignment) {
+        SlowAllocationEvent slow = HeapEvents.beginSlowAllocation();
+        long offset = t != null ? allocateOwned(t, c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
+        return HeapEvents.slowAllocationDone(slow, file, size, alignment, offset != NO_SPACE ? offset : allocateAfterFailure(c, size, alignment));
     }
 
     /**
@@ -393,6 +409,7 @@ public final class HeapAllocator {
         if (offset == NO_SPACE && c > 0 && setCanFit) {
             offset = allocateBuddy(0);
         }
+        if (offset == NO_SPACE) HeapEvents.heapFull(file, size, alignment, memory.getLongVolatile(HeaderDescriptor.BUDDY_FREE_BYTES_OFFSET));
         return offset;
     }
 

@@ -1,5 +1,6 @@
 package dev.shmheap.internal.attach;
 
+import dev.shmheap.LockTakeover;
 import dev.shmheap.RecoveryReport;
 import dev.shmheap.ShmHeapException;
 import dev.shmheap.VerifyReport;
@@ -10,14 +11,18 @@ import dev.shmheap.internal.holders.HolderTransitions;
 import dev.shmheap.internal.holders.ProcessQuota;
 import dev.shmheap.internal.layout.HeapLayout;
 import dev.shmheap.internal.layout.HolderMap;
+import dev.shmheap.internal.lock.HeapLocks;
 import dev.shmheap.internal.lock.ProcessTable;
+import dev.shmheap.internal.lock.SpinLock;
 import dev.shmheap.internal.names.NameBindings;
 import dev.shmheap.internal.process.ProcessTokens;
+import dev.shmheap.internal.view.HeapView;
 
 import java.time.Duration;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The composition root of an attachment that may change the heap: builds its collaborators
@@ -106,6 +111,16 @@ public final class Attachment {
     public Map<String, Long> names() {
         view.ensureOpen();
         return bindings.entries();
+    }
+
+    /** Tells {@code listener} of each lock this attachment takes over, once it released the lock; null: nobody. */
+    public void onLockTakeover(Consumer<LockTakeover> listener) {
+        view.ensureOpen();
+        HeapLocks.TakeoverListener tell = listener == null ? (lock, dead, atNanos) -> { }
+                : (lock, dead, atNanos) -> listener.accept(dead == SpinLock.POISONED
+                        ? new LockTakeover(view.path(), lock, 0, 0, atNanos)
+                        : new LockTakeover(view.path(), lock, ProcessTokens.pidOf(dead), dead, atNanos));
+        allocator.locks().setTakeoverListener(tell);
     }
 
     public long trim() {

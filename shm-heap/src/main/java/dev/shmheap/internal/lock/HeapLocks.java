@@ -175,6 +175,7 @@ public final class HeapLocks {
         int index = classIndex(c, s);
         if (counted(SpinLock.acquire(memory, offsets[index], token, names[index]), index) == SpinLock.Result.TAKEN_OVER) {
             repairClass(c, s);
+            dev.shmheap.internal.jfr.HeapEvents.lockRepaired("class stripe rebuilt from the page map");
         }
     }
 
@@ -217,6 +218,7 @@ public final class HeapLocks {
     public long inBuddyNested(long a, long b, Section section) {
         if (counted(SpinLock.acquire(memory, BUDDY_LOCK_OFFSET, token, names[buddyIndex]), buddyIndex) == SpinLock.Result.TAKEN_OVER) {
             runAndUnlockOnFailure(buddyIndex, () -> repairs.rebuildBuddy());
+            dev.shmheap.internal.jfr.HeapEvents.lockRepaired("buddy free lists rebuilt from the page map");
         }
         return runAndRelease(buddyIndex, a, b, section);
     }
@@ -225,7 +227,9 @@ public final class HeapLocks {
 
     /** Runs {@code section} under the name-directory lock; its entries commit with one store, so a takeover needs no repair. */
     public <T> T inNames(Supplier<T> section) {
-        counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]), nameIndex);
+        if (counted(SpinLock.acquire(memory, NAME_DIRECTORY_LOCK_OFFSET, token, names[nameIndex]), nameIndex) == SpinLock.Result.TAKEN_OVER) {
+            dev.shmheap.internal.jfr.HeapEvents.lockRepaired("none needed: each name entry commits with one store");
+        }
         T result;
         try {
             result = section.get();
@@ -268,6 +272,7 @@ public final class HeapLocks {
                 }
                 if (result == SpinLock.Result.TAKEN_OVER) {
                     takenOver++;
+                    dev.shmheap.internal.jfr.HeapEvents.lockRepaired("left to the caller, which rebuilds the whole heap under every lock");
                 }
             }
             consistent = false;
@@ -290,6 +295,8 @@ public final class HeapLocks {
         if (result == SpinLock.Result.TAKEN_OVER) {
             Counters.addAtomic(memory, LOCK_TAKEOVERS_OFFSET, 1);
             unreported.add(new Pending(names[index], SpinLock.lastTakeover()));
+            long dead = SpinLock.lastTakeover().deadOwner();
+            dev.shmheap.internal.jfr.HeapEvents.lockTakenOver(names[index], dead == SpinLock.POISONED ? 0 : dead, ProcessTokens::pidOf, t -> ProcessTokens.describe(t, false));
         }
         return result;
     }

@@ -94,8 +94,7 @@ public final class ProcessTable {
             }
         }
         throw new ShmHeapException("the process table is full: " + SLOT_COUNT + " slots, " + kept
-                + " of them held by processes that no longer run but still hold blocks; free them with ShmHeap.reclaimDead() or "
-                + "`shm-heap reclaim`");
+                + " of them held by processes that no longer run but still hold blocks; ShmHeap.reclaimDead() frees them");
     }
 
     /** The token in {@code slot}, 0 when free. */

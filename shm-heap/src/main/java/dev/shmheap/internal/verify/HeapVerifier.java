@@ -5,6 +5,8 @@ import dev.shmheap.Problem;
 import dev.shmheap.Problem.Kind;
 import dev.shmheap.ProcessHoldings;
 import dev.shmheap.VerifyReport;
+import dev.shmheap.VerifyReport.Note;
+import dev.shmheap.VerifyReport.Remedy;
 import dev.shmheap.internal.buddy.BuddyAllocator;
 import dev.shmheap.internal.holders.HolderCensus;
 import dev.shmheap.internal.layout.HeapLayout;
@@ -70,7 +72,7 @@ public final class HeapVerifier {
     private final String file;
     private final OwnerRegistry registry;
     private final List<Problem> problems = new ArrayList<>();
-    private final List<String> notes = new ArrayList<>();
+    private final List<Note> notes = new ArrayList<>();
     private long suppressed;
 
     public HeapVerifier(MappedMemory memory, HeapLayout layout, PageMap pages, ProcessTable processTable, NameDirectory names,
@@ -136,6 +138,7 @@ public final class HeapVerifier {
         long[] setsPerClass = new long[SizeClasses.COUNT * CLASS_STRIPES];
         long[] usedPerClass = new long[SizeClasses.COUNT * CLASS_STRIPES];
         long[] blocks = {0};
+        long[] userBlocks = {0};
         long[] freeBytes = {0};
         long[] buddyUsedBytes = {0};
         long[] allocatedBlocks = {0};
@@ -161,6 +164,7 @@ public final class HeapVerifier {
                 }
                 case PageMapEntry.USED -> {
                     allocatedBlocks[0]++;
+                    userBlocks[0]++;
                     buddyUsedBytes[0] += bytes;
                     checkDataReserved(page, order);
                 }
@@ -177,9 +181,12 @@ public final class HeapVerifier {
                     int owner = PageMapEntry.owner(word0);
                     if (owner != 0) {
                         checkOwnedSet(page, word0, owner, deadOwnedSets);
-                        ownedUsedBytes[0] += OwnedSet.liveBlocks(memory, entry) * SizeClasses.blockSize(c);
+                        long live = OwnedSet.liveBlocks(memory, entry);
+                        userBlocks[0] += live;
+                        ownedUsedBytes[0] += live * SizeClasses.blockSize(c);
                     } else {
                         usedPerClass[k] += Long.bitCount(word1);
+                        userBlocks[0] += Long.bitCount(word1);
                         long remote = pages.word2At(entry);
                         if ((remote & ~word1) != 0) {
                             pageProblem(Kind.SLAB_SET, page, "page " + page + ": unowned slab set has remote-free bits 0x" + Long.toHexString(remote & ~word1)
@@ -250,24 +257,24 @@ public final class HeapVerifier {
         List<ProcessHoldings> deadHoldings = checkHolders();
         for (ProcessTable.Entry p : processTable.entries()) {
             if (!p.alive()) {
-                notes.add("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)");
+                notes.add(new Note("pid " + p.pid() + " is registered but no longer runs (it did not close the heap)", Remedy.NONE));
             }
         }
         for (ProcessHoldings dead : deadHoldings) {
-            notes.add("pid " + dead.pid() + ", which no longer runs, holds " + dead.blocks() + " blocks, " + dead.bytes() + " bytes"
-                    + (layout.reclaimDead() ? " (recover() or the next open reclaims them)" : " (reclaimDead() frees them)"));
+            notes.add(new Note("pid " + dead.pid() + ", which no longer runs, holds " + dead.blocks() + " blocks, " + dead.bytes() + " bytes",
+                    Remedy.RECLAIM_DEAD));
         }
         if (deadCachedBytes[0] > 0) {
-            notes.add(deadCachedBytes[0] + " bytes are in the buddy caches of processes that no longer run (the next open, recover() or "
-                    + "reclaimDead() gives them back)");
+            notes.add(new Note(deadCachedBytes[0] + " bytes are in the buddy caches of processes that no longer run (the next open "
+                    + "gives them back too)", Remedy.RECLAIM_DEAD));
         }
         if (deadOwnedSets[0] > 0) {
-            notes.add(deadOwnedSets[0] + " slab sets are owned by processes that no longer run (recover() adopts them)");
+            notes.add(new Note(deadOwnedSets[0] + " slab sets are owned by processes that no longer run", Remedy.RECOVER));
         }
         if (suppressed > 0) {
             problems.add(new Problem(Kind.MORE, Problem.NO_OFFSET, Problem.NO_PAGE, "... and " + suppressed + " more problems"));
         }
-        return new VerifyReport(blocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes + ownedUsedBytes[0], problems, notes,
+        return new VerifyReport(blocks[0], userBlocks[0], freeBytes[0], buddyUsedBytes[0] + slabUsedBytes + ownedUsedBytes[0], problems, notes,
                 deadHoldings);
     }
 

@@ -46,7 +46,7 @@ public final class ChaosRun {
     private final BlockAccounting accounting;
     private final WorkerJvms workers;
 
-    private ChaosRun(ChaosConfig config, ShmHeap heap, Path logDir, TakeoverLog coordinatorTakeovers) {
+    private ChaosRun(ChaosConfig config, ShmHeap heap, Path logDir, Takeovers coordinatorTakeovers) {
         this.config = config;
         this.heap = heap;
         this.logDir = logDir;
@@ -79,10 +79,10 @@ public final class ChaosRun {
     public static ChaosResult run(ChaosConfig config) throws IOException, InterruptedException {
         Path heapPath = heapFile(config.heap(), config.capacityBytes());
         Path logDir = Files.createTempDirectory("shm-heap-chaos-");
-        TakeoverLog coordinatorTakeovers = TakeoverLog.install(false);
+        Takeovers.plainLibraryLog(true);
         boolean passed = false;
         try (ShmHeap heap = ShmHeap.create(heapPath, config.capacityBytes(), config.reclaim().createOptions())) {
-            ChaosRun run = new ChaosRun(config, heap, logDir, coordinatorTakeovers);
+            ChaosRun run = new ChaosRun(config, heap, logDir, Takeovers.listenTo(heap));
             try (WorkerJvms ignored = run.workers) {
                 ChaosResult result = run.execute();
                 passed = result.passed();

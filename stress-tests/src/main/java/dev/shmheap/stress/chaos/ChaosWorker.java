@@ -26,7 +26,7 @@ import static dev.shmheap.stress.chaos.ControlBlock.*;
  * {@code worker id=... ops=...} and exits 0.
  *
  * <p>It prints one {@code takeover victim=PID at=NANOS done=NANOS lock=NAME} line per lock it
- * took over from a dead process (see {@link TakeoverLog}), once the operation has completed.
+ * took over from a dead process (see {@link Takeovers}), once the operation has completed.
  *
  * <p>Exit codes: 0 clean stop; 2 bad arguments; 3 a block overlaps one this worker holds, is
  * misaligned or too small; 4 a block's pattern was overwritten; 5 an unexpected exception;
@@ -70,9 +70,9 @@ public final class ChaosWorker {
                 // first liveness check of a reaped lock owner would (see CHAOS.md).
                 dev.shmheap.internal.memory.NativeIo.processExists((int) ProcessHandle.current().pid());
             }
-            TakeoverLog takeovers = TakeoverLog.install(true);
+            Takeovers.plainLibraryLog(true);
             try (ShmHeap heap = ShmHeap.open(Path.of(args[0]))) {
-                Loop loop = new Loop(heap, takeovers, Integer.parseInt(args[1]), Integer.parseInt(args[2]),
+                Loop loop = new Loop(heap, Takeovers.listenTo(heap), Integer.parseInt(args[1]), Integer.parseInt(args[2]),
                         new Random(Long.parseLong(args[3])), Long.parseLong(args[4]));
                 loop.run();
             }
@@ -102,7 +102,7 @@ public final class ChaosWorker {
 
     private static final class Loop {
         private final ShmHeap heap;
-        private final TakeoverLog takeovers;
+        private final Takeovers takeovers;
         private final int id;
         private final Random random;
         private final long heldLimit;
@@ -122,7 +122,7 @@ public final class ChaosWorker {
         private long fallbacks;
         private long takeoverCount;
 
-        Loop(ShmHeap heap, TakeoverLog takeovers, int slotIndex, int id, Random random, long heldLimit) {
+        Loop(ShmHeap heap, Takeovers takeovers, int slotIndex, int id, Random random, long heldLimit) {
             this.heap = heap;
             this.takeovers = takeovers;
             this.id = id;
@@ -291,7 +291,7 @@ public final class ChaosWorker {
         }
 
         private void reportTakeovers(long done) {
-            for (TakeoverLog.Event e : takeovers.drain()) {
+            for (Takeovers.Event e : takeovers.drain()) {
                 takeoverCount++;
                 System.out.println(e.line(done));
             }

@@ -38,12 +38,12 @@ final class RecoveryTimes {
         }
     }
 
-    private final TakeoverLog coordinatorLog;
+    private final Takeovers coordinatorLog;
     private final List<Entry> kills = new ArrayList<>();
-    private final List<TakeoverLog.Completed> coordinatorTakeovers = new ArrayList<>();
+    private final List<Takeovers.Completed> coordinatorTakeovers = new ArrayList<>();
 
     /** {@code coordinatorLog}: the takeovers this JVM makes, e.g. while freeing a dead worker's blocks. */
-    RecoveryTimes(TakeoverLog coordinatorLog) {
+    RecoveryTimes(Takeovers coordinatorLog) {
         this.coordinatorLog = coordinatorLog;
     }
 
@@ -53,8 +53,8 @@ final class RecoveryTimes {
 
     /** To call right after each heap call of the coordinator: its takeovers complete at {@code doneNanos}. */
     void coordinatorCallDone(long doneNanos) {
-        for (TakeoverLog.Event e : coordinatorLog.drain()) {
-            coordinatorTakeovers.add(new TakeoverLog.Completed(e.victimPid(), e.atNanos(), doneNanos, e.lock()));
+        for (Takeovers.Event e : coordinatorLog.drain()) {
+            coordinatorTakeovers.add(new Takeovers.Completed(e.victimPid(), e.atNanos(), doneNanos, e.lock()));
         }
     }
 
@@ -65,11 +65,11 @@ final class RecoveryTimes {
      */
     Summary summarise(List<WorkerJvms.Worker> everyWorker, List<String> details) {
         coordinatorCallDone(System.nanoTime());
-        List<TakeoverLog.Completed> all = new ArrayList<>(coordinatorTakeovers);
+        List<Takeovers.Completed> all = new ArrayList<>(coordinatorTakeovers);
         List<WorkerJvms.Worker> takers = new ArrayList<>(Collections.nCopies(coordinatorTakeovers.size(), null));
         for (WorkerJvms.Worker w : everyWorker) {
             for (String line : lines(w.out())) {
-                TakeoverLog.Completed c = TakeoverLog.Completed.parse(line);
+                Takeovers.Completed c = Takeovers.Completed.parse(line);
                 if (c != null) {
                     all.add(c);
                     takers.add(w);
@@ -79,7 +79,7 @@ final class RecoveryTimes {
         long matched = 0;
         long poisoned = 0;
         for (int i = 0; i < all.size(); i++) {
-            TakeoverLog.Completed c = all.get(i);
+            Takeovers.Completed c = all.get(i);
             if (c.victimPid() == 0) {
                 poisoned++; // a lock released "marked for repair": no kill to credit
                 continue;

@@ -37,6 +37,13 @@ final class WorkerJvms implements AutoCloseable {
     private static final long SIGQUIT_TIMEOUT_SECONDS = 5;
     /** Mixes the run's seed with a worker id into the worker's own seed (the 64-bit golden ratio, as SplitMix64). */
     private static final long SEED_MIX = 0x9E37_79B9_7F4A_7C15L;
+    /**
+     * A directory: each worker JVM records a JDK Flight Recorder file there ({@code worker-ID.jfr}
+     * when it stops cleanly; a SIGKILLed worker leaves its flushed chunks in
+     * {@code worker-ID-repository/}), so that {@code jfr print --events dev.shmheap.LockTakeover}
+     * shows its takeovers. Unset: no recording.
+     */
+    static final String WORKER_JFR_PROPERTY = "chaos.workerJfr";
     /** Small, quick-starting JVMs: the machine may have two cores. */
     private static final List<String> WORKER_JVM_FLAGS = List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
 
@@ -163,6 +170,7 @@ final class WorkerJvms implements AutoCloseable {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JvmFlags.required());
         command.addAll(WORKER_JVM_FLAGS);
+        command.addAll(flightRecorderFlags(id));
         command.addAll(List.of("-cp", classPath, ChaosWorker.class.getName(), heap.path().toString(), Integer.toString(slot),
                 Integer.toString(id), Long.toString(config.seed() * SEED_MIX + id), Long.toString(config.heldLimit())));
         if (config.warmNative()) {
@@ -176,6 +184,17 @@ final class WorkerJvms implements AutoCloseable {
         Worker worker = new Worker(slot, id, process, out, err, startedNanos);
         everyWorker.add(worker);
         return worker;
+    }
+
+    /** The JVM flags that make worker {@code id} record JFR into {@link #WORKER_JFR_PROPERTY}'s directory; none when it is unset. */
+    static List<String> flightRecorderFlags(int id) {
+        String dir = System.getProperty(WORKER_JFR_PROPERTY);
+        if (dir == null || dir.isBlank()) {
+            return List.of();
+        }
+        Path base = Path.of(dir).toAbsolutePath();
+        return List.of("-XX:StartFlightRecording=settings=default,filename=" + base.resolve("worker-" + id + ".jfr"),
+                "-XX:FlightRecorderOptions=repository=" + base.resolve("worker-" + id + "-repository"));
     }
 
     /** SIGKILLs {@code w} ({@code destroyForcibly} on Linux) and waits until it has exited and is reaped. */

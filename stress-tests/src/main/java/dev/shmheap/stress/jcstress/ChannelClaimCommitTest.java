@@ -38,7 +38,7 @@ public final class ChannelClaimCommitTest {
     static final long HEAP_CAPACITY = 256L << 20;
     static final int SLOTS = 4;
     /**
-     * 48, not a power of two (channel format 3): packed slots, one of which straddles two cache
+     * 48, not a power of two: slots, one of which straddles two cache
      * lines, with its neighbours' words on both; 16-byte messages still travel inline.
      */
     static final int SLOT_LENGTH = 48;

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
  * Each is checked once, when the class loads, so a wrong premise fails loudly rather than
  * turning into a STALE outcome.
  */
-final class DeadTokens {
+public final class DeadTokens {
     static final long PID_ZERO = 0x0000_0000_1234_5678L;
-    static final long EXITED_PROCESS = exitedProcessToken();
+    public static final long EXITED_PROCESS = exitedProcessToken();
 
     static {
         for (long token : new long[] {SpinLock.POISONED, PID_ZERO, EXITED_PROCESS}) {

@@ -1,6 +1,17 @@
 package dev.shmheap.stress.chaos;
 
+import dev.shmheap.ShmHeap;
+import dev.shmheap.internal.layout.HeaderDescriptor;
+import dev.shmheap.stress.jcstress.DeadTokens;
 import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -78,20 +89,39 @@ class ChaosRunTest {
 
     @Test
     void shouldParseTakeoverLinesAndIgnoreTruncatedOnes() {
-        TakeoverLog.Completed c = TakeoverLog.Completed.parse("takeover victim=42 at=100 done=250 lock=lock of class 64 of /dev/shm/x");
-        assertEquals(new TakeoverLog.Completed(42, 100, 250, "lock of class 64 of /dev/shm/x"), c);
-        assertEquals(null, TakeoverLog.Completed.parse("takeover victim=42 at=1"));
-        assertEquals(null, TakeoverLog.Completed.parse("worker id=1 ops=5"));
+        Takeovers.Completed c = Takeovers.Completed.parse("takeover victim=42 at=100 done=250 lock=lock of class 64 of /dev/shm/x");
+        assertEquals(new Takeovers.Completed(42, 100, 250, "lock of class 64 of /dev/shm/x"), c);
+        assertEquals(null, Takeovers.Completed.parse("takeover victim=42 at=1"));
+        assertEquals(null, Takeovers.Completed.parse("worker id=1 ops=5"));
     }
 
+    /** The takeovers come from the heap itself: a lock a dead process holds is taken over, and the heap says so. */
     @Test
-    void shouldRecogniseTheSpinLockTakeoverMessages() {
-        TakeoverLog log = TakeoverLog.install(false);
-        log.onMessage("took over buddy lock of /dev/shm/h from dead pid 1234 (start 99, dead)", 7);
-        log.onMessage("repairing lock of class 128 of /dev/shm/h, marked for repair", 8);
-        log.onMessage("waiting 10 s for buddy lock held by pid 1 (start 2, alive)", 9);
-        assertEquals(java.util.List.of(new TakeoverLog.Event(1234, 7, "buddy lock of /dev/shm/h"),
-                new TakeoverLog.Event(0, 8, "lock of class 128 of /dev/shm/h")), log.drain());
+    void shouldHearOfEachTakeoverFromTheHeap() throws Exception {
+        Path path = Path.of("/dev/shm", "chaos-takeover-" + ProcessHandle.current().pid() + ".heap");
+        try (ShmHeap heap = ShmHeap.create(path, 1 << 20)) {
+            Takeovers takeovers = Takeovers.listenTo(heap);
+            heap.free(heap.allocate(64));
+            heap.trim();
+            assertEquals(List.of(), takeovers.drain(), "no lock was taken over");
+            long deadOwner = DeadTokens.EXITED_PROCESS;
+            long lockWord = HeaderDescriptor.classOffset(0, 0, HeaderDescriptor.CLASS_LOCK);
+            try (FileChannel file = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                file.write(ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(0, deadOwner), lockWord);
+            }
+            long before = System.nanoTime();
+            heap.trim(); // takes every class lock, so it finds class 64's owner dead
+            List<Takeovers.Event> events = takeovers.drain();
+            assertEquals(1, events.size(), events::toString);
+            Takeovers.Event e = events.get(0);
+            assertEquals(deadOwner >>> 32, e.victimPid());
+            assertTrue(e.atNanos() >= before && e.atNanos() <= System.nanoTime(), e::toString);
+            assertTrue(e.lock().startsWith("lock of class 64 stripe 0 of " + path), e.lock());
+            assertEquals(1, heap.stats().lockTakeovers(), "the heap counts it too");
+            assertTrue(heap.verify().ok(), heap.verify().toString());
+        } finally {
+            Files.deleteIfExists(path);
+        }
     }
 
     @Test
