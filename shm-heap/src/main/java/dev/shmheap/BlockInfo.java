@@ -16,6 +16,8 @@ public record BlockInfo(long offset, long length, Kind kind, int slabBlockSize, 
         /** A buddy block handed to a user. */
         USED,
         /** A buddy block carved into a slab set of 64 blocks. */
-        SLAB_SET
+        SLAB_SET,
+        /** A freed buddy block kept in one process's buddy cache, to be handed out again by that process. */
+        CACHED
     }
 }

@@ -58,7 +58,7 @@ class BuddyTest {
     }
 
     @Test
-    void shouldSplitFor8KiBReuseTheFreedBlockAndMergeOnTrim() throws Exception {
+    void shouldSplitFor8KiBCacheTheFreedBlockAndMergeOnTrim() throws Exception {
         Path path = TestHeaps.newPath("buddy-split");
         try (ShmHeap heap = ShmHeap.create(path, MIB)) {
             HeapStats start = heap.stats();
@@ -67,23 +67,27 @@ class BuddyTest {
 
             HeapStats split = heap.stats();
             long[] free = split.freeBlocksPerOrder();
-            // 1 MiB (order 8) split down to order 1: one free half at each order 1..7.
-            for (int order = 1; order <= 7; order++) {
+            // 1 MiB (order 8) split down to order 1: one free half at each order 2..7; the other
+            // 8 KiB half went into this process's buddy cache with the request (a refill).
+            for (int order = 2; order <= 7; order++) {
                 assertEquals(1, free[order], "order " + order);
             }
             assertEquals(0, free[0]);
+            assertEquals(0, free[1]);
             assertEquals(0, free[8]);
+            assertEquals(8192, split.cachedBytes());
             assertEquals(MIB / 2, split.largestFreeBlock());
-            assertEquals(MIB - 8192, split.buddyFreeBytes());
+            assertEquals(MIB - 16384, split.buddyFreeBytes());
             assertEquals(8192, split.buddyUsedBytes());
             assertTrue(split.fragmentation() > 0);
 
             heap.free(block);
             HeapStats freed = heap.stats();
-            assertEquals(2, freed.freeBlocksPerOrder()[1], "the freed block waits unmerged beside its free buddy");
-            assertEquals(MIB, freed.buddyFreeBytes());
+            assertArrayEquals(free, freed.freeBlocksPerOrder(), "the freed block waits in this process's buddy cache");
+            assertEquals(16384, freed.cachedBytes());
+            assertEquals(MIB - 16384, freed.buddyFreeBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
-            // the next request of that size takes it back without splitting anything
+            // the next request of that size takes it back without the buddy
             assertEquals(block, heap.allocate(8192));
             assertArrayEquals(free, heap.stats().freeBlocksPerOrder());
             heap.free(block);
@@ -110,42 +114,46 @@ class BuddyTest {
         expectNeighboursMerge(false);
     }
 
+    /** Blocks of 512 KiB (order 7), above the largest order a buddy cache keeps: their frees reach the free lists. */
     private static void expectNeighboursMerge(boolean lowFirst) throws Exception {
         Path path = TestHeaps.newPath("buddy-merge");
-        try (ShmHeap heap = ShmHeap.create(path, MIB)) {
+        long size = 512 * 1024;
+        long capacity = 4 * MIB; // order 10
+        try (ShmHeap heap = ShmHeap.create(path, capacity)) {
             long dataOffset = heap.fileLength() - heap.capacity();
             HeapStats start = heap.stats();
-            long a = heap.allocate(8192);
-            long b = heap.allocate(8192);
+            long a = heap.allocate(size);
+            long b = heap.allocate(size);
             long low = Math.min(a, b);
             long high = Math.max(a, b);
-            assertEquals(low - dataOffset, (high - dataOffset) ^ 8192, "the two 8 KiB blocks are buddies");
+            assertEquals(low - dataOffset, (high - dataOffset) ^ size, "the two 512 KiB blocks are buddies");
             long[] afterTwo = heap.stats().freeBlocksPerOrder();
-            assertEquals(0, afterTwo[1], "both halves of the order-2 block are used");
-            for (int order = 2; order <= 7; order++) {
+            assertEquals(0, afterTwo[7], "both halves of the order-8 block are used");
+            for (int order = 8; order <= 9; order++) {
                 assertEquals(1, afterTwo[order], "order " + order);
             }
 
             heap.free(lowFirst ? low : high);
             HeapStats one = heap.stats();
             long[] afterOne = one.freeBlocksPerOrder();
-            assertEquals(1, afterOne[1], "a freed block whose buddy is used stays on its own");
-            assertEquals(0, afterOne[8]);
-            assertEquals(8192, one.buddyUsedBytes());
+            assertEquals(1, afterOne[7], "a freed block whose buddy is used stays on its own");
+            assertEquals(0, afterOne[10]);
+            assertEquals(size, one.buddyUsedBytes());
+            assertEquals(0, one.cachedBytes());
             assertTrue(heap.verify().ok(), heap.verify().toString());
 
             heap.free(lowFirst ? high : low);
-            assertEquals(2, heap.stats().freeBlocksPerOrder()[1], "both wait unmerged");
+            assertEquals(2, heap.stats().freeBlocksPerOrder()[7], "both wait unmerged");
             assertTrue(heap.verify().ok(), heap.verify().toString());
 
             // No free block is large enough for the whole capacity, so the request merges
             // every pair first, and gets the block whole again.
-            long whole = heap.allocate(MIB);
+            long whole = heap.allocate(capacity);
             assertEquals(dataOffset, whole);
             heap.free(whole);
             HeapStats end = heap.stats();
             assertArrayEquals(start.freeBlocksPerOrder(), end.freeBlocksPerOrder(), "merged all the way up");
-            assertEquals(MIB, end.largestFreeBlock());
+            assertEquals(capacity, end.largestFreeBlock());
             assertEquals(0.0, end.fragmentation());
             assertTrue(heap.verify().ok(), heap.verify().toString());
         } finally {
@@ -156,25 +164,28 @@ class BuddyTest {
     @Test
     void shouldNotMergeNeighboursThatAreNotBuddies() throws Exception {
         Path path = TestHeaps.newPath("buddy-nonbuddies");
-        try (ShmHeap heap = ShmHeap.create(path, MIB)) {
+        // 512 KiB blocks (order 7), above the largest order a buddy cache keeps, in 4 MiB (order 10)
+        long size = 512 * 1024;
+        long capacity = 4 * MIB;
+        try (ShmHeap heap = ShmHeap.create(path, capacity)) {
             long dataOffset = heap.fileLength() - heap.capacity();
-            long a = heap.allocate(8192); // pages 0-1
-            long b = heap.allocate(8192); // pages 2-3, a's buddy
-            long c = heap.allocate(8192); // pages 4-5, split from the order-2 block at page 4
-            assertEquals(List.of(0L, 8192L, 16384L), List.of(a - dataOffset, b - dataOffset, c - dataOffset));
-            // b and c are neighbours but not buddies: b stays alone (a is used), c merges with pages 6-7.
+            long a = heap.allocate(size); // pages 0-127
+            long b = heap.allocate(size); // pages 128-255, a's buddy
+            long c = heap.allocate(size); // pages 256-383, split from the order-8 block at page 256
+            assertEquals(List.of(0L, size, 2 * size), List.of(a - dataOffset, b - dataOffset, c - dataOffset));
+            // b and c are neighbours but not buddies: b stays alone (a is used), c merges with pages 384-511.
             heap.free(b);
             heap.free(c);
             heap.trim();
             Map<Long, BlockInfo> blocks = new HashMap<>();
             heap.forEachBlock(block -> blocks.put(block.offset(), block));
-            assertEquals(new BlockInfo(b, 8192, BlockInfo.Kind.FREE, 0, 0), blocks.get(b));
-            assertEquals(new BlockInfo(c, 16384, BlockInfo.Kind.FREE, 0, 0), blocks.get(c));
+            assertEquals(new BlockInfo(b, size, BlockInfo.Kind.FREE, 0, 0), blocks.get(b));
+            assertEquals(new BlockInfo(c, 2 * size, BlockInfo.Kind.FREE, 0, 0), blocks.get(c));
             assertTrue(heap.verify().ok(), heap.verify().toString());
             heap.free(a);
             heap.trim();
             assertEquals(1, sum(heap.stats().freeBlocksPerOrder()));
-            assertEquals(MIB, heap.stats().largestFreeBlock());
+            assertEquals(capacity, heap.stats().largestFreeBlock());
         } finally {
             TestHeaps.delete(path);
         }

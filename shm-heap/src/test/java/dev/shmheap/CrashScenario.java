@@ -152,6 +152,25 @@ enum CrashScenario {
             return HeapLayout.STRIPED_MIN_CAPACITY; // a group of four sets: the next one is listed
         }
     },
+    /**
+     * Two attachments on one stripe (slots 0 and 2) of a striped heap: the first owns the first
+     * set of a group of four one-page sets, so the second skips its line-mate and takes the third
+     * set, unlinking it through its predecessor's link instead of the list head.
+     */
+    OWNED_SET_TAKE_SKIPPING_SHARED_LINE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            openAgain(heap); // slot 1, the other stripe
+            ShmHeap sameStripe = openAgain(heap); // slot 2
+            heap.allocate(64);
+            return new Prepared(() -> sameStripe.allocate(64), 64);
+        }
+
+        @Override
+        long capacity() {
+            return HeapLayout.STRIPED_MIN_CAPACITY;
+        }
+    },
     /** A free of a block another attachment's thread owns the set of: one CAS on the set's R word. */
     REMOTE_FREE {
         @Override
@@ -180,13 +199,17 @@ enum CrashScenario {
             return new Prepared(() -> heap.allocate(64), 64);
         }
     },
-    /** close(): every owned set goes back to its stripe (blocks stay live), then the slot is freed. */
+    /**
+     * close(): every owned set goes back to its stripe (blocks stay live), the buddy cache's
+     * 16 KiB block goes back to the buddy and its counts into the header, then the slot is freed.
+     */
     RELEASE_ON_CLOSE {
         @Override
         Prepared prepare(ShmHeap heap) {
             heap.allocate(64);
             heap.allocate(2048);
             heap.free(heap.allocate(256));
+            heap.free(heap.allocate(16384)); // the cache bound of a 1 MiB heap is 16 KiB
             return new Prepared(heap::close, 0);
         }
 
@@ -274,6 +297,72 @@ enum CrashScenario {
             return new Prepared(heap::reclaimDead, -16384);
         }
     },
+    /** A free into the buddy cache: one CAS USED -> CACHED, then the slot's cached bytes and free count. */
+    BUDDY_CACHE_FREE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long block = heap.allocate(16384);
+            return new Prepared(() -> heap.free(block), -16384);
+        }
+
+        @Override
+        long capacity() {
+            return CACHING_CAPACITY;
+        }
+    },
+    /** An allocation the buddy cache serves: holder byte, word 1, commit USED, then the slot's cached bytes and count. */
+    BUDDY_CACHE_ALLOCATE {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            heap.free(heap.allocate(16384));
+            return new Prepared(() -> heap.allocate(16384), 16384);
+        }
+
+        @Override
+        long capacity() {
+            return CACHING_CAPACITY;
+        }
+    },
+    /** trim() flushes two cached blocks (CACHED -> FREE under the buddy lock), publishes the slot's words, merges. */
+    BUDDY_CACHE_FLUSH_ON_TRIM {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            long a = heap.allocate(16384);
+            long b = heap.allocate(32768);
+            heap.free(a);
+            heap.free(b);
+            return new Prepared(heap::trim, 0);
+        }
+
+        @Override
+        long capacity() {
+            return CACHING_CAPACITY;
+        }
+    },
+    /**
+     * reclaimDead() (as any settle) gives a dead process's cached blocks back: walk, CACHED ->
+     * FREE under the buddy lock, then the dead slot's cache words zeroed and folded.
+     */
+    BUDDY_CACHE_OF_DEAD_PROCESS {
+        @Override
+        Prepared prepare(ShmHeap heap) {
+            ShmHeap other = openAgain(heap);
+            other.free(other.allocate(16384));
+            other.free(other.allocate(8192));
+            try {
+                TestHeaps.writeLong(heap.path(), HeaderDescriptor.HEADER_LENGTH + ProcessTable.SLOT_LENGTH + ProcessTable.TOKEN,
+                        TestHeaps.deadToken());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return new Prepared(heap::reclaimDead, 0);
+        }
+
+        @Override
+        long capacity() {
+            return CACHING_CAPACITY;
+        }
+    },
     /** Returning an empty set to the buddy, then merging every pair of free buddies. */
     TRIM_EMPTY_SET {
         @Override
@@ -282,6 +371,9 @@ enum CrashScenario {
             return new Prepared(heap::trim, 0);
         }
     };
+
+    /** A heap whose buddy cache holds 16 and 32 KiB blocks: its bound is capacity / 64 = 64 KiB. */
+    static final long CACHING_CAPACITY = 4L << 20;
 
     record Prepared(Runnable operation, long usedDelta) {
     }

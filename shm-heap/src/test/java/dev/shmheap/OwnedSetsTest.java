@@ -29,6 +29,26 @@ class OwnedSetsTest {
     final HeapDirectory heaps = new HeapDirectory();
 
     @Test
+    void ownersOnOneStripeNeverShareAPageMapLine() throws Exception {
+        Path path = TestHeaps.newPath("owned-lines");
+        try (ShmHeap first = ShmHeap.create(path, dev.shmheap.internal.layout.HeapLayout.STRIPED_MIN_CAPACITY);
+             ShmHeap otherStripe = ShmHeap.open(path);
+             ShmHeap sameStripe = ShmHeap.open(path)) {
+            long data = first.fileLength() - first.capacity();
+            long a = first.allocate(64);
+            otherStripe.allocate(64);
+            long b = sameStripe.allocate(64);
+            long pageA = (a - data) / 4096;
+            long pageB = (b - data) / 4096;
+            // 32-byte page-map entries: pages 2k and 2k+1 share a 64-byte line
+            assertNotEquals(pageA / 2, pageB / 2, "sets at pages " + pageA + " and " + pageB + " of two owners share a page-map line");
+            assertTrue(first.verify().ok(), first.verify().toString());
+        } finally {
+            TestHeaps.delete(path);
+        }
+    }
+
+    @Test
     void shouldCountARemoteFreeFromAnotherThreadAtOnce() throws Exception {
         Path path = heaps.newPath("owned-remote");
         try (ShmHeap heap = ShmHeap.create(path, CAPACITY)) {

@@ -1,6 +1,7 @@
 package dev.shmheap.bench;
 
 import dev.shmheap.JvmFlags;
+import dev.shmheap.bench.drivers.CrossProcessFreeDriver;
 import dev.shmheap.bench.drivers.MemoryEfficiency;
 import dev.shmheap.bench.drivers.MultiProcessDriver;
 import dev.shmheap.bench.drivers.ScaleDriver;
@@ -30,7 +31,10 @@ public final class BenchMain {
 
     static {
         SUITES.put("alloc", JmhSuite::main);
-        SUITES.put("multi-process", MultiProcessDriver::main);
+        SUITES.put("multi-process", args -> {
+            MultiProcessDriver.main(args);
+            CrossProcessFreeDriver.main(args);
+        });
         SUITES.put("scale", ScaleDriver::main);
         SUITES.put("memory", MemoryEfficiency::main);
         SUITES.put("messaging", MessagingBench::main);

@@ -106,6 +106,7 @@ final class HeapPicture {
         return switch (block.kind()) {
             case FREE -> FREE;
             case USED -> USED;
+            case CACHED -> FREE; // freed; its process's buddy cache hands it out again
             case SLAB_SET -> {
                 int c = Integer.numberOfTrailingZeros(block.slabBlockSize()) - 6;
                 yield c >= 0 && c < CLASS_COUNT ? SLAB + c : UNKNOWN;

@@ -35,6 +35,7 @@ final class StatsReport {
         summary.row("capacity", s.totalBytes(), Sizes.human(s.totalBytes()));
         summary.row("used", s.usedBytes(), Sizes.human(s.usedBytes()) + ", " + Sizes.percent(s.usedBytes(), s.totalBytes()));
         summary.row("available", s.availableBytes(), Sizes.human(s.availableBytes()));
+        summary.row("cached", s.cachedBytes(), Sizes.human(s.cachedBytes()) + ", freed blocks kept by their processes' buddy caches");
         summary.row("buddy used", s.buddyUsedBytes(), Sizes.human(s.buddyUsedBytes()) + ", blocks handed out directly");
         summary.row("buddy free", s.buddyFreeBytes(), Sizes.human(s.buddyFreeBytes()) + ", not in slab sets");
         summary.row("largest free", s.largestFreeBlock(), Sizes.human(s.largestFreeBlock()));
@@ -160,6 +161,7 @@ final class StatsReport {
         json.name("buddy").beginObject()
                 .field("freeBytes", s.buddyFreeBytes())
                 .field("usedBytes", s.buddyUsedBytes())
+                .field("cachedBytes", s.cachedBytes())
                 .field("largestFreeBlock", s.largestFreeBlock())
                 .field("allocations", s.buddyAllocations())
                 .field("frees", s.buddyFrees());

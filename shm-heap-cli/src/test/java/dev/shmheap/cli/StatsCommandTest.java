@@ -77,6 +77,7 @@ class StatsCommandTest {
         Map<String, Object> buddy = Json.object(json.get("buddy"));
         assertEquals(expected.buddyFreeBytes(), Json.integer(buddy.get("freeBytes")));
         assertEquals(expected.buddyUsedBytes(), Json.integer(buddy.get("usedBytes")));
+        assertEquals(expected.cachedBytes(), Json.integer(buddy.get("cachedBytes")));
         assertEquals(expected.largestFreeBlock(), Json.integer(buddy.get("largestFreeBlock")));
         assertEquals(expected.buddyAllocations(), Json.integer(buddy.get("allocations")));
         assertEquals(expected.buddyFrees(), Json.integer(buddy.get("frees")));

@@ -101,6 +101,25 @@ final class DriverSupport {
         return cp;
     }
 
+    /**
+     * The command line of a small child JVM running {@code mainClass} with {@code args}: the
+     * flags shm-heap needs, 64 MiB of heap, the serial collector, no perf data; C2 stays on (the
+     * hot loop is what is measured).
+     */
+    static List<String> childCommand(Class<?> mainClass, String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(dev.shmheap.JvmFlags.required());
+        command.add("-Xmx64m");
+        command.add("-XX:+UseSerialGC");
+        command.add("-XX:-UsePerfData");
+        command.add("-cp");
+        command.add(classPath());
+        command.add(mainClass.getName());
+        command.addAll(Arrays.asList(args));
+        return command;
+    }
+
     static double median(double[] values) {
         if (values.length == 0) {
             return Double.NaN;

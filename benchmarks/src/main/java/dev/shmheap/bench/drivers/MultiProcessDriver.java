@@ -2,7 +2,6 @@ package dev.shmheap.bench.drivers;
 
 import dev.shmheap.CreateOption;
 import dev.shmheap.HeapStats;
-import dev.shmheap.JvmFlags;
 import dev.shmheap.ShmHeap;
 import dev.shmheap.VerifyReport;
 import dev.shmheap.bench.report.ResultRow;
@@ -62,11 +61,22 @@ public final class MultiProcessDriver {
     public record Config(List<Integer> processCounts, List<Mix> mixes, int launches, long warmupMillis, long warmupOps, long windowMillis,
                          int cycles, long capacity) {
         public static Config full() {
-            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 3, 1000, 2_000_000, 300, 10, 64L << 20);
+            return new Config(List.of(1, 2, 4), selectedMixes(), selectedLaunches(3), 1000, 2_000_000, 300, 10, 64L << 20);
         }
 
         public static Config quick() {
-            return new Config(List.of(1, 2, 4), List.of(Mix.values()), 1, 500, 1_000_000, 200, 8, 64L << 20);
+            return new Config(List.of(1, 2, 4), selectedMixes(), selectedLaunches(1), 500, 1_000_000, 200, 8, 64L << 20);
+        }
+
+        /** Every mix, or those named in {@code -Dmp.mixes=MIX,...} (for a measurement of one mix). */
+        private static List<Mix> selectedMixes() {
+            String names = System.getProperty("mp.mixes");
+            return names == null ? List.of(Mix.values()) : Arrays.stream(names.split(",")).map(String::trim).map(Mix::valueOf).toList();
+        }
+
+        /** {@code -Dmp.launches=N}, else {@code otherwise}. */
+        private static int selectedLaunches(int otherwise) {
+            return Integer.getInteger("mp.launches", otherwise);
         }
 
         int maxProcesses() {
@@ -309,21 +319,8 @@ public final class MultiProcessDriver {
     }
 
     private static Process startWorker(Path heap, long control, int index, Mix mix, long seed, Path logs) throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JvmFlags.required());
-        // Small children; C2 stays on (the hot loop is what is measured).
-        command.add("-Xmx64m");
-        command.add("-XX:+UseSerialGC");
-        command.add("-XX:-UsePerfData");
-        command.add("-cp");
-        command.add(DriverSupport.classPath());
-        command.add(MultiProcessWorker.class.getName());
-        command.add(heap.toString());
-        command.add(Long.toString(control));
-        command.add(Integer.toString(index));
-        command.add(mix.name());
-        command.add(Long.toString(seed));
+        List<String> command = DriverSupport.childCommand(MultiProcessWorker.class, heap.toString(), Long.toString(control),
+                Integer.toString(index), mix.name(), Long.toString(seed));
         Process process = new ProcessBuilder(command)
                 .redirectOutput(logs.resolve("worker-" + index + ".out").toFile())
                 .redirectError(logs.resolve("worker-" + index + ".err").toFile())

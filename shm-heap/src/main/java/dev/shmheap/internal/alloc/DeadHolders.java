@@ -18,8 +18,9 @@ import java.util.List;
 
 /**
  * Settles the process-table slots of processes that no longer run: gives back the sets they
- * owned, then either frees the blocks they hold (reclaim) or reports them, and frees each slot
- * that holds nothing any more. Runs online, while other processes allocate and free.
+ * owned and the blocks their buddy caches held (with or without reclaim), then either frees
+ * the blocks they hold (reclaim) or reports them, and frees each slot that holds nothing any
+ * more. Runs online, while other processes allocate and free.
  *
  * <p>Reclaiming a block is "take it over, then free it": one byte CAS from the dead holder's
  * byte to this process's, then an ordinary {@code free}. The CAS decides between two
@@ -80,6 +81,7 @@ public final class DeadHolders {
                 allocator.releaseSetsOf(slot);
             }
         }
+        allocator.giveBackDeadCaches(deadTokens); // always: a cached block holds no user data
         long[] heldBlocks = new long[ProcessTable.SLOT_COUNT];
         long[] heldBytes = new long[ProcessTable.SLOT_COUNT];
         List<long[]> taken = new ArrayList<>();

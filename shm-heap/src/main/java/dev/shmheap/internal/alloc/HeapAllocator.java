@@ -2,6 +2,8 @@ package dev.shmheap.internal.alloc;
 
 import dev.shmheap.RecoveryReport;
 import dev.shmheap.internal.buddy.BuddyAllocator;
+import dev.shmheap.internal.buddy.BuddyCache;
+import dev.shmheap.internal.buddy.DeadCaches;
 import dev.shmheap.internal.jfr.HeapEvents;
 import dev.shmheap.internal.jfr.SlowAllocationEvent;
 import dev.shmheap.internal.layout.HeaderDescriptor;
@@ -66,6 +68,9 @@ public final class HeapAllocator {
     private final HeapLayout layout;
     private final PageMap pages;
     private final BuddyAllocator buddy;
+    /** Freed buddy blocks this attachment hands out again without the buddy lock (docs/design/BUDDY.md). */
+    private final BuddyCache cache;
+    private final DeadCaches deadCaches;
     private final SlabAllocator slab;
     private final HeapLocks locks;
     private final long token;
@@ -148,6 +153,8 @@ public final class HeapAllocator {
         }
         ProcessTable processTable = new ProcessTable(memory, layout.processTableOffset());
         this.slab = new SlabAllocator(memory, layout, pages, new BuddySetSource(), registry, processTable::slotAlive);
+        this.cache = new BuddyCache(memory, layout, pages, buddy, locks, processTable, processSlot, token, holder);
+        this.deadCaches = new DeadCaches(memory, layout, pages, buddy, locks, processTable);
         Arrays.fill(preferredStripe, Math.max(processSlot, 0) % stripes);
         slabAllocate = (c, s, a, b) -> slab.allocate(c, s, holder);
         slabFree = (c, s, offset, entry) -> slab.free(c, s, offset, entry);
@@ -166,13 +173,7 @@ public final class HeapAllocator {
             return 0;
         };
         buddyAllocate = (order, owner) -> buddy.allocate((int) order, owner, holder);
-        buddyFreeIfUsed = (page, unused) -> {
-            if (PageMapEntry.kind(pages.word0(page)) != PageMapEntry.USED) {
-                return NOT_A_LIVE_BLOCK;
-            }
-            buddy.free(page);
-            return FREED;
-        };
+        buddyFreeIfUsed = (page, unused) -> buddy.freeUsed(page) ? FREED : NOT_A_LIVE_BLOCK;
         coalesce = (a, b) -> {
             buddy.coalesce();
             return 0;
@@ -363,6 +364,7 @@ public final class HeapAllocator {
 
     /** Releases every owned set of this attachment; {@code close()} calls it with no other call in flight. */
     public synchronized void close() {
+        cache.close();
         for (ThreadSets t : threads) {
             releaseAll(t);
         }
@@ -399,7 +401,8 @@ public final class HeapAllocator {
             }
         }
         releaseOwnSets();
-        if (releaseEmptySets() > 0) {
+        long cachedGiven = cache.flush();
+        if (releaseEmptySets() + cachedGiven > 0) {
             offset = !setCanFit ? allocateBuddy(0)
                     : c >= 0 ? allocateOwned(current.get(), c) : allocateBuddy(BuddyAllocator.orderFor(Math.max(size, alignment)));
         }
@@ -433,7 +436,10 @@ public final class HeapAllocator {
     }
 
     private long allocateBuddy(int order) {
-        long page = locks.inBuddy(order, token, buddyAllocate);
+        long page = cache.caches(order) ? cache.allocate(order) : BuddyAllocator.NO_BLOCK;
+        if (page == BuddyAllocator.NO_BLOCK) {
+            page = locks.inBuddy(order, token, buddyAllocate);
+        }
         return page == BuddyAllocator.NO_BLOCK ? NO_SPACE : layout.pageOffset(page);
     }
 
@@ -485,8 +491,9 @@ public final class HeapAllocator {
                 if (!sharedToo && shared(layout.holderLine(page))) {
                     return SHARED_BLOCK;
                 }
-                if (locks.inBuddy(page, 0, buddyFreeIfUsed) == FREED) {
-                    return FREED;
+                int result = freeBuddyBlock(page, word0);
+                if (result != RETRY) {
+                    return result;
                 }
             } else {
                 return NOT_A_LIVE_BLOCK;
@@ -500,6 +507,31 @@ public final class HeapAllocator {
     }
 
     private static final int RETRY = -1;
+
+    /**
+     * A USED buddy block whose head word was read as {@code word0}: into this attachment's
+     * cache when it has room for the order, else to the buddy under its lock. {@link #RETRY}
+     * when the cache's CAS lost to a change of the head (the caller reads it again).
+     */
+    private int freeBuddyBlock(long page, long word0) {
+        if (cache.caches(PageMapEntry.order(word0))) {
+            int cached = cache.free(page, word0);
+            if (cached != BuddyCache.NO_ROOM) {
+                return cached == BuddyCache.CACHED ? FREED : RETRY;
+            }
+        }
+        return locks.inBuddy(page, 0, buddyFreeIfUsed) == FREED ? FREED : RETRY;
+    }
+
+    /** Gives the buddy caches of the slots with a nonzero {@code deadTokens[slot]} back (see {@link DeadCaches}); returns their bytes. */
+    public long giveBackDeadCaches(long[] deadTokens) {
+        return deadCaches.giveBack(deadTokens);
+    }
+
+    /** Gives this attachment's cached buddy blocks back to the buddy; returns their bytes. */
+    public long flushCache() {
+        return cache.flush();
+    }
 
     /**
      * A block of a set that is not the thread's current one: one CAS on R when the set is
@@ -543,6 +575,7 @@ public final class HeapAllocator {
     /** Releases empty sets, then merges every pair of free buddies; returns the bytes the classes released. */
     public long trim() {
         releaseOwnSets();
+        cache.flush();
         long released = releaseEmptySets();
         locks.inBuddy(0, 0, coalesce);
         return released;

@@ -103,6 +103,15 @@ public final class BuddyAllocator {
     }
 
     /**
+     * Takes a block of {@code order} straight into the buddy cache of owner field
+     * {@code owner}: committed CACHED (one store), so a process killed before its cache records
+     * it leaves a block its settle gives back. Returns its first page or {@link #NO_BLOCK}.
+     */
+    public long allocateCached(int order, int owner) {
+        return take(order, 0, PageMapEntry.cachedWord0(order, owner), HolderMap.UNATTRIBUTED);
+    }
+
+    /**
      * Takes a block of {@code 2^groupOrder} pages for slab sets of class {@code sizeClass},
      * stripe {@code stripe}, and commits it directly as empty, unlinked set heads, so that a
      * process killed before the slab layer finishes the sets leaves sets its class rebuild
@@ -177,23 +186,62 @@ public final class BuddyAllocator {
     }
 
     /**
-     * Frees the block whose head is {@code page}, without merging (see the class comment): a
-     * USED block the caller checked under this lock, or an empty slab set whose other pages the
-     * slab layer already cleared. One store turns the head FREE and links it; the pair count
-     * follows.
+     * Returns an empty slab set whose other pages the slab layer already cleared, without
+     * merging (see the class comment): one store turns the head FREE and links it.
      */
     public void free(long page) {
         long word0 = pages.word0(page);
-        int kind = PageMapEntry.kind(word0);
-        if (kind != USED && !(kind == PageMapEntry.SLAB && pages.word1(page) == 0)) {
-            throw new IllegalStateException("page " + page + " is " + PageMapEntry.toString(word0) + ", not a USED block or an empty set");
+        if (PageMapEntry.kind(word0) != PageMapEntry.SLAB || pages.word1(page) != 0) {
+            throw new IllegalStateException("page " + page + " is " + PageMapEntry.toString(word0) + ", not an empty set");
+        }
+        addCounter(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, -blockBytes(PageMapEntry.order(word0)));
+        pushFree(page, PageMapEntry.order(word0));
+        countFree(page, PageMapEntry.order(word0));
+    }
+
+    /**
+     * Frees the USED block whose head is {@code page}, without merging. Returns false, changing
+     * nothing, when {@code page} is not a USED head, or when a free outside this lock (a
+     * process caching the block, see {@code BuddyCache}) claimed it first: for an order a
+     * buddy cache may hold, the commit is a CAS from the USED word read, so of two frees of one
+     * block exactly one wins; larger blocks change only under this lock and keep the store.
+     */
+    public boolean freeUsed(long page) {
+        long word0 = pages.word0(page);
+        if (PageMapEntry.kind(word0) != USED) {
+            return false;
         }
         int order = PageMapEntry.order(word0);
-        long bytes = blockBytes(order);
-        if (kind == PageMapEntry.SLAB) {
-            addCounter(HeaderDescriptor.BUDDY_SET_BYTES_OFFSET, -bytes);
+        if (BuddyCache.cacheable(order, layout.capacity())) {
+            return claimFree(page, word0);
         }
         pushFree(page, order);
+        countFree(page, order);
+        return true;
+    }
+
+    /**
+     * Gives back a block of {@code order} that the cache of owner field {@code owner} holds
+     * (CACHED head). Returns false, changing nothing, when the head is not that: another
+     * survivor gave it back already. Only the owner calls it while the owner lives.
+     */
+    public boolean freeCached(long page, int order, int owner) {
+        long word0 = pages.word0(page);
+        return word0 == PageMapEntry.cachedWord0(order, owner) && claimFree(page, word0);
+    }
+
+    private boolean claimFree(long page, long word0) {
+        int order = PageMapEntry.order(word0);
+        if (!pushFree(page, order, word0)) {
+            return false;
+        }
+        countFree(page, order);
+        return true;
+    }
+
+    /** The counters of a block of {@code order} at {@code page} that just went on its free list. */
+    private void countFree(long page, int order) {
+        long bytes = blockBytes(order);
         if (hasFreeBuddy(page, order)) {
             addCounter(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, 1);
         }
@@ -226,6 +274,21 @@ public final class BuddyAllocator {
 
     /** Pushes the block at {@code page} on its order's free list, writing its entry as FREE. */
     private void pushFree(long page, int order) {
+        pushFree(page, order, NO_CLAIM);
+    }
+
+    /** {@link #pushFree(long, int, long)} without a claim: the caller owns the entry under this lock. */
+    private static final long NO_CLAIM = -1;
+
+    /**
+     * Pushes the block at {@code page} on its order's free list. With {@code claimFrom} other
+     * than {@link #NO_CLAIM}, the head's commit is a CAS from that word (a USED or CACHED head
+     * another process may free or cache at the same moment), and false means nothing changed.
+     * Word 1 (the previous link, 0 at the list head) follows the commit then: a kill between
+     * leaves a FREE head with a stale word 1 while this lock is held, which the takeover's
+     * rebuild relinks.
+     */
+    private boolean pushFree(long page, int order, long claimFrom) {
         long headOffset = HeaderDescriptor.freeListHeadOffset(order);
         long oldHead = memory.getLong(headOffset);
         long next = -1;
@@ -233,13 +296,22 @@ public final class BuddyAllocator {
             next = pages.pageOfLink(oldHead, "free-list head of order", order);
             expectFree(next, order, "free-list head of order", order);
         }
-        pages.putWord1(page, 0);
-        pages.putWord0(page, PageMapEntry.word0(FREE, order, 0, oldHead));
+        long freeWord = PageMapEntry.word0(FREE, order, 0, oldHead);
+        if (claimFrom == NO_CLAIM) {
+            pages.putWord1(page, 0);
+            pages.putWord0(page, freeWord);
+        } else {
+            if (!pages.compareAndSetWord0(page, claimFrom, freeWord)) {
+                return false;
+            }
+            pages.putWord1(page, 0);
+        }
         if (next >= 0) {
             pages.putWord1(next, page + 1);
         }
         memory.putLongRelease(headOffset, page + 1);
         addCounter(HeaderDescriptor.freeCountOffset(order), 1);
+        return true;
     }
 
     /**
@@ -358,29 +430,5 @@ public final class BuddyAllocator {
         Counters.restoreFrees(memory, HeaderDescriptor.BUDDY_ALLOCATIONS_OFFSET, HeaderDescriptor.BUDDY_FREES_OFFSET, allocatedBlocks[0]);
         memory.putLong(HeaderDescriptor.BUDDY_MERGEABLE_PAIRS_OFFSET, 0);
         return free.size;
-    }
-
-    /** The free blocks kept so far by {@link #rebuild()}, in address order. */
-    private static final class FreeBlockStack {
-        long[] pages = new long[64];
-        int[] orders = new int[64];
-        int size;
-
-        boolean topIs(long page, int order) {
-            return size > 0 && pages[size - 1] == page && orders[size - 1] == order;
-        }
-
-        long pop() {
-            return pages[--size];
-        }
-
-        void push(long page, int order) {
-            if (size == pages.length) {
-                pages = java.util.Arrays.copyOf(pages, size * 2);
-                orders = java.util.Arrays.copyOf(orders, size * 2);
-            }
-            pages[size] = page;
-            orders[size++] = order;
-        }
     }
 }

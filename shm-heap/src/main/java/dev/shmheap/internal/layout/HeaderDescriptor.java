@@ -54,7 +54,8 @@ package dev.shmheap.internal.layout;
  *  +---------------------------------------------------------------+
  *  |       Lifetime counters (64 each): lock takeovers, reclaimed   | 2944
  *  |       blocks, reclaimed bytes; per-process quota, bytes       |
- *  |       (0 = none), quota generation, on 128 bytes              |
+ *  |       (0 = none), quota generation, buddy-cache allocations   |
+ *  |       and frees of closed or dead processes, on 128 bytes    |
  *  +---------------------------------------------------------------+
  *  |                     reserved, zero                            | 3072..4095
  *  +---------------------------------------------------------------+
@@ -77,7 +78,7 @@ package dev.shmheap.internal.layout;
 public final class HeaderDescriptor {
     /** ASCII "SHMHEAP1" read as a little-endian long. */
     public static final long MAGIC = 0x3150414548_4D4853L;
-    public static final int FORMAT_VERSION = 4;
+    public static final int FORMAT_VERSION = 5;
     public static final int HEADER_LENGTH = 4096;
     public static final int CACHE_LINE_PAIR = 128;
 
@@ -160,6 +161,13 @@ public final class HeaderDescriptor {
     public static final int PROCESS_QUOTA_OFFSET = LIFETIME_OFFSET + 24;
     /** Bumped before every change of the quota, so that attachments reseed their estimates. */
     public static final int QUOTA_GENERATION_OFFSET = LIFETIME_OFFSET + 32;
+    /**
+     * Allocations that buddy caches served, of processes whose slots were settled or closed
+     * since (each live slot counts its own in the process table); atomic adds.
+     */
+    public static final int CACHE_ALLOCATIONS_OFFSET = LIFETIME_OFFSET + 40;
+    /** Frees buddy caches took, less the blocks they gave back, of settled or closed slots; atomic adds. */
+    public static final int CACHE_FREES_OFFSET = LIFETIME_OFFSET + 48;
 
     public static final int HEADER_USED_LENGTH = LIFETIME_OFFSET + CACHE_LINE_PAIR;
 

@@ -50,7 +50,7 @@ public final class HeapLayout {
     public static final long EXTENT_SIZE = 1L << EXTENT_SHIFT;
     public static final int PAGES_PER_EXTENT = (int) (EXTENT_SIZE >> SizeClasses.PAGE_SHIFT);
     public static final long MAX_DATA_ALIGNMENT = 2L << 20;
-    public static final int PROCESS_TABLE_LENGTH = 4096;
+    public static final int PROCESS_TABLE_LENGTH = 8192;
     public static final int NAME_DIRECTORY_LENGTH = 16384;
     public static final int OWNER_REGISTRY_LENGTH = 65536;
 

@@ -32,6 +32,8 @@ package dev.shmheap.internal.layout;
  * <tr><td>2 USED</td><td>head of a buddy block handed to a user</td><td>0</td><td>allocating process token</td></tr>
  * <tr><td>3 SLAB</td><td>head of a slab set of {@code class}, order == class</td><td>next set on the class's partial list</td><td>occupancy: bit i set = block i used</td></tr>
  * <tr><td>4 SLAB_PAGE</td><td>a later page of a slab set of {@code class}</td><td>0</td><td>0</td></tr>
+ * <tr><td>5 CACHED</td><td>head of a buddy block of {@code order} held in the buddy cache of the process in
+ *     process-table slot {@code owner - 1} (see {@code BuddyCache})</td><td>0</td><td>stale, not read</td></tr>
  * </table>
  *
  * <p>S (bit 14) is the stripe of the class whose lists a slab set belongs to, on SLAB and
@@ -43,6 +45,8 @@ package dev.shmheap.internal.layout;
  * other than the thread allocating from the set, not yet collected. Block i is live iff
  * {@code O_i = 1 and R_i = 0} (O = word 1); outside a collection in progress {@code R ⊆ O}.
  * Word 3 counts the owner's allocations from the set since it took it (0 while unowned).
+ * On a CACHED head the owner field names the caching process (never 0); no other kind carries
+ * an owner.
  *
  * <p>A block of order {@code k} covers pages {@code [p, p + 2^k)} with {@code p} a multiple
  * of {@code 2^k}. Only head entries are authoritative: a walk from page 0 that jumps
@@ -66,6 +70,8 @@ public final class PageMapEntry {
     public static final int USED = 2;
     public static final int SLAB = 3;
     public static final int SLAB_PAGE = 4;
+    /** Head of a buddy block in one process's buddy cache: no user data, owner field set. */
+    public static final int CACHED = 5;
 
     private static final int KIND_BITS = 4;
     private static final int ORDER_SHIFT = 4;
@@ -107,6 +113,11 @@ public final class PageMapEntry {
         return (word0 & ~OWNER_MASK) | ((long) owner << OWNER_SHIFT);
     }
 
+    /** The head word of a block of {@code order} in the buddy cache of owner field {@code owner}. */
+    public static long cachedWord0(int order, int owner) {
+        return withOwner(word0(CACHED, order, 0, 0), owner);
+    }
+
     /** A SLAB or SLAB_PAGE entry of class {@code sizeClass}, stripe {@code stripe}. */
     public static long slabWord0(int kind, int sizeClass, int stripe, long link) {
         return word0(kind, SizeClasses.setOrder(sizeClass), sizeClass, link) | ((long) stripe << STRIPE_SHIFT);
@@ -136,6 +147,7 @@ public final class PageMapEntry {
             case USED -> "USED";
             case SLAB -> "SLAB";
             case SLAB_PAGE -> "SLAB_PAGE";
+            case CACHED -> "CACHED";
             default -> "INVALID(" + kind + ")";
         };
     }

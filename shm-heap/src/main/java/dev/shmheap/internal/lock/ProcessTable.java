@@ -8,7 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The table of processes attached to a heap: 128 slots of 32 bytes right after the header.
+ * The table of processes attached to a heap: 128 slots of 64 bytes (one cache line each, so
+ * that a process's own updates of its buddy-cache words never bounce a line another process
+ * writes) right after the header.
  *
  * <pre>
  *   0                   1                   2                   3
@@ -21,9 +23,24 @@ import java.util.List;
  *  |          Kept: the token again once a census found that this   | 16
  *  |          dead process still holds blocks, else 0 (64)          |
  *  +---------------------------------------------------------------+
- *  |          reserved, zero (64)                                  | 24
+ *  |          Cached bytes: bytes in this process's buddy cache (64) | 24
+ *  +---------------------------------------------------------------+
+ *  |          Cache allocations: requests its cache served, less  | 32
+ *  |          the blocks it took from the buddy (64)               |
+ *  +---------------------------------------------------------------+
+ *  |          Cache frees: frees its cache took, less the blocks   | 40
+ *  |          it gave back to the buddy (64)                       |
+ *  +---------------------------------------------------------------+
+ *  |          reserved, zero (2 x 64)                              | 48
  *  +---------------------------------------------------------------+
  * </pre>
+ *
+ * <p>The three cache words have one writer, the slot's process (plain stores, after each change
+ * of its cache's page-map entries), or, once the process no longer runs, the survivor that
+ * gives its cached blocks back ({@code DeadCaches}), which folds the two counts into the
+ * header's lifetime counters and zeroes the words before the slot can be freed. Other
+ * processes read them for {@code stats()}. A kill between an entry change and the store
+ * leaves them one block off until the slot is settled.
  *
  * <p>A slot is claimed with one CAS of its token word from 0, and freed with one CAS back to
  * 0; a process killed at any point leaves either its token (seen as dead) or nothing. Each
@@ -35,11 +52,14 @@ import java.util.List;
  * stay attributed to its pid until the user reclaims them.
  */
 public final class ProcessTable {
-    public static final int SLOT_LENGTH = 32;
+    public static final int SLOT_LENGTH = 64;
     public static final int SLOT_COUNT = 128;
     public static final int TOKEN = 0;
     public static final int ATTACHED_MILLIS = 8;
     public static final int KEPT = 16;
+    public static final int CACHED_BYTES = 24;
+    public static final int CACHE_ALLOCATIONS = 32;
+    public static final int CACHE_FREES = 40;
 
     private final MappedMemory memory;
     private final long tableOffset;
@@ -57,6 +77,11 @@ public final class ProcessTable {
                 memory.putLongRelease(offset + ATTACHED_MILLIS, System.currentTimeMillis());
                 if (memory.getLongVolatile(offset + KEPT) != 0) {
                     memory.putLongRelease(offset + KEPT, 0);
+                }
+                for (int field = CACHED_BYTES; field <= CACHE_FREES; field += Long.BYTES) {
+                    if (memory.getLongVolatile(offset + field) != 0) {
+                        memory.putLongRelease(offset + field, 0); // a settle or close zeroes them first; this is belt and braces
+                    }
                 }
                 return slot;
             }
@@ -102,6 +127,32 @@ public final class ProcessTable {
         if (!kept(slot, token)) {
             memory.putLongRelease(slotOffset(slot) + KEPT, token);
         }
+    }
+
+    /** One of {@code slot}'s buddy-cache words: {@link #CACHED_BYTES}, {@link #CACHE_ALLOCATIONS} or {@link #CACHE_FREES}. */
+    public long cacheWord(int slot, int field) {
+        return memory.getLongVolatile(slotOffset(slot) + field);
+    }
+
+    /** Publishes one of {@code slot}'s buddy-cache words: only its process, or a survivor settling it (see the class comment). */
+    public void putCacheWord(int slot, int field, long value) {
+        memory.putLongRelease(slotOffset(slot) + field, value);
+    }
+
+    /** Replaces one of {@code slot}'s buddy-cache words if it still reads {@code expected}: a survivor settling a dead slot. */
+    public boolean compareAndSetCacheWord(int slot, int field, long expected, long value) {
+        return memory.compareAndSetLong(slotOffset(slot) + field, expected, value);
+    }
+
+    /** The sum of one buddy-cache word over every occupied slot. */
+    public long sumOfCacheWord(int field) {
+        long sum = 0;
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            if (tokenAt(slot) != 0) {
+                sum += cacheWord(slot, field);
+            }
+        }
+        return sum;
     }
 
     /**

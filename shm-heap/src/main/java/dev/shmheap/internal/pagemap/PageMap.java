@@ -109,6 +109,14 @@ public final class PageMap {
         memory.putLongVolatile(entry + PageMapEntry.WORD0, value);
     }
 
+    /**
+     * Claims a buddy block's head: one CAS of word 0 from the word read. The USED -> CACHED and
+     * USED -> FREE transitions of a free use it, so that two frees of one block never both win.
+     */
+    public boolean compareAndSetWord0(long page, long expected, long value) {
+        return memory.compareAndSetLong(layout.entryOffset(checkWritable(page)) + PageMapEntry.WORD0, expected, value);
+    }
+
     /** The commit store: ordered after the stores before it. */
     public void putWord0At(long entry, long value) {
         memory.putLongReleaseUnchecked(entry + PageMapEntry.WORD0, value);

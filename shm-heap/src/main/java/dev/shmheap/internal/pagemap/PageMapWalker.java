@@ -59,7 +59,7 @@ public final class PageMapWalker {
         int kind = PageMapEntry.kind(word0);
         int order = PageMapEntry.order(word0);
         String where = "page " + page + " (" + PageMapEntry.toString(word0) + "): ";
-        if (kind != PageMapEntry.FREE && kind != PageMapEntry.USED && kind != PageMapEntry.SLAB) {
+        if (kind != PageMapEntry.FREE && kind != PageMapEntry.USED && kind != PageMapEntry.SLAB && kind != PageMapEntry.CACHED) {
             return where + "expected the head of a block, found " + PageMapEntry.kindName(kind);
         }
         if (!PageMapEntry.reservedBitsClear(word0)) {
@@ -75,14 +75,17 @@ public final class PageMapWalker {
         if (kind != PageMapEntry.SLAB && PageMapEntry.sizeClass(word0) != 0) {
             return where + "a buddy block carries size class " + PageMapEntry.sizeClass(word0);
         }
-        if (kind != PageMapEntry.SLAB && PageMapEntry.owner(word0) != 0) {
+        if (kind != PageMapEntry.SLAB && kind != PageMapEntry.CACHED && PageMapEntry.owner(word0) != 0) {
             return where + "a buddy block carries an owner";
+        }
+        if (kind == PageMapEntry.CACHED && PageMapEntry.owner(word0) == 0) {
+            return where + "a cached block names no owner";
         }
         if (PageMapEntry.owner(word0) > PageMapEntry.MAX_OWNER) {
             return where + "owner field " + PageMapEntry.owner(word0) + " names no process-table slot";
         }
         if (kind != PageMapEntry.SLAB && kind != PageMapEntry.FREE && PageMapEntry.link(word0) != 0) {
-            return where + "a USED block carries a list link";
+            return where + "a " + PageMapEntry.kindName(kind) + " block carries a list link";
         }
         return null;
     }

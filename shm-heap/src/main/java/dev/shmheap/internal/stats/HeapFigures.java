@@ -82,7 +82,9 @@ public final class HeapFigures {
 
     /**
      * {@code totalBytes} = capacity; {@code usedBytes} = used slab blocks x block size + bytes
-     * of buddy blocks handed to users; {@code availableBytes} = total - used.
+     * of buddy blocks handed to users; {@code cachedBytes} = bytes in the attached processes'
+     * buddy caches (published per process-table slot); {@code availableBytes} = total - used -
+     * cached.
      */
     public HeapStats stats(int attachedProcesses) {
         List<SizeClassStats> classes = new ArrayList<>(SizeClasses.COUNT);
@@ -97,17 +99,21 @@ public final class HeapFigures {
         }
         long buddyFree = memory.getLongVolatile(BUDDY_FREE_BYTES_OFFSET);
         long setBytes = memory.getLongVolatile(BUDDY_SET_BYTES_OFFSET);
-        long buddyUsed = memory.getLongVolatile(BUDDY_ALLOCATED_BYTES_OFFSET) - setBytes;
+        long cached = processTable.sumOfCacheWord(ProcessTable.CACHED_BYTES);
+        long buddyUsed = memory.getLongVolatile(BUDDY_ALLOCATED_BYTES_OFFSET) - setBytes - cached;
         long[] freeBlocks = new long[layout.maxOrder() + 1];
         for (int order = 0; order < freeBlocks.length; order++) {
             freeBlocks[order] = memory.getLongVolatile(freeCountOffset(order));
         }
         long used = slabUsed + buddyUsed;
-        return new HeapStats(layout.capacity(), used, layout.capacity() - used, buddyFree, buddyUsed, largestListedBlock(), freeBlocks,
-                memory.getLongVolatile(BUDDY_ALLOCATIONS_OFFSET), memory.getLongVolatile(BUDDY_FREES_OFFSET), classes,
+        return new HeapStats(layout.capacity(), used, layout.capacity() - used - cached, buddyFree, buddyUsed, largestListedBlock(), freeBlocks,
+                memory.getLongVolatile(BUDDY_ALLOCATIONS_OFFSET) + memory.getLongVolatile(CACHE_ALLOCATIONS_OFFSET)
+                        + processTable.sumOfCacheWord(ProcessTable.CACHE_ALLOCATIONS),
+                memory.getLongVolatile(BUDDY_FREES_OFFSET) + memory.getLongVolatile(CACHE_FREES_OFFSET) + processTable.sumOfCacheWord(ProcessTable.CACHE_FREES),
+                classes,
                 attachedProcesses, holdings(), memory.getLongVolatile(LOCK_TAKEOVERS_OFFSET),
                 memory.getLongVolatile(RECLAIMED_BLOCKS_OFFSET), memory.getLongVolatile(RECLAIMED_BYTES_OFFSET),
-                memory.getLongVolatile(PROCESS_QUOTA_OFFSET));
+                memory.getLongVolatile(PROCESS_QUOTA_OFFSET), cached);
     }
 
     /**
@@ -171,6 +177,7 @@ public final class HeapFigures {
             visitor.accept(switch (PageMapEntry.kind(word0)) {
                 case PageMapEntry.FREE -> new BlockInfo(offset, length, BlockInfo.Kind.FREE, 0, 0);
                 case PageMapEntry.USED -> new BlockInfo(offset, length, BlockInfo.Kind.USED, 0, 0);
+                case PageMapEntry.CACHED -> new BlockInfo(offset, length, BlockInfo.Kind.CACHED, 0, 0);
                 default -> new BlockInfo(offset, length, BlockInfo.Kind.SLAB_SET, SizeClasses.blockSize(PageMapEntry.sizeClass(word0)),
                         Long.bitCount(word1 & ~pages.word2At(pages.entry(page))));
             });

@@ -45,9 +45,12 @@ import static dev.shmheap.internal.layout.HeaderDescriptor.*;
  *   unowned set            :  R ⊆ O, A == 0
  *   owned set (owner k+1)  :  no partial-list link, slot k occupied, listed in slot k's registry
  *                             (O, R, A of an owned set change without locks: not checked)
- *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB heads
+ *   (c, s) allocations - frees == its used blocks; buddy allocations - frees == USED + SLAB + CACHED heads
+ *   buddy allocated bytes  == USED + SLAB + CACHED block bytes
+ *   cached block (owner k+1): slot k occupied (a cache changes without shared locks: the
+ *                             slot's published cached bytes are not compared)
  *   mergeable pairs        == |{ FREE p of order k, p < its buddy, buddy FREE of order k }|
- *   USED and SLAB blocks lie in reserved extents (sparse heaps)
+ *   USED, SLAB and CACHED blocks lie in reserved extents (sparse heaps)
  *   live block             :  holder byte SHARED, HANDED_OFF or slot k + 1 with slot k occupied
  * </pre>
  *
@@ -143,6 +146,8 @@ public final class HeapVerifier {
         long[] mergeablePairs = {0};
         long[] ownedUsedBytes = {0};
         long[] deadOwnedSets = {0};
+        long[] cachedBytes = {0};
+        long[] deadCachedBytes = {0};
         PageMapWalker.walkReportingPages(pages, layout, (page, word0, word1) -> {
             blocks[0]++;
             int order = PageMapEntry.order(word0);
@@ -199,6 +204,12 @@ public final class HeapVerifier {
                     checkSetPages(page, c, PageMapEntry.stripe(word0));
                     checkDataReserved(page, order);
                 }
+                case PageMapEntry.CACHED -> {
+                    allocatedBlocks[0]++;
+                    cachedBytes[0] += bytes;
+                    deadCachedBytes[0] += checkCachedBlock(page, word0) ? 0 : bytes;
+                    checkDataReserved(page, order);
+                }
                 default -> throw new IllegalStateException("walker visited a non-head");
             }
             return true;
@@ -237,7 +248,7 @@ public final class HeapVerifier {
         partialSets.stream().limit(10).forEach(page -> pageProblem(Kind.PARTIAL_LIST, page, "slab set at page " + page + " has a free block but is on no partial list"));
 
         expectCounter(BUDDY_FREE_BYTES_OFFSET, freeBytes[0], "buddy free bytes");
-        expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes, "buddy allocated bytes");
+        expectCounter(BUDDY_ALLOCATED_BYTES_OFFSET, buddyUsedBytes[0] + slabBytes + cachedBytes[0], "buddy allocated bytes");
         expectCounter(BUDDY_SET_BYTES_OFFSET, slabBytes, "buddy slab-set bytes");
         expectCounter(BUDDY_MERGEABLE_PAIRS_OFFSET, mergeablePairs[0], "buddy mergeable pairs");
         expectDifference(BUDDY_ALLOCATIONS_OFFSET, BUDDY_FREES_OFFSET, allocatedBlocks[0], "buddy allocations - frees");
@@ -252,6 +263,10 @@ public final class HeapVerifier {
         for (ProcessHoldings dead : deadHoldings) {
             notes.add(new Note("pid " + dead.pid() + ", which no longer runs, holds " + dead.blocks() + " blocks, " + dead.bytes() + " bytes",
                     Remedy.RECLAIM_DEAD));
+        }
+        if (deadCachedBytes[0] > 0) {
+            notes.add(new Note(deadCachedBytes[0] + " bytes are in the buddy caches of processes that no longer run (the next open "
+                    + "gives them back too)", Remedy.RECLAIM_DEAD));
         }
         if (deadOwnedSets[0] > 0) {
             notes.add(new Note(deadOwnedSets[0] + " slab sets are owned by processes that no longer run", Remedy.RECOVER));
@@ -298,6 +313,21 @@ public final class HeapVerifier {
             }
         }
         return dead;
+    }
+
+    /**
+     * A block in a process's buddy cache: its owner's slot must be occupied (a slot is freed
+     * only after its cache was given back). Returns whether that process still runs.
+     */
+    private boolean checkCachedBlock(long page, long word0) {
+        int slot = PageMapEntry.owner(word0) - 1;
+        long token = processTable.tokenAt(slot);
+        if (token == 0) {
+            pageProblem(Kind.PAGE_MAP, page, "page " + page + ": block of " + BuddyAllocator.blockBytes(PageMapEntry.order(word0))
+                    + " bytes is in the buddy cache of process-table slot " + slot + ", which is free");
+            return true;
+        }
+        return ProcessTokens.isAlive(token);
     }
 
     /** Every bound name must name a live block; the directory itself holds only valid states. */

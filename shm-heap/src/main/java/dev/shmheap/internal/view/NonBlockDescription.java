@@ -28,6 +28,8 @@ public final class NonBlockDescription {
                         + ": double free, or never allocated";
                 case PageMapEntry.USED -> "offset " + offset + " is " + (offset - start) + " bytes into the " + bytes
                         + "-byte block at offset " + start + ": free takes the offset allocate returned";
+                case PageMapEntry.CACHED -> "offset " + offset + " lies in the freed " + bytes + "-byte block at offset " + start
+                        + ", kept in the buddy cache of process-table slot " + (PageMapEntry.owner(word0) - 1) + ": double free, or never allocated";
                 case PageMapEntry.SLAB -> inSet(offset, layout.pageOffset(head), SizeClasses.blockSize(PageMapEntry.sizeClass(word0)));
                 default -> "offset " + offset + " lies in a block whose page-map entry is corrupt: " + PageMapEntry.toString(word0);
             };
