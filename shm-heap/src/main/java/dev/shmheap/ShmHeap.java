@@ -175,7 +175,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it (a message's receiver).
+     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it (a message's
+     * receiver).
      *
      * @throws IllegalArgumentException naming the offset if no live block starts there
      * @throws IllegalStateException    if the block is shared
@@ -185,8 +186,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Makes this process the holder of the live block at {@code offset}, which was handed off (or
-     * held by a dead process): it is reclaimed if this process dies holding it (RECLAIM_DEAD).
+     * Makes this process the holder of the live handed-off (or dead-held) block at {@code offset}:
+     * a RECLAIM_DEAD heap reclaims it if this process dies holding it.
      *
      * @throws IllegalArgumentException naming the offset if no live block starts there
      * @throws IllegalStateException    if the block is shared, or a live process holds it
@@ -272,9 +273,7 @@ public final class ShmHeap implements AutoCloseable {
 
     /**
      * The checks of {@link #verify()} without a lock, as {@link HeapObserver#verify(Duration)}
-     * makes them: never reports an operation in flight as a problem; waits at most {@code timeout}.
-     *
-     * @throws HeapBusyException naming the live lock holder or how often the heap changed
+     * makes them, waiting at most {@code timeout}; else {@link HeapBusyException} naming why.
      */
     public VerifyReport verify(Duration timeout) {
         return attachment.verify(timeout);
