@@ -175,7 +175,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it (a message's receiver).
+     * Passes the live block at {@code offset} on to whoever will {@link #takeOver} it (a message's
+     * receiver).
      *
      * @throws IllegalArgumentException naming the offset if no live block starts there
      * @throws IllegalStateException    if the block is shared
@@ -185,8 +186,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Makes this process the holder of the live block at {@code offset}, which was handed off (or
-     * held by a dead process): it is reclaimed if this process dies holding it (RECLAIM_DEAD).
+     * Makes this process the holder of the live handed-off (or dead-held) block at {@code offset}:
+     * a RECLAIM_DEAD heap reclaims it if this process dies holding it.
      *
      * @throws IllegalArgumentException naming the offset if no live block starts there
      * @throws IllegalStateException    if the block is shared, or a live process holds it
@@ -196,9 +197,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Frees every block held by a process that no longer runs (with or without
-     * {@link CreateOption#RECLAIM_DEAD}) and frees their process-table slots; shared and
-     * handed-off blocks and live processes' blocks are untouched. Safe while others use the heap.
+     * Frees every block a process that no longer runs holds (with or without RECLAIM_DEAD) and its
+     * process-table slot; shared, handed-off and live processes' blocks are untouched.
      */
     public RecoveryReport reclaimDead() {
         return attachment.reclaimDead();
@@ -248,10 +248,7 @@ public final class ShmHeap implements AutoCloseable {
         attachment.onLockTakeover(listener);
     }
 
-    /**
-     * Returns every empty slab set to the buddy and merges every pair of free buddies (both done
-     * when a request cannot be met otherwise); returns the bytes the slab classes released.
-     */
+    /** Returns empty slab sets to the buddy and merges free buddies (as a failing request does); returns the bytes released. */
     public long trim() {
         return attachment.trim();
     }
@@ -267,9 +264,8 @@ public final class ShmHeap implements AutoCloseable {
     }
 
     /**
-     * Checks every invariant: the page map partitions the data region into valid blocks, the
-     * lists hold exactly the blocks the page map says, every counter agrees with a recount. Holds
-     * every lock (a dead holder's is reported, not taken over): the report is of one moment.
+     * Checks every invariant (page map, lists, counters against a recount) holding every lock (a
+     * dead holder's is reported, not taken over), so the report is of one moment.
      */
     public VerifyReport verify() {
         return attachment.verify();
@@ -277,26 +273,20 @@ public final class ShmHeap implements AutoCloseable {
 
     /**
      * The checks of {@link #verify()} without a lock, as {@link HeapObserver#verify(Duration)}
-     * makes them: never reports an operation in flight as a problem; waits at most {@code timeout}.
-     *
-     * @throws HeapBusyException naming the live lock holder or how often the heap changed
+     * makes them, waiting at most {@code timeout}; else {@link HeapBusyException} naming why.
      */
     public VerifyReport verify(Duration timeout) {
         return attachment.verify(timeout);
     }
 
-    /**
-     * Visits every block of the data region in address order (buddy blocks, slab sets), reading
-     * the page map without locks: a picture of a moving target while others change the heap.
-     */
+    /** Visits every block of the data region in address order, read without locks (a moving target while others work). */
     public void forEachBlock(Consumer<BlockInfo> visitor) {
         view.forEachBlock(visitor);
     }
 
     /**
-     * Repairs the heap after processes died in it: takes over dead holders' locks, rebuilds all
-     * lists and counters from the page map and removes dead processes from the process table.
-     * Safe while others use the heap (it takes every lock).
+     * Repairs the heap after processes died in it: takes over dead holders' locks, rebuilds lists
+     * and counters from the page map, removes dead processes from the process table.
      *
      * @throws IllegalStateException naming the lock and its live owner if one holds a lock over a second
      */

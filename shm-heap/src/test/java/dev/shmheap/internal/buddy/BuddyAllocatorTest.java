@@ -91,8 +91,8 @@ class BuddyAllocatorTest {
         long a = heap.buddy.allocate(0, heap.token, BareHeap.HOLDER);
         long b = heap.buddy.allocate(0, heap.token, BareHeap.HOLDER);
         assertEquals(a ^ 1, b, "the two halves of one order-1 block");
-        heap.buddy.free(a);
-        heap.buddy.free(b);
+        freeUsed(a);
+        freeUsed(b);
         assertFreeBlock(a, 0);
         assertFreeBlock(b, 0);
         assertEquals(1, heap.header(BUDDY_MERGEABLE_PAIRS_OFFSET), "two FREE buddies of one order count once");
@@ -106,7 +106,7 @@ class BuddyAllocatorTest {
     void shouldReuseTheFreedBlockAsItIs() throws IOException {
         heap(MIB);
         long a = heap.buddy.allocate(0, heap.token, BareHeap.HOLDER);
-        heap.buddy.free(a);
+        freeUsed(a);
         assertEquals(a, heap.buddy.allocate(0, heap.token, BareHeap.HOLDER), "the order-0 list's head, no split from the top");
         assertVerifies();
     }
@@ -119,7 +119,7 @@ class BuddyAllocatorTest {
             all.add(page);
         }
         assertEquals(256, all.size(), "every page of a 1 MiB heap");
-        all.forEach(heap.buddy::free);
+        all.forEach(this::freeUsed);
         assertEquals(128, heap.header(BUDDY_MERGEABLE_PAIRS_OFFSET));
         assertEquals(256, heap.header(freeCountOffset(0)), "nothing merged on free");
 
@@ -146,7 +146,10 @@ class BuddyAllocatorTest {
     void shouldRefuseToFreeAFreeBlock() throws IOException {
         heap(MIB);
         long page = heap.buddy.allocate(2, heap.token, BareHeap.HOLDER);
-        heap.buddy.free(page);
+        freeUsed(page);
+        long frees = heap.header(BUDDY_FREES_OFFSET);
+        assertFalse(heap.buddy.freeUsed(page), "a FREE head is no USED block to free");
+        assertEquals(frees, heap.header(BUDDY_FREES_OFFSET), "the refused free changed nothing");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> heap.buddy.free(page));
         assertTrue(e.getMessage().startsWith("page " + page + " is FREE"), e.getMessage());
         assertVerifies();
@@ -177,8 +180,8 @@ class BuddyAllocatorTest {
         long a = heap.buddy.allocate(0, heap.token, BareHeap.HOLDER);
         long b = heap.buddy.allocate(0, heap.token, BareHeap.HOLDER);
         long c = heap.buddy.allocate(3, heap.token, BareHeap.HOLDER);
-        heap.buddy.free(a);
-        heap.buddy.free(b);
+        freeUsed(a);
+        freeUsed(b);
         for (int order = 0; order < ORDER_COUNT; order++) {
             heap.memory.putLong(freeListHeadOffset(order), 0);
             heap.memory.putLong(freeCountOffset(order), 0);
@@ -202,5 +205,10 @@ class BuddyAllocatorTest {
         assertEquals(1, BuddyAllocator.orderFor(2 * PAGE));
         assertEquals(2, BuddyAllocator.orderFor(2 * PAGE + 1));
         assertEquals(PAGE << 5, BuddyAllocator.blockBytes(5));
+    }
+
+    /** Frees a USED block the test allocated: the buddy must accept it. */
+    private void freeUsed(long page) {
+        assertTrue(heap.buddy.freeUsed(page), "page " + page + " was a USED head");
     }
 }

@@ -82,7 +82,7 @@ class PageMapTest {
         assertEquals(8192, pages.liveBlockSize(offset));
         assertEquals(-1, pages.liveBlockSize(offset + 64), "an interior offset");
         assertEquals(heap.layout.holderLine(page), pages.liveBlockHolder(offset));
-        heap.buddy.free(page);
+        assertTrue(heap.buddy.freeUsed(page));
         assertEquals(-1, pages.liveBlockSize(offset), "a freed block");
         assertEquals(-1, pages.liveBlockHolder(offset));
         assertEquals(-1, pages.liveBlockSize(heap.layout.dataOffset() - 8), "before the data region");
